@@ -1,0 +1,248 @@
+package dev.pullhook.config;
+
+import dev.pullhook.git.WorkingCopy;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.Consumer;
+
+/**
+ * Reads a properties file, applies {@code PULLHOOK_*} environment overrides, finds the secret and checks
+ * every key, collecting all problems before failing once with a {@link ConfigException}.
+ *
+ * <p>The environment is passed in (not read from {@link System#getenv()} here) so that tests can give
+ * each daemon its own. Secrets are looked up in this order: the systemd credential {@code webhook-secret}
+ * in {@code $CREDENTIALS_DIRECTORY}, the file named by {@code webhook.secret.file}, {@code PULLHOOK_SECRET}.
+ */
+public final class ConfigLoader {
+    /** Every key the daemon knows, with its default ({@code null}: no default). */
+    static final Map<String, String> DEFAULTS = defaults();
+    static final String ENV_PREFIX = "PULLHOOK_";
+    static final String SECRET_ENV = "PULLHOOK_SECRET";
+    static final String SECRET_CREDENTIAL = "webhook-secret";
+
+    private final Map<String, String> env;
+    private final Consumer<String> warnings;
+
+    /**
+     * @param env      the process environment (or a test's stand-in)
+     * @param warnings receives problems that do not stop the daemon (e.g. a world-readable secret file)
+     */
+    public ConfigLoader(Map<String, String> env, Consumer<String> warnings) {
+        this.env = Map.copyOf(env);
+        this.warnings = warnings;
+    }
+
+    private static Map<String, String> defaults() {
+        Map<String, String> d = new LinkedHashMap<>();
+        d.put("server.host", "127.0.0.1");
+        d.put("server.port", "5000");
+        d.put("repo.path", null);
+        d.put("repo.remote", "origin");
+        d.put("repo.branch", "main");
+        d.put("webhook.secret.file", null);
+        d.put("webhook.max.body.bytes", Long.toString(5L * 1024 * 1024));
+        d.put("webhook.wait.timeout.seconds", "60");
+        d.put("git.timeout.seconds", "60");
+        d.put("shutdown.drain.seconds", "30");
+        d.put("deploy.history.size", "50");
+        return d;
+    }
+
+    /** The environment variable that overrides {@code key}: {@code server.port} → {@code PULLHOOK_SERVER_PORT}. */
+    public static String envName(String key) {
+        return ENV_PREFIX + key.toUpperCase(Locale.ROOT).replace('.', '_');
+    }
+
+    /** Loads {@code file} (which must exist) plus the environment, and validates everything. */
+    public Config load(Path file) throws ConfigException {
+        Properties props = new Properties();
+        List<String> problems = new ArrayList<>();
+        try (Reader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+            props.load(in);
+        } catch (IOException | IllegalArgumentException e) {
+            throw new ConfigException(List.of("--config: cannot read " + file + " (" + e.getMessage() + ")"));
+        }
+        Map<String, String> raw = new LinkedHashMap<>();
+        for (String name : new TreeSet<>(props.stringPropertyNames())) {
+            if (name.equals("webhook.secret")) {
+                problems.add("webhook.secret: a secret may not be written in the config file;"
+                        + " put it in a file named by webhook.secret.file (mode 0600)");
+            } else if (!DEFAULTS.containsKey(name)) {
+                problems.add(name + ": unknown key (known keys: " + String.join(", ", DEFAULTS.keySet()) + ")");
+            } else {
+                raw.put(name, props.getProperty(name).strip());
+            }
+        }
+        return validate(raw, file.toAbsolutePath().getParent(), problems);
+    }
+
+    /** Validates a map of keys (no file): used by the demo and by tests. Environment overrides still apply. */
+    public Config fromMap(Map<String, String> values) throws ConfigException {
+        List<String> problems = new ArrayList<>();
+        Map<String, String> raw = new LinkedHashMap<>();
+        values.forEach((k, v) -> {
+            if (DEFAULTS.containsKey(k)) {
+                raw.put(k, v.strip());
+            } else {
+                problems.add(k + ": unknown key");
+            }
+        });
+        return validate(raw, Path.of("").toAbsolutePath(), problems);
+    }
+
+    private Config validate(Map<String, String> fromFile, Path baseDir, List<String> problems) throws ConfigException {
+        Map<String, String> v = new LinkedHashMap<>();
+        for (var e : DEFAULTS.entrySet()) {
+            String key = e.getKey();
+            String value = env.containsKey(envName(key)) ? env.get(envName(key)).strip()
+                    : fromFile.getOrDefault(key, e.getValue());
+            if (value != null && !value.isEmpty()) {
+                v.put(key, value);
+            }
+        }
+        Values values = new Values(v, problems);
+
+        String host = values.string("server.host");
+        int port = (int) values.number("server.port", 0, 65535);
+        String remote = values.string("repo.remote");
+        String branch = values.string("repo.branch");
+        long maxBody = values.number("webhook.max.body.bytes", 1024, 1L << 30);
+        long wait = values.number("webhook.wait.timeout.seconds", 1, 3600);
+        long gitTimeout = values.number("git.timeout.seconds", 1, 3600);
+        long drain = values.number("shutdown.drain.seconds", 0, 3600);
+        long history = values.number("deploy.history.size", 1, 10_000);
+
+        if (remote != null && !remote.matches("[A-Za-z0-9][A-Za-z0-9._-]*")) {
+            problems.add("repo.remote: \"" + remote + "\" is not a remote name");
+            remote = null;
+        }
+        if (branch != null) {
+            String why = WorkingCopy.branchNameProblem(branch);
+            if (why != null) {
+                problems.add("repo.branch: " + why);
+                branch = null;
+            }
+        }
+        Path repoPath = null;
+        String repo = v.get("repo.path");
+        if (repo == null) {
+            problems.add("repo.path: missing (the git working copy to deploy, e.g. /srv/www/site)");
+        } else {
+            repoPath = baseDir.resolve(repo).normalize();
+            if (remote != null && branch != null) {
+                problems.addAll(WorkingCopy.problems(repoPath, remote, branch));
+            } else {
+                problems.addAll(WorkingCopy.problems(repoPath, null, null));
+            }
+        }
+        Secret secret = findSecret(v.get("webhook.secret.file"), baseDir, problems);
+
+        if (!problems.isEmpty()) {
+            throw new ConfigException(problems);
+        }
+        return new Config(host, port, repoPath, remote, branch, secret, maxBody,
+                Duration.ofSeconds(wait), Duration.ofSeconds(gitTimeout), Duration.ofSeconds(drain), (int) history);
+    }
+
+    private Secret findSecret(String secretFile, Path baseDir, List<String> problems) {
+        String credentials = env.get("CREDENTIALS_DIRECTORY");
+        if (credentials != null && !credentials.isBlank()) {
+            Path cred = Path.of(credentials, SECRET_CREDENTIAL);
+            if (Files.isRegularFile(cred)) {
+                return readSecretFile(cred, "systemd credential " + SECRET_CREDENTIAL, "webhook.secret", problems);
+            }
+        }
+        if (secretFile != null) {
+            Path file = baseDir.resolve(secretFile).normalize();
+            if (!Files.isRegularFile(file)) {
+                problems.add("webhook.secret.file: " + file + " does not exist or is not a file");
+                return null;
+            }
+            warnIfOthersCanRead(file);
+            return readSecretFile(file, "file " + file, "webhook.secret.file", problems);
+        }
+        String fromEnv = env.get(SECRET_ENV);
+        if (fromEnv != null && !fromEnv.strip().isEmpty()) {
+            return checked(fromEnv.strip(), "environment " + SECRET_ENV);
+        }
+        problems.add("webhook.secret: missing (set webhook.secret.file, the systemd credential "
+                + SECRET_CREDENTIAL + ", or " + SECRET_ENV + ")");
+        return null;
+    }
+
+    private Secret readSecretFile(Path file, String source, String key, List<String> problems) {
+        try {
+            String value = Files.readString(file, StandardCharsets.UTF_8).strip();
+            if (value.isEmpty()) {
+                problems.add(key + ": " + file + " is empty");
+                return null;
+            }
+            return checked(value, source);
+        } catch (IOException e) {
+            problems.add(key + ": cannot read " + file + " (" + e.getClass().getSimpleName() + ")");
+            return null;
+        }
+    }
+
+    private Secret checked(String value, String source) {
+        if (value.length() < 16) {
+            warnings.accept("webhook.secret: only " + value.length()
+                    + " characters long; use 32 or more random characters (openssl rand -hex 32)");
+        }
+        return new Secret(value, source);
+    }
+
+    private void warnIfOthersCanRead(Path file) {
+        try {
+            Set<PosixFilePermission> perms = Files.getPosixFilePermissions(file);
+            if (perms.contains(PosixFilePermission.OTHERS_READ)) {
+                warnings.accept("webhook.secret.file: " + file + " is readable by every user; chmod 600 it");
+            }
+        } catch (IOException | UnsupportedOperationException e) {
+            // not a POSIX file system: nothing to check
+        }
+    }
+
+    /** Typed access to the raw values that records a problem, naming the key, instead of throwing. */
+    private record Values(Map<String, String> raw, List<String> problems) {
+        String string(String key) {
+            String value = raw.get(key);
+            if (value == null) {
+                problems.add(key + ": must not be empty");
+            }
+            return value;
+        }
+
+        long number(String key, long min, long max) {
+            String value = raw.get(key);
+            if (value == null) {
+                problems.add(key + ": must not be empty");
+                return min;
+            }
+            try {
+                long n = Long.parseLong(value);
+                if (n < min || n > max) {
+                    problems.add(key + ": " + n + " is out of range (" + min + " to " + max + ")");
+                }
+                return n;
+            } catch (NumberFormatException e) {
+                problems.add(key + ": \"" + value + "\" is not a whole number");
+                return min;
+            }
+        }
+    }
+}

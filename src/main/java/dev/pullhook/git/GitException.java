@@ -1,0 +1,23 @@
+package dev.pullhook.git;
+
+/**
+ * The one exception that leaves the git package: what failed ({@link Phase}) and why, in words fit for
+ * a log line and a JSON answer. Messages never contain credentials (URLs are redacted).
+ */
+public final class GitException extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    /** The step of a deploy that failed. */
+    public enum Phase { OPEN, CHECK, FETCH, RESET }
+
+    private final Phase phase;
+
+    public GitException(Phase phase, String message, Throwable cause) {
+        super(Redactor.redact(message), cause);
+        this.phase = phase;
+    }
+
+    public Phase phase() {
+        return phase;
+    }
+}

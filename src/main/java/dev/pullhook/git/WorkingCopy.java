@@ -1,0 +1,239 @@
+package dev.pullhook.git;
+
+import org.eclipse.jgit.api.Git;
+import org.eclipse.jgit.api.ResetCommand;
+import org.eclipse.jgit.api.errors.GitAPIException;
+import org.eclipse.jgit.api.errors.JGitInternalException;
+import org.eclipse.jgit.dircache.DirCache;
+import org.eclipse.jgit.errors.LockFailedException;
+import org.eclipse.jgit.errors.RepositoryNotFoundException;
+import org.eclipse.jgit.lib.Constants;
+import org.eclipse.jgit.lib.ObjectId;
+import org.eclipse.jgit.lib.Ref;
+import org.eclipse.jgit.lib.Repository;
+import org.eclipse.jgit.storage.file.FileRepositoryBuilder;
+import org.eclipse.jgit.transport.RefSpec;
+import org.eclipse.jgit.transport.RemoteConfig;
+import org.eclipse.jgit.util.FS;
+
+import java.io.IOException;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The deployed git working copy, and the only class that talks to JGit. It keeps one {@link Repository}
+ * open between deploys (reopened after a failure) and offers the two steps of a deploy: a forced fetch of
+ * the branch into its remote-tracking ref, and a hard reset to the fetched commit. It knows nothing of
+ * HTTP, queues or history. Not safe for two deploys at once: {@code DeployService} serialises them;
+ * {@link #head()} may be called from any thread.
+ */
+public final class WorkingCopy implements AutoCloseable {
+    private final Path path;
+    private final String remote;
+    private final String branch;
+    private final Duration timeout;
+    private volatile Repository repo;
+
+    public WorkingCopy(Path path, String remote, String branch, Duration timeout) {
+        this.path = path;
+        this.remote = remote;
+        this.branch = branch;
+        this.timeout = timeout;
+    }
+
+    /** Why {@code name} cannot be a branch to deploy, or {@code null} when it can. */
+    public static String branchNameProblem(String name) {
+        if (name.startsWith("refs/")) {
+            return "\"" + name + "\" is a full ref; give the short branch name (e.g. main)";
+        }
+        if (name.startsWith("-") || !Repository.isValidRefName(Constants.R_HEADS + name)) {
+            return "\"" + name + "\" is not a valid branch name";
+        }
+        return null;
+    }
+
+    /**
+     * What is wrong with {@code path} as a working copy to deploy {@code remote}/{@code branch} into, as
+     * config problems naming their keys; empty when all is well. {@code remote} and {@code branch} may be
+     * null when they were already found invalid.
+     */
+    public static List<String> problems(Path path, String remote, String branch) {
+        List<String> problems = new ArrayList<>();
+        if (!Files.isDirectory(path)) {
+            problems.add("repo.path: " + path + " does not exist or is not a folder");
+            return problems;
+        }
+        try (Repository r = open(path)) {
+            if (remote != null) {
+                String url = r.getConfig().getString("remote", remote, "url");
+                if (url == null) {
+                    problems.add("repo.remote: the working copy " + path + " has no remote \"" + remote
+                            + "\" (git -C " + path + " remote -v lists them)");
+                }
+            }
+            if (branch != null) {
+                String full = r.getFullBranch();
+                if (full == null || !full.equals(Constants.R_HEADS + branch)) {
+                    problems.add("repo.branch: the working copy " + path + " has " + describeHead(full)
+                            + " checked out, not \"" + branch + "\" (git -C " + path + " checkout " + branch + ")");
+                }
+            }
+        } catch (RepositoryNotFoundException e) {
+            problems.add("repo.path: " + path + " is not a git working copy (no .git found)");
+        } catch (IOException | IllegalArgumentException e) {
+            problems.add("repo.path: " + path + " cannot be opened as a git working copy (" + e.getMessage() + ")");
+        }
+        return problems;
+    }
+
+    private static String describeHead(String full) {
+        if (full == null) {
+            return "nothing";
+        }
+        if (full.startsWith(Constants.R_HEADS)) {
+            return "branch \"" + Repository.shortenRefName(full) + "\"";
+        }
+        return "a detached HEAD (" + ObjectId.fromString(full).abbreviate(7).name() + ")";
+    }
+
+    private static Repository open(Path path) throws IOException {
+        Repository r = new FileRepositoryBuilder()
+                .setWorkTree(path.toFile())
+                .setMustExist(true)
+                .setup()
+                .build();
+        if (r.isBare()) {
+            r.close();
+            throw new IllegalArgumentException("it is a bare repository, not a working copy");
+        }
+        return r;
+    }
+
+    private synchronized Repository repo() throws GitException {
+        if (repo == null) {
+            if (!Files.isDirectory(path)) {
+                throw new GitException(GitException.Phase.OPEN, path + " does not exist or is not a folder", null);
+            }
+            try {
+                repo = open(path);
+            } catch (IOException | IllegalArgumentException e) {
+                throw new GitException(GitException.Phase.OPEN, path + " cannot be opened as a git working copy: "
+                        + e.getMessage(), e);
+            }
+        }
+        return repo;
+    }
+
+    /** The commit checked out, if any. */
+    public Optional<ObjectId> head() {
+        try {
+            return Optional.ofNullable(repo().resolve(Constants.HEAD));
+        } catch (IOException | GitException | RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * Fetches {@code refs/heads/<branch>} into {@code refs/remotes/<remote>/<branch>}, forced, so that a
+     * branch pushed backwards on the remote is followed too. Returns the fetched tip.
+     */
+    public ObjectId fetch() throws GitException {
+        Repository r = repo();
+        String tracking = Constants.R_REMOTES + remote + "/" + branch;
+        try {
+            // '+': follow force-pushes, exactly like `git fetch` with the default refspec
+            new Git(r).fetch()
+                    .setRemote(remote)
+                    .setRefSpecs(new RefSpec("+" + Constants.R_HEADS + branch + ":" + tracking))
+                    .setTimeout((int) Math.max(1, timeout.toSeconds()))
+                    .call();
+            Ref ref = r.exactRef(tracking);
+            if (ref == null || ref.getObjectId() == null) {
+                throw new GitException(GitException.Phase.FETCH, "fetch gave no " + tracking, null);
+            }
+            return ref.getObjectId();
+        } catch (GitAPIException | JGitInternalException | IOException e) {
+            reopenLater();
+            throw new GitException(GitException.Phase.FETCH, "fetch from " + remote + " failed: "
+                    + rootMessage(e), e);
+        }
+    }
+
+    /**
+     * Makes the working copy exactly {@code target}: HEAD's branch moves there and tracked files are
+     * overwritten, like {@code git reset --hard}. Untracked files stay. Refuses to move another branch
+     * than the configured one.
+     */
+    public void resetHard(ObjectId target) throws GitException {
+        Repository r = repo();
+        try {
+            String full = r.getFullBranch();
+            if (full == null || !full.equals(Constants.R_HEADS + branch)) {
+                throw new GitException(GitException.Phase.CHECK, "the working copy has " + describeHead(full)
+                        + " checked out, not \"" + branch + "\"; refusing to move another branch", null);
+            }
+            new Git(r).reset().setMode(ResetCommand.ResetType.HARD).setRef(target.name()).call();
+        } catch (GitAPIException | JGitInternalException | IOException e) {
+            reopenLater();
+            throw new GitException(GitException.Phase.RESET, "reset to " + target.abbreviate(7).name()
+                    + " failed: " + lockAwareMessage(e), e);
+        }
+    }
+
+    /**
+     * Pays JGit's one-time costs (the file system's timestamp probe, opening the repository, reading the
+     * index and pack list) so the first deploy after start is not the slow one. Failures are ignored:
+     * a real deploy reports them.
+     */
+    public void warmUp() {
+        try {
+            FS.getFileStoreAttributes(path);
+            Repository r = repo();
+            ObjectId head = r.resolve(Constants.HEAD);
+            DirCache.read(r).getEntryCount();
+            if (head != null) {
+                r.getObjectDatabase().has(head);
+            }
+            new RemoteConfig(r.getConfig(), remote);
+        } catch (IOException | GitException | URISyntaxException | RuntimeException e) {
+            reopenLater();
+        }
+    }
+
+    private String lockAwareMessage(Exception e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof LockFailedException lock) {
+                return "a git lock file is held: " + lock.getFile() + ".lock (another git process is working,"
+                        + " or one crashed and left it behind)";
+            }
+        }
+        return rootMessage(e);
+    }
+
+    private static String rootMessage(Throwable e) {
+        String message = e.getMessage();
+        for (Throwable t = e.getCause(); t != null; t = t.getCause()) {
+            if (t.getMessage() != null && (message == null || !message.contains(t.getMessage()))) {
+                message = message == null ? t.getMessage() : message + ": " + t.getMessage();
+            }
+        }
+        return message == null ? e.getClass().getSimpleName() : message;
+    }
+
+    private synchronized void reopenLater() {
+        if (repo != null) {
+            repo.close();
+            repo = null;
+        }
+    }
+
+    @Override
+    public void close() {
+        reopenLater();
+    }
+}

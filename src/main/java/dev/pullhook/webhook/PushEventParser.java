@@ -1,0 +1,348 @@
+package dev.pullhook.webhook;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.io.IOException;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.Function;
+
+/**
+ * Turns a verified delivery (headers + raw body) into a {@link PushEvent}: which host sent it, and whether
+ * it pushes the configured branch. Knows each host's headers and JSON shape (see
+ * {@code src/test/resources/payloads/README.md}); knows nothing about git or HTTP status codes.
+ * Must only be called after the signature was checked: it parses attacker-controlled text otherwise.
+ */
+public final class PushEventParser {
+    static final String ZERO_SHA = "0000000000000000000000000000000000000000";
+    private static final int MAX_NAME = 100;
+
+    private final String branch;
+    private final String branchRef;
+    private final ObjectMapper json = new ObjectMapper()
+            // two values for one key is ambiguous: reject rather than guess which one a host meant
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+
+    public PushEventParser(String branch) {
+        this.branch = branch;
+        this.branchRef = "refs/heads/" + branch;
+    }
+
+    /**
+     * @param header      looks up a request header, case-insensitively; null when absent
+     * @param contentType the request's Content-Type, or null
+     * @param body        the raw body (already verified)
+     */
+    public PushEvent parse(Function<String, String> header, String contentType, byte[] body) {
+        Host host = host(header);
+        String event = event(host, header);
+        if (host == Host.MANUAL) {
+            return PushEvent.deploy(host, event, null);
+        }
+        switch (host) {
+            case GITHUB:
+                if (event.equals("ping")) {
+                    return PushEvent.pong(host, event);
+                }
+                break;
+            case BITBUCKET_DC:
+                if (event.equals("diagnostics:ping")) {
+                    return PushEvent.pong(host, event);
+                }
+                break;
+            default:
+                break;
+        }
+        if (!isPush(host, event)) {
+            return PushEvent.ignore(host, event, "event " + printable(event) + " is not a push");
+        }
+        JsonNode root;
+        try {
+            root = readBody(contentType, body);
+        } catch (BadBody e) {
+            return PushEvent.invalid(host, event, e.getMessage());
+        }
+        if (!root.isObject()) {
+            return PushEvent.invalid(host, event, "body is not a JSON object");
+        }
+        return switch (host) {
+            case BITBUCKET_CLOUD -> bitbucketCloud(root, event);
+            case BITBUCKET_DC -> bitbucketDc(root, event);
+            default -> singleRef(host, root, event);
+        };
+    }
+
+    /** Gitea, Forgejo and Gogs also send GitHub's headers, so their own are checked first. */
+    static Host host(Function<String, String> header) {
+        if (present(header, "X-Forgejo-Event")) {
+            return Host.FORGEJO;
+        }
+        if (present(header, "X-Gitea-Event")) {
+            return Host.GITEA;
+        }
+        if (present(header, "X-Gogs-Event")) {
+            return Host.GOGS;
+        }
+        if (present(header, "X-GitHub-Event")) {
+            return Host.GITHUB;
+        }
+        if (present(header, "X-Gitlab-Event")) {
+            return Host.GITLAB;
+        }
+        if (present(header, "X-Event-Key")) {
+            if (present(header, "X-Request-UUID")) {
+                return Host.BITBUCKET_CLOUD;
+            }
+            String key = header.apply("X-Event-Key").strip();
+            if (present(header, "X-Request-Id") || key.equals("repo:refs_changed") || key.startsWith("diagnostics:")) {
+                return Host.BITBUCKET_DC;
+            }
+            return Host.BITBUCKET_CLOUD;
+        }
+        return Host.MANUAL;
+    }
+
+    private static String event(Host host, Function<String, String> header) {
+        String name = switch (host) {
+            case FORGEJO -> "X-Forgejo-Event";
+            case GITEA -> "X-Gitea-Event";
+            case GOGS -> "X-Gogs-Event";
+            case GITHUB -> "X-GitHub-Event";
+            case GITLAB -> "X-Gitlab-Event";
+            case BITBUCKET_CLOUD, BITBUCKET_DC -> "X-Event-Key";
+            case MANUAL -> null;
+        };
+        String value = name == null ? null : header.apply(name);
+        return value == null ? "-" : printable(value.strip());
+    }
+
+    private static boolean isPush(Host host, String event) {
+        return switch (host) {
+            case BITBUCKET_CLOUD -> event.equals("repo:push");
+            case BITBUCKET_DC -> event.equals("repo:refs_changed");
+            case GITLAB -> event.equals("Push Hook") || event.equals("System Hook");
+            default -> event.equals("push");
+        };
+    }
+
+    private JsonNode readBody(String contentType, byte[] body) throws BadBody {
+        if (body.length == 0) {
+            throw new BadBody("body is empty");
+        }
+        byte[] jsonBytes = body;
+        String type = contentType == null ? "" : contentType.toLowerCase(Locale.ROOT);
+        if (type.startsWith("application/x-www-form-urlencoded")) {
+            jsonBytes = formPayload(body);
+        }
+        try {
+            JsonNode root = json.readTree(jsonBytes);
+            if (root == null || root.isMissingNode()) {
+                throw new BadBody("body is empty");
+            }
+            return root;
+        } catch (JsonProcessingException e) {
+            JsonLocation at = e.getLocation();
+            String where = at == null ? "" : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")";
+            throw new BadBody("body is not valid JSON" + where + ": " + problem(e));
+        } catch (IOException e) {
+            throw new BadBody("body cannot be read as JSON");
+        }
+    }
+
+    /** Jackson's own words without the echo of the input, which may be long or hostile. */
+    private static String problem(JsonProcessingException e) {
+        String m = e.getOriginalMessage();
+        if (m == null) {
+            return "syntax error";
+        }
+        int quote = m.indexOf('\'');
+        String cut = quote > 0 ? m.substring(0, quote).strip() : m;
+        return printable(cut.length() > 80 ? cut.substring(0, 80) : cut);
+    }
+
+    /** GitHub's and Gitea's form content type: the JSON is the URL-encoded {@code payload} field. */
+    private static byte[] formPayload(byte[] body) throws BadBody {
+        String form = new String(body, StandardCharsets.US_ASCII);
+        for (String pair : form.split("&")) {
+            int eq = pair.indexOf('=');
+            String name = eq < 0 ? pair : pair.substring(0, eq);
+            if (name.equals("payload")) {
+                try {
+                    return URLDecoder.decode(eq < 0 ? "" : pair.substring(eq + 1), StandardCharsets.UTF_8)
+                            .getBytes(StandardCharsets.UTF_8);
+                } catch (IllegalArgumentException e) {
+                    throw new BadBody("form field payload is not URL-encoded");
+                }
+            }
+        }
+        throw new BadBody("form body has no payload field");
+    }
+
+    /** GitHub, GitLab, Gitea, Forgejo, Gogs: one ref per delivery. */
+    private PushEvent singleRef(Host host, JsonNode root, String event) {
+        String kind = text(root, "object_kind");
+        if (host == Host.GITLAB && kind != null && !kind.equals("push")) {
+            return PushEvent.ignore(host, event, (kind.equals("tag_push") ? "tag push" : "object_kind "
+                    + printable(kind)) + " is not a branch push");
+        }
+        String ref = text(root, "ref");
+        if (ref == null) {
+            return PushEvent.invalid(host, event, "push payload has no ref");
+        }
+        if (ref.startsWith("refs/tags/")) {
+            return PushEvent.ignore(host, event, "tag " + printable(ref.substring("refs/tags/".length())));
+        }
+        if (!ref.equals(branchRef)) {
+            return PushEvent.ignore(host, event, "push to " + describeRef(ref) + ", not " + branch);
+        }
+        String after = text(root, "after");
+        boolean deleted = root.path("deleted").asBoolean(false) || ZERO_SHA.equals(after)
+                || (host == Host.GITLAB && root.has("checkout_sha") && root.get("checkout_sha").isNull());
+        if (deleted) {
+            return PushEvent.ignore(host, event, "branch " + branch + " was deleted");
+        }
+        return PushEvent.deploy(host, event, sha(after));
+    }
+
+    /** {@code push.changes[]}: several refs may change in one delivery; the last change to the branch counts. */
+    private PushEvent bitbucketCloud(JsonNode root, String event) {
+        JsonNode changes = root.path("push").path("changes");
+        if (!changes.isArray()) {
+            return PushEvent.invalid(Host.BITBUCKET_CLOUD, event, "repo:push payload has no push.changes");
+        }
+        String commit = null;
+        boolean deleted = false;
+        List<String> others = new ArrayList<>();
+        for (JsonNode change : changes) {
+            JsonNode nu = change.path("new");
+            JsonNode old = change.path("old");
+            if (nu.isNull() || nu.isMissingNode()) {
+                if ("branch".equals(text(old, "type")) && branch.equals(text(old, "name"))) {
+                    deleted = true;
+                } else {
+                    others.add("deletion of " + printable(String.valueOf(text(old, "name"))));
+                }
+                continue;
+            }
+            String type = text(nu, "type");
+            String name = text(nu, "name");
+            if ("branch".equals(type) && branch.equals(name)) {
+                commit = sha(text(nu.path("target"), "hash"));
+                deleted = false;
+                if (commit == null) {
+                    commit = "";
+                }
+            } else {
+                others.add(("tag".equals(type) ? "tag " : "branch ") + printable(String.valueOf(name)));
+            }
+        }
+        return decideMany(Host.BITBUCKET_CLOUD, event, commit, deleted, others);
+    }
+
+    /** {@code changes[]} with {@code ref.id} (full ref) and ADD/UPDATE/DELETE. */
+    private PushEvent bitbucketDc(JsonNode root, String event) {
+        JsonNode changes = root.path("changes");
+        if (!changes.isArray()) {
+            return PushEvent.invalid(Host.BITBUCKET_DC, event, "repo:refs_changed payload has no changes");
+        }
+        String commit = null;
+        boolean deleted = false;
+        List<String> others = new ArrayList<>();
+        for (JsonNode change : changes) {
+            String ref = text(change.path("ref"), "id");
+            if (ref == null) {
+                ref = text(change, "refId");
+            }
+            String type = String.valueOf(text(change, "type")).toUpperCase(Locale.ROOT);
+            String to = text(change, "toHash");
+            if (ref == null || !ref.equals(branchRef)) {
+                others.add(ref == null ? "an unnamed ref" : describeRef(ref));
+            } else if (type.equals("DELETE") || ZERO_SHA.equals(to)) {
+                deleted = true;
+                commit = null;
+            } else if (type.equals("ADD") || type.equals("UPDATE")) {
+                commit = sha(to);
+                deleted = false;
+                if (commit == null) {
+                    commit = "";
+                }
+            } else {
+                others.add(printable(type.toLowerCase(Locale.ROOT)) + " of " + branch);
+            }
+        }
+        return decideMany(Host.BITBUCKET_DC, event, commit, deleted, others);
+    }
+
+    private PushEvent decideMany(Host host, String event, String commit, boolean deleted, List<String> others) {
+        if (commit != null) {
+            return PushEvent.deploy(host, event, commit.isEmpty() ? null : commit);
+        }
+        if (deleted) {
+            return PushEvent.ignore(host, event, "branch " + branch + " was deleted");
+        }
+        if (others.isEmpty()) {
+            return PushEvent.ignore(host, event, "no changes in the push");
+        }
+        String list = String.join(", ", others.size() > 3 ? others.subList(0, 3) : others)
+                + (others.size() > 3 ? ", ..." : "");
+        return PushEvent.ignore(host, event, "no change to " + branch + " (" + list + ")");
+    }
+
+    private static String describeRef(String ref) {
+        if (ref.startsWith("refs/heads/")) {
+            return "branch " + printable(ref.substring("refs/heads/".length()));
+        }
+        if (ref.startsWith("refs/tags/")) {
+            return "tag " + printable(ref.substring("refs/tags/".length()));
+        }
+        return printable(ref);
+    }
+
+    private static String text(JsonNode node, String field) {
+        JsonNode v = node.path(field);
+        return v.isTextual() ? v.asText() : null;
+    }
+
+    /** A full commit id from a payload, or null if the field does not hold one. */
+    private static String sha(String value) {
+        if (value == null) {
+            return null;
+        }
+        String v = value.toLowerCase(Locale.ROOT);
+        return v.matches("[0-9a-f]{40}([0-9a-f]{24})?") ? v : null;
+    }
+
+    private static boolean present(Function<String, String> header, String name) {
+        String v = header.apply(name);
+        return v != null && !v.isBlank();
+    }
+
+    /** Text from a payload or header, fit for a log line and a JSON reason: bounded, no control characters. */
+    static String printable(String s) {
+        StringBuilder out = new StringBuilder(Math.min(s.length(), MAX_NAME));
+        for (int i = 0; i < s.length(); i++) {
+            if (out.length() >= MAX_NAME) {
+                out.append("...");
+                break;
+            }
+            char c = s.charAt(i);
+            out.append(Character.isISOControl(c) || Character.isWhitespace(c) && c != ' ' ? '?' : c);
+        }
+        return out.toString();
+    }
+
+    private static final class BadBody extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        BadBody(String message) {
+            super(message, null, false, false);
+        }
+    }
+}

@@ -1,0 +1,133 @@
+package dev.pullhook.webhook;
+
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.Function;
+
+/**
+ * Decides whether a request proves knowledge of the secret, from its headers and raw body bytes, in the
+ * formats git hosts send (see the README's table): an HMAC of the body (SHA-256, or legacy SHA-1) or the
+ * secret itself as a token. Every comparison is constant-time.
+ *
+ * <p>Fails closed: at least one credential header must be present and <em>every</em> credential header
+ * present must verify. Hosts that send several (GitHub, Gitea, Forgejo) send the same digest in each, so a
+ * request where they disagree was altered or forged. It knows nothing of payloads or git.
+ */
+public final class WebhookAuthenticator {
+    /** The headers that carry credentials, in the order they are checked. */
+    public static final List<String> HEADERS = List.of(
+            "X-Hub-Signature-256", "X-Hub-Signature", "X-Gitea-Signature", "X-Forgejo-Signature",
+            "X-Gogs-Signature", "X-Gitlab-Token");
+
+    private static final HexFormat HEX = HexFormat.of();
+    private final byte[] secret;
+    private final byte[] tokenKey = new byte[32];
+    private final byte[] secretTokenDigest;
+
+    public WebhookAuthenticator(byte[] secret) {
+        if (secret.length == 0) {
+            throw new IllegalArgumentException("empty secret");
+        }
+        this.secret = secret.clone();
+        new SecureRandom().nextBytes(tokenKey);
+        this.secretTokenDigest = mac("HmacSHA256", tokenKey, this.secret);
+    }
+
+    /**
+     * @param header looks up a request header by name, case-insensitively; null when absent
+     * @param body   the raw request body, exactly as received
+     */
+    public AuthResult authenticate(Function<String, String> header, byte[] body) {
+        List<AuthResult> results = new ArrayList<>(2);
+        for (String name : HEADERS) {
+            String value = header.apply(name);
+            if (value != null) {
+                results.add(check(name, value.strip(), body));
+            }
+        }
+        if (results.isEmpty()) {
+            return AuthResult.reject("none", "no signature or token header (expected one of "
+                    + String.join(", ", HEADERS) + ")");
+        }
+        for (AuthResult r : results) {
+            if (!r.accepted()) {
+                return r;
+            }
+        }
+        return results.get(0);
+    }
+
+    private AuthResult check(String name, String value, byte[] body) {
+        if (value.isEmpty()) {
+            return AuthResult.reject(name, "header is empty (is a secret set on the webhook?)");
+        }
+        return switch (name) {
+            case "X-Hub-Signature-256" -> prefixed(name, value, body, false);
+            case "X-Hub-Signature" -> prefixed(name, value, body, true);
+            case "X-Gitlab-Token" -> token(name, value);
+            default -> hmac(name, value, "HmacSHA256", 64, body);
+        };
+    }
+
+    /** {@code sha256=<hex>}; on {@code X-Hub-Signature} also {@code sha1=<hex>} or the plain secret (the tutorial's manual trigger). */
+    private AuthResult prefixed(String name, String value, byte[] body, boolean legacyHeader) {
+        int eq = value.indexOf('=');
+        String algorithm = eq > 0 ? value.substring(0, eq).toLowerCase(Locale.ROOT) : "";
+        String digest = eq > 0 ? value.substring(eq + 1) : "";
+        if (algorithm.equals("sha256")) {
+            return hmac(name, digest, "HmacSHA256", 64, body);
+        }
+        if (legacyHeader && algorithm.equals("sha1")) {
+            return hmac(name, digest, "HmacSHA1", 40, body);
+        }
+        if (legacyHeader) {
+            AuthResult asToken = token(name, value);
+            if (asToken.accepted() || eq <= 0 || !algorithm.matches("(sha|md|hmac)[a-z0-9-]*")) {
+                return asToken;
+            }
+        }
+        return AuthResult.reject(name, eq > 0 ? "unsupported algorithm prefix (expected sha256=)"
+                : "missing sha256= prefix");
+    }
+
+    private AuthResult hmac(String name, String hex, String algorithm, int hexLength, byte[] body) {
+        if (hex.length() != hexLength) {
+            return AuthResult.reject(name, "malformed signature (expected " + hexLength + " hex digits, got "
+                    + hex.length() + " characters)");
+        }
+        byte[] given;
+        try {
+            given = HEX.parseHex(hex.toLowerCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            return AuthResult.reject(name, "malformed signature (not hex)");
+        }
+        byte[] expected = mac(algorithm, secret, body);
+        return MessageDigest.isEqual(expected, given) ? AuthResult.accept(name)
+                : AuthResult.reject(name, "signature does not match the body (wrong secret, or the body was changed)");
+    }
+
+    /** Compares HMACs of both under a random key, so neither the content nor the length of the secret leaks through timing. */
+    private AuthResult token(String name, String value) {
+        byte[] given = mac("HmacSHA256", tokenKey, value.getBytes(StandardCharsets.UTF_8));
+        return MessageDigest.isEqual(secretTokenDigest, given) ? AuthResult.accept(name)
+                : AuthResult.reject(name, "token does not match the secret");
+    }
+
+    private static byte[] mac(String algorithm, byte[] key, byte[] data) {
+        try {
+            Mac mac = Mac.getInstance(algorithm);
+            mac.init(new SecretKeySpec(key, algorithm));
+            return mac.doFinal(data);
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(algorithm + " is not available in this JVM", e);
+        }
+    }
+}

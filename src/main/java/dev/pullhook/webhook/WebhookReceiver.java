@@ -1,0 +1,142 @@
+package dev.pullhook.webhook;
+
+import dev.pullhook.deploy.DeployService;
+import dev.pullhook.deploy.Deployment;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.function.Function;
+
+/**
+ * Handles one delivery from its headers and raw body: verify first, then parse, drop redeliveries and
+ * pushes that change nothing, and queue a deploy for the rest. Every outcome is a {@link Receipt} value
+ * (the HTTP layer maps them to status codes) and one log line carrying the delivery id.
+ */
+public final class WebhookReceiver {
+    private static final Logger log = LoggerFactory.getLogger(WebhookReceiver.class);
+
+    /** What became of a delivery. */
+    public sealed interface Receipt {
+    }
+
+    /** The credentials did not verify. */
+    public record Rejected(AuthResult auth) implements Receipt {
+    }
+
+    /** Verified, but the body is not what the host says it is. */
+    public record Invalid(PushEvent event) implements Receipt {
+    }
+
+    /** Verified and deliberately not deployed. */
+    public record Ignored(PushEvent event) implements Receipt {
+    }
+
+    /** A host's test delivery. */
+    public record Pong(PushEvent event) implements Receipt {
+    }
+
+    /** A delivery id seen recently: nothing more is done. */
+    public record Duplicate(RecentDeliveries.Entry first) implements Receipt {
+    }
+
+    /** The pushed commit is already checked out. */
+    public record UpToDate(String commit) implements Receipt {
+    }
+
+    /** A deploy covers this delivery. */
+    public record Queued(DeployService.Ticket ticket, PushEvent event) implements Receipt {
+    }
+
+    /** The daemon is shutting down. */
+    public record Unavailable() implements Receipt {
+    }
+
+    private final WebhookAuthenticator authenticator;
+    private final PushEventParser parser;
+    private final RecentDeliveries deliveries;
+    private final DeployService deploys;
+
+    public WebhookReceiver(WebhookAuthenticator authenticator, PushEventParser parser, RecentDeliveries deliveries,
+                           DeployService deploys) {
+        this.authenticator = authenticator;
+        this.parser = parser;
+        this.deliveries = deliveries;
+        this.deploys = deploys;
+    }
+
+    /**
+     * @param header   request headers, case-insensitive
+     * @param body     the raw body, exactly as received
+     * @param client   the client's address, for the log
+     * @param delivery the delivery id from {@link DeliveryId#from}, or null
+     */
+    public Receipt receive(Function<String, String> header, byte[] body, String client, String delivery) {
+        String id = delivery == null ? "-" : delivery;
+        AuthResult auth = authenticator.authenticate(header, body);
+        if (!auth.accepted()) {
+            log.warn("webhook rejected client={} delivery={} header={} reason=\"{}\"", client, id, auth.header(),
+                    auth.reason());
+            return new Rejected(auth);
+        }
+        PushEvent event = parser.parse(header, header.apply("Content-Type"), body);
+        String what = "client=" + client + " delivery=" + id + " host=" + event.host() + " event=\"" + event.event() + "\"";
+        if (event.action() == PushEvent.Action.INVALID) {
+            log.warn("webhook invalid {} reason=\"{}\"", what, event.reason());
+            return new Invalid(event);
+        }
+        String key = delivery == null ? null : event.host() + "/" + delivery;
+        if (key != null) {
+            RecentDeliveries.Entry seen = deliveries.claim(key, event.host(), event.event());
+            if (seen != null) {
+                log.info("webhook duplicate {} first={} outcome={}", what, seen.at(), seen.outcome());
+                return new Duplicate(seen);
+            }
+        }
+        switch (event.action()) {
+            case PONG -> {
+                log.info("webhook ping {}", what);
+                remember(key, event, "pong", 0);
+                return new Pong(event);
+            }
+            case IGNORE -> {
+                log.info("webhook ignored {} reason=\"{}\"", what, event.reason());
+                remember(key, event, "ignored", 0);
+                return new Ignored(event);
+            }
+            default -> {
+                // DEPLOY, handled below
+            }
+        }
+        if (event.commit() != null && deploys.head().filter(event.commit()::equals).isPresent()) {
+            log.info("webhook up-to-date {} commit={}", what, event.commit().substring(0, 7));
+            remember(key, event, "up-to-date", 0);
+            return new UpToDate(event.commit());
+        }
+        DeployService.Ticket ticket;
+        try {
+            ticket = deploys.submit(event.host() == Host.MANUAL ? "manual" : "webhook", delivery);
+        } catch (IllegalStateException e) {
+            log.warn("webhook refused {} reason=\"shutting down\"", what);
+            remember(key, event, RecentDeliveries.FAILED, 0);
+            return new Unavailable();
+        }
+        log.info("webhook accepted {} header={} deploy={} {}", what, auth.header(), ticket.deployId(),
+                ticket.joined() ? "joined the queued deploy" : "queued");
+        remember(key, event, "queued", ticket.deployId());
+        if (key != null) {
+            ticket.done().thenAccept(d -> deliveries.remember(key, event.host(), event.event(),
+                    d.outcome() == Deployment.Outcome.DEPLOYED ? "deployed" : RecentDeliveries.FAILED, d.id()));
+        }
+        return new Queued(ticket, event);
+    }
+
+    private void remember(String key, PushEvent event, String outcome, long deployId) {
+        if (key != null) {
+            deliveries.remember(key, event.host(), event.event(), outcome, deployId);
+        }
+    }
+
+    public RecentDeliveries deliveries() {
+        return deliveries;
+    }
+}
