@@ -136,11 +136,13 @@ public final class DeployService {
         List<String> deliveries = job.deliveries();
         try {
             var tip = workingCopy.fetch();
+            long fetched = System.nanoTime();
             workingCopy.resetHard(tip);
             String to = tip.abbreviate(7).name();
             long ms = elapsedMs(t0);
-            log.info("deploy done id={} trigger={} deliveries={} from={} to={} ms={}",
-                    job.id, job.trigger, deliveries, from, to, ms);
+            log.info("deploy done id={} trigger={} deliveries={} from={} to={} ms={} fetch_ms={} reset_ms={}",
+                    job.id, job.trigger, deliveries, from, to, ms, TimeUnit.NANOSECONDS.toMillis(fetched - t0),
+                    elapsedMs(fetched));
             return new Deployment(job.id, job.trigger, deliveries, started, ms, from, to,
                     Deployment.Outcome.DEPLOYED, null);
         } catch (GitException e) {

@@ -9,10 +9,14 @@ import java.util.function.Function;
  * logged or echoed, since anyone can send any header.
  */
 public final class DeliveryId {
-    /** Checked in this order: Bitbucket Cloud, Bitbucket DC, GitHub, GitLab (retry-stable first), Gitea, Forgejo, Gogs. */
+    /**
+     * Checked in this order: Bitbucket Cloud, Gitea, Forgejo, Gogs (they also send GitHub's header), GitHub,
+     * GitLab (the retry-stable key first), and last Bitbucket Data Center's {@code X-Request-Id}, only taken
+     * with Bitbucket's {@code X-Event-Key}: proxies set that header too.
+     */
     public static final List<String> HEADERS = List.of(
-            "X-Request-UUID", "X-Request-Id", "X-Gitea-Delivery", "X-Forgejo-Delivery", "X-Gogs-Delivery",
-            "X-GitHub-Delivery", "Idempotency-Key", "X-Gitlab-Event-UUID");
+            "X-Request-UUID", "X-Gitea-Delivery", "X-Forgejo-Delivery", "X-Gogs-Delivery",
+            "X-GitHub-Delivery", "Idempotency-Key", "X-Gitlab-Event-UUID", "X-Request-Id");
     private static final int MAX_LENGTH = 80;
 
     private DeliveryId() {
@@ -21,6 +25,9 @@ public final class DeliveryId {
     /** The delivery id, sanitised, or {@code null} when the request carries none. */
     public static String from(Function<String, String> header) {
         for (String name : HEADERS) {
+            if (name.equals("X-Request-Id") && header.apply("X-Event-Key") == null) {
+                continue;
+            }
             String value = header.apply(name);
             if (value != null && !value.isBlank()) {
                 return sanitise(value.strip());

@@ -290,6 +290,9 @@ public final class PushEventParser {
         if (others.isEmpty()) {
             return PushEvent.ignore(host, event, "no changes in the push");
         }
+        if (others.size() == 1) {
+            return PushEvent.ignore(host, event, "push to " + others.get(0) + ", not " + branch);
+        }
         String list = String.join(", ", others.size() > 3 ? others.subList(0, 3) : others)
                 + (others.size() > 3 ? ", ..." : "");
         return PushEvent.ignore(host, event, "no change to " + branch + " (" + list + ")");
