@@ -19,8 +19,11 @@ public final class Main {
     static final int EXIT_CONFIG = 2;
     private static final Logger log = LoggerFactory.getLogger(Main.class);
     private static final String USAGE = """
-            usage: java -jar pullhook.jar [--config FILE]   serve webhooks (default FILE: ./config.properties)
-                   java -jar pullhook.jar --demo            try it: throwaway repositories, no setup
+            usage: java -jar pullhook.jar [serve] [--config FILE]   serve webhooks (default FILE: ./config.properties)
+                   java -jar pullhook.jar rollback [--config FILE] put the working copy back on the commit deployed
+                                                                  before the current one (asks the running daemon,
+                                                                  or does it here when none runs); exit 0 when done
+                   java -jar pullhook.jar --demo                    try it: throwaway repositories, no setup
                    java -jar pullhook.jar --version | --help
             The secret is never given on the command line: see webhook.secret.file in config.properties.""";
 
@@ -38,8 +41,15 @@ public final class Main {
     static int run(String[] args) {
         Path configFile = Path.of("config.properties");
         boolean demo = false;
+        String command = "serve";
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
+                case "serve", "rollback" -> {
+                    if (i != 0) {
+                        return usage(args[i] + " must come first");
+                    }
+                    command = args[i];
+                }
                 case "--config", "-c" -> {
                     if (i + 1 >= args.length) {
                         return usage("--config needs a file");
@@ -64,6 +74,9 @@ public final class Main {
         Config config;
         Demo demoSetup = null;
         try {
+            if (demo && !command.equals("serve")) {
+                return usage("--demo only goes with serve");
+            }
             if (demo) {
                 demoSetup = Demo.create(loader);
                 config = demoSetup.config();
@@ -81,8 +94,20 @@ public final class Main {
             }
             return EXIT_CONFIG;
         }
+        if (command.equals("rollback")) {
+            return Rollback.run(config);
+        }
         log.info("pullhook {} config {}", version(), config);
-        Daemon daemon = Daemon.start(config);
+        Daemon daemon;
+        try {
+            daemon = Daemon.start(config);
+        } catch (ConfigException e) {
+            e.problems().forEach(p -> log.error("config {}", p));
+            return EXIT_CONFIG;
+        } catch (RuntimeException e) {
+            log.error("cannot start: {}", e.getMessage());
+            return 1;
+        }
         Demo toRemove = demoSetup;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             daemon.stop();

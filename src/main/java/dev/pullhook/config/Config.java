@@ -19,6 +19,7 @@ import java.time.Duration;
  * @param gitTimeout    network timeout of git operations ({@code git.timeout.seconds})
  * @param drainTimeout  how long SIGTERM waits for a running deploy ({@code shutdown.drain.seconds})
  * @param historySize   how many deploys {@code /status} remembers ({@code deploy.history.size})
+ * @param deploy        how deploys treat the working copy, and what runs around them
  */
 public record Config(
         String host,
@@ -31,12 +32,13 @@ public record Config(
         Duration waitTimeout,
         Duration gitTimeout,
         Duration drainTimeout,
-        int historySize) {
+        int historySize,
+        DeployOptions deploy) {
 
     /** A copy listening on another port (the demo and tests pick a free one). */
     public Config withPort(int newPort) {
         return new Config(host, newPort, repoPath, remote, branch, secret, maxBodyBytes, waitTimeout,
-                gitTimeout, drainTimeout, historySize);
+                gitTimeout, drainTimeout, historySize, deploy);
     }
 
     @Override
@@ -48,6 +50,7 @@ public record Config(
                 + " webhook.wait.timeout.seconds=" + waitTimeout.toSeconds()
                 + " git.timeout.seconds=" + gitTimeout.toSeconds()
                 + " shutdown.drain.seconds=" + drainTimeout.toSeconds()
-                + " deploy.history.size=" + historySize;
+                + " deploy.history.size=" + historySize
+                + " " + deploy;
     }
 }

@@ -59,6 +59,17 @@ public final class ConfigLoader {
         d.put("git.timeout.seconds", "60");
         d.put("shutdown.drain.seconds", "30");
         d.put("deploy.history.size", "50");
+        d.put("deploy.local.changes", "stash");
+        d.put("deploy.clean", "false");
+        d.put("deploy.lock.stale.seconds", "120");
+        d.put("deploy.lock.wait.seconds", "30");
+        d.put("deploy.timeout.seconds", "300");
+        d.put("deploy.on.start", "true");
+        d.put("deploy.poll.seconds", "0");
+        d.put("deploy.command", null);
+        d.put("deploy.command.timeout.seconds", "300");
+        d.put("deploy.submodules", "false");
+        d.put("state.dir", null);
         return d;
     }
 
@@ -125,6 +136,19 @@ public final class ConfigLoader {
         long gitTimeout = values.number("git.timeout.seconds", 1, 3600);
         long drain = values.number("shutdown.drain.seconds", 0, 3600);
         long history = values.number("deploy.history.size", 1, 10_000);
+        DeployOptions.LocalChanges localChanges = values.choice("deploy.local.changes", DeployOptions.LocalChanges.class);
+        boolean clean = values.bool("deploy.clean");
+        long lockStale = values.number("deploy.lock.stale.seconds", 1, 86_400);
+        long lockWait = values.number("deploy.lock.wait.seconds", 0, 3600);
+        long deployTimeout = values.number("deploy.timeout.seconds", 1, 86_400);
+        boolean onStart = values.bool("deploy.on.start");
+        long poll = values.number("deploy.poll.seconds", 0, 86_400);
+        String command = v.get("deploy.command");
+        long commandTimeout = values.number("deploy.command.timeout.seconds", 1, 86_400);
+        boolean submodules = values.bool("deploy.submodules");
+        if (poll > 0 && poll < 5) {
+            problems.add("deploy.poll.seconds: " + poll + " is too often; use 0 (off) or 5 and more");
+        }
 
         if (remote != null && !remote.matches("[A-Za-z0-9][A-Za-z0-9._-]*")) {
             problems.add("repo.remote: \"" + remote + "\" is not a remote name");
@@ -150,12 +174,18 @@ public final class ConfigLoader {
             }
         }
         Secret secret = findSecret(v.get("webhook.secret.file"), baseDir, problems);
+        Path stateDir = v.containsKey("state.dir") ? baseDir.resolve(v.get("state.dir")).normalize()
+                : repoPath == null ? null : WorkingCopy.defaultStateDir(repoPath);
 
         if (!problems.isEmpty()) {
             throw new ConfigException(problems);
         }
+        DeployOptions deploy = new DeployOptions(localChanges, clean, Duration.ofSeconds(lockStale),
+                Duration.ofSeconds(lockWait), Duration.ofSeconds(deployTimeout), onStart, Duration.ofSeconds(poll),
+                command, Duration.ofSeconds(commandTimeout), submodules, stateDir);
         return new Config(host, port, repoPath, remote, branch, secret, maxBody,
-                Duration.ofSeconds(wait), Duration.ofSeconds(gitTimeout), Duration.ofSeconds(drain), (int) history);
+                Duration.ofSeconds(wait), Duration.ofSeconds(gitTimeout), Duration.ofSeconds(drain), (int) history,
+                deploy);
     }
 
     private Secret findSecret(String secretFile, Path baseDir, List<String> problems) {
@@ -225,6 +255,37 @@ public final class ConfigLoader {
                 problems.add(key + ": must not be empty");
             }
             return value;
+        }
+
+        boolean bool(String key) {
+            String value = string(key);
+            if (value == null) {
+                return false;
+            }
+            if ("true".equalsIgnoreCase(value)) {
+                return true;
+            }
+            if (!"false".equalsIgnoreCase(value)) {
+                problems.add(key + ": \"" + value + "\" is not true or false");
+            }
+            return false;
+        }
+
+        <E extends Enum<E>> E choice(String key, Class<E> type) {
+            String value = string(key);
+            if (value == null) {
+                return type.getEnumConstants()[0];
+            }
+            List<String> names = new ArrayList<>();
+            for (E e : type.getEnumConstants()) {
+                String name = e.name().toLowerCase(Locale.ROOT);
+                if (name.equals(value.toLowerCase(Locale.ROOT))) {
+                    return e;
+                }
+                names.add(name);
+            }
+            problems.add(key + ": \"" + value + "\" is not one of " + String.join(", ", names));
+            return type.getEnumConstants()[0];
         }
 
         long number(String key, long min, long max) {

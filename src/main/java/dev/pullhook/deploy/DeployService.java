@@ -1,25 +1,33 @@
 package dev.pullhook.deploy;
 
-import dev.pullhook.git.GitException;
+import dev.pullhook.config.Config;
 import dev.pullhook.git.WorkingCopy;
+import org.eclipse.jgit.lib.ObjectId;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Runs deploys of one working copy on a single worker thread, so they never overlap and never block the
- * HTTP thread that asked for them. Requests are coalesced, "latest wins": while a deploy runs, every new
- * request joins the one pending deploy, which starts when the running one ends and fetches the newest tip
- * then. So a burst of any size costs at most two deploys, and no push is missed.
+ * Runs the jobs of one working copy on a single worker thread, so they never overlap and never block the
+ * HTTP thread that asked for them. Deploy requests are coalesced, "latest wins": while a deploy runs, every
+ * new request joins the one pending deploy, which fetches the newest tip when it starts. So a burst of any
+ * size costs at most two deploys, and no push is missed. Rollbacks queue as jobs of their own; start-up and
+ * poll checks only run when nothing else is queued. Keeps the history (persisted in the state folder) and
+ * the crash marker.
  */
 public final class DeployService {
     private static final Logger log = LoggerFactory.getLogger(DeployService.class);
@@ -30,7 +38,7 @@ public final class DeployService {
 
         @Override
         public String toString() {
-            return name().toLowerCase(java.util.Locale.ROOT);
+            return name().toLowerCase(Locale.ROOT);
         }
     }
 
@@ -39,22 +47,65 @@ public final class DeployService {
     }
 
     private final WorkingCopy workingCopy;
+    private final Deployer deployer;
     private final DeployHistory history;
+    private final StateDir state;
+    private final int historySize;
     private final ExecutorService worker;
+    private final ScheduledExecutorService poller;
     private final Object lock = new Object();
+    private final Deque<Job> queue = new ArrayDeque<>();
     private long lastId;
     private Job running;
-    private Job pending;
+    private Job pendingDeploy;
     private boolean closed;
+    private String interrupted;
 
-    public DeployService(WorkingCopy workingCopy, DeployHistory history) {
+    public DeployService(WorkingCopy workingCopy, Config config, StateDir state) {
         this.workingCopy = workingCopy;
-        this.history = history;
-        this.worker = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "deploy");
-            t.setDaemon(false);
+        this.deployer = new Deployer(workingCopy, config);
+        this.state = state;
+        this.historySize = config.historySize();
+        this.history = new DeployHistory(config.historySize());
+        List<Deployment> past = state.loadHistory(config.historySize());
+        for (int i = past.size() - 1; i >= 0; i--) {
+            history.add(past.get(i));
+        }
+        this.lastId = past.isEmpty() ? 0 : past.get(0).id();
+        this.interrupted = state.interruptedDeploy();
+        if (interrupted != null) {
+            // the interrupted deploy never reached the history: don't hand its id out again
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("deploy=(\\d+)").matcher(interrupted);
+            if (m.find()) {
+                lastId = Math.max(lastId, Long.parseLong(m.group(1)));
+            }
+        }
+        this.worker = Executors.newSingleThreadExecutor(r -> new Thread(r, "deploy"));
+        this.poller = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "poll");
+            t.setDaemon(true);
             return t;
         });
+        Duration poll = config.deploy().poll();
+        if (!poll.isZero()) {
+            poller.scheduleWithFixedDelay(() -> submitCheck("poll"), poll.toMillis(), poll.toMillis(),
+                    TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /**
+     * Queues what is due at start: a recovery deploy when the previous process died mid-deploy (whatever
+     * {@code deploy.on.start} says: the working copy may be half reset), else a check that deploys only if
+     * the remote tip moved while the daemon was down. Also warms JGit up first.
+     */
+    public void start(boolean deployOnStart) {
+        worker.execute(workingCopy::warmUp);
+        if (interrupted != null) {
+            log.warn("deploy interrupted last time ({}); recovering the working copy", interrupted);
+            submitCheck("recovery");
+        } else if (deployOnStart) {
+            submitCheck("start");
+        }
     }
 
     /**
@@ -66,120 +117,187 @@ public final class DeployService {
      * @throws IllegalStateException when the service is shutting down
      */
     public Ticket submit(String trigger, String deliveryId) {
-        Job job;
-        boolean joined;
-        boolean start = false;
         synchronized (lock) {
-            if (closed) {
-                throw new IllegalStateException("shutting down");
+            ensureOpen();
+            boolean joined = pendingDeploy != null;
+            if (!joined) {
+                pendingDeploy = enqueue(new Job(++lastId, Deployer.Kind.DEPLOY, trigger));
             }
-            if (pending != null) {
-                job = pending;
-                joined = true;
-            } else if (running != null) {
-                job = pending = new Job(++lastId, trigger);
-                joined = false;
-            } else {
-                job = running = new Job(++lastId, trigger);
-                joined = false;
-                start = true;
-            }
+            Job job = pendingDeploy;
             if (deliveryId != null) {
                 job.deliveries.add(deliveryId);
             }
+            return new Ticket(job.id, joined, job.done);
         }
-        if (start) {
-            worker.execute(() -> run(job));
+    }
+
+    /** Queues a rollback to the commit deployed before the current one. */
+    public Ticket submitRollback(String trigger) {
+        synchronized (lock) {
+            ensureOpen();
+            Job job = enqueue(new Job(++lastId, Deployer.Kind.ROLLBACK, trigger));
+            return new Ticket(job.id, false, job.done);
         }
-        return new Ticket(job.id, joined, job.done);
+    }
+
+    /** A start or poll check; skipped when anything is queued or running (that job fetches anyway). */
+    void submitCheck(String trigger) {
+        synchronized (lock) {
+            if (closed || running != null || !queue.isEmpty()) {
+                return;
+            }
+            enqueue(new Job(0, Deployer.Kind.CHECK, trigger));
+        }
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("shutting down");
+        }
+    }
+
+    /** Must hold the lock. */
+    private Job enqueue(Job job) {
+        queue.addLast(job);
+        worker.execute(this::runNext);
+        return job;
     }
 
     public State state() {
         synchronized (lock) {
-            return pending != null ? State.QUEUED : running != null ? State.RUNNING : State.IDLE;
+            return !queue.isEmpty() ? State.QUEUED : running != null ? State.RUNNING : State.IDLE;
         }
     }
 
-    /** The working copy's HEAD commit, abbreviated, if it has one. */
+    /** The working copy's HEAD commit (full id), if it has one. */
     public Optional<String> head() {
-        return workingCopy.head().map(id -> id.name());
+        return workingCopy.head().map(ObjectId::name);
     }
 
     public DeployHistory history() {
         return history;
     }
 
-    /** Warms JGit up in the background, so readiness is not delayed and the first deploy is not slow. */
-    public void warmUp() {
-        worker.execute(workingCopy::warmUp);
-    }
-
-    private void run(Job job) {
-        Deployment result = deploy(job);
-        history.add(result);
-        Job next;
+    private void runNext() {
+        Job job;
+        boolean afterCrash;
         synchronized (lock) {
-            running = pending;
-            pending = null;
-            next = running;
+            job = queue.pollFirst();
+            if (job == null) {
+                return;
+            }
+            if (job == pendingDeploy) {
+                pendingDeploy = null;
+            }
+            running = job;
+            afterCrash = interrupted != null;
         }
-        job.done.complete(result);
-        if (next != null) {
-            worker.execute(() -> run(next));
-        }
-    }
-
-    private Deployment deploy(Job job) {
-        Instant started = Instant.now();
-        long t0 = System.nanoTime();
-        String from = workingCopy.head().map(id -> id.abbreviate(7).name()).orElse(null);
-        List<String> deliveries = job.deliveries();
+        Deployment result = null;
         try {
-            var tip = workingCopy.fetch();
-            long fetched = System.nanoTime();
-            workingCopy.resetHard(tip);
-            String to = tip.abbreviate(7).name();
-            long ms = elapsedMs(t0);
-            log.info("deploy done id={} trigger={} deliveries={} from={} to={} ms={} fetch_ms={} reset_ms={}",
-                    job.id, job.trigger, deliveries, from, to, ms, TimeUnit.NANOSECONDS.toMillis(fetched - t0),
-                    elapsedMs(fetched));
-            return new Deployment(job.id, job.trigger, deliveries, started, ms, from, to,
-                    Deployment.Outcome.DEPLOYED, null);
-        } catch (GitException e) {
-            long ms = elapsedMs(t0);
-            log.warn("deploy failed id={} trigger={} deliveries={} phase={} from={} ms={} error=\"{}\"",
-                    job.id, job.trigger, deliveries, e.phase().name().toLowerCase(java.util.Locale.ROOT),
-                    from, ms, e.getMessage());
-            return new Deployment(job.id, job.trigger, deliveries, started, ms, from, null,
-                    Deployment.Outcome.FAILED, e.getMessage());
-        } catch (RuntimeException e) {
-            long ms = elapsedMs(t0);
-            log.error("deploy failed id={} trigger={} deliveries={} from={} ms={} error=\"unexpected {}\"",
-                    job.id, job.trigger, deliveries, from, ms, e.getClass().getName(), e);
-            return new Deployment(job.id, job.trigger, deliveries, started, ms, from, null,
-                    Deployment.Outcome.FAILED, "internal error: " + e.getClass().getSimpleName());
+            long id = job.id;
+            String target = null;
+            if (job.kind == Deployer.Kind.ROLLBACK) {
+                target = rollbackTarget();
+                if (target == null) {
+                    result = new Deployment(id, job.trigger, job.deliveries(), Instant.now(), 0,
+                            head().orElse(null), null, Deployment.Outcome.FAILED,
+                            "no earlier deployed commit to roll back to", null, null);
+                    log.warn("deploy failed id={} trigger={} phase=rollback error=\"{}\"", id, job.trigger, result.error());
+                }
+            }
+            if (result == null) {
+                if (job.kind == Deployer.Kind.CHECK) {
+                    synchronized (lock) {
+                        id = ++lastId;
+                    }
+                }
+                long markId = id;
+                String interruptedPhase = afterCrash ? phaseOf(interrupted) : null;
+                result = deployer.run(id, job.kind, job.trigger, job.deliveries(), target, interruptedPhase,
+                        phase -> state.markRunning(markId, job.trigger, phase));
+                // after a crash the marker stays until a deploy has repaired the working copy
+                if (!afterCrash || (result != null && result.outcome() == Deployment.Outcome.DEPLOYED)) {
+                    state.clearRunning();
+                }
+                if (result == null) {
+                    synchronized (lock) {
+                        if (lastId == id) {
+                            lastId--;  // a check that found nothing to do leaves no gap in the ids
+                        }
+                    }
+                }
+            }
+            if (result != null) {
+                history.add(result);
+                state.append(result, historySize);
+                if (afterCrash && result.outcome() == Deployment.Outcome.DEPLOYED) {
+                    synchronized (lock) {
+                        interrupted = null;
+                    }
+                    log.info("recovered: the working copy is at {}", Deployment.abbrev(result.to()));
+                }
+            }
+        } finally {
+            synchronized (lock) {
+                running = null;
+            }
+            job.done.complete(result);
         }
     }
 
-    private static long elapsedMs(long t0) {
-        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+    /** The phase an interrupted deploy was in, from its marker ("unknown" when the marker does not say). */
+    private static String phaseOf(String marker) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("phase=(\\S+)").matcher(marker);
+        return m.find() ? m.group(1) : "unknown";
     }
 
     /**
-     * Stops taking requests, drops the pending deploy (its callers are told), and waits up to {@code drain}
-     * for the running one to finish. Returns false if it was still running then.
+     * The commit deployed before the current HEAD: the successful non-rollback deploys, newest first, give
+     * the sequence of deployed commits; the target is the one after HEAD's place in it (so repeated
+     * rollbacks walk further back), or the newest when HEAD is not in it.
+     */
+    private String rollbackTarget() {
+        String head = head().orElse(null);
+        List<String> deployed = new ArrayList<>();
+        String oldestFrom = null;
+        for (Deployment d : history.recent()) {
+            if (d.outcome() != Deployment.Outcome.DEPLOYED || d.trigger().equals("rollback") || d.to() == null) {
+                continue;
+            }
+            if (deployed.isEmpty() || !deployed.get(deployed.size() - 1).equals(d.to())) {
+                deployed.add(d.to());
+            }
+            oldestFrom = d.from();
+        }
+        if (oldestFrom != null && !deployed.get(deployed.size() - 1).equals(oldestFrom)) {
+            deployed.add(oldestFrom);
+        }
+        int at = deployed.indexOf(head);
+        if (at >= 0) {
+            return at + 1 < deployed.size() ? deployed.get(at + 1) : null;
+        }
+        return deployed.isEmpty() ? null : deployed.get(0);
+    }
+
+    /**
+     * Stops taking requests, drops what is queued (its callers are told), and waits up to {@code drain}
+     * for the running job to finish. Returns false if it was still running then.
      */
     public boolean shutdown(Duration drain) {
-        Job dropped;
+        List<Job> dropped;
         synchronized (lock) {
             closed = true;
-            dropped = pending;
-            pending = null;
+            dropped = new ArrayList<>(queue);
+            queue.clear();
+            pendingDeploy = null;
         }
-        if (dropped != null) {
-            log.info("deploy cancelled id={} reason=\"shutting down\"", dropped.id);
-            dropped.done.complete(new Deployment(dropped.id, dropped.trigger, dropped.deliveries(), Instant.now(),
-                    0, null, null, Deployment.Outcome.CANCELLED, "the daemon is shutting down"));
+        poller.shutdownNow();
+        for (Job job : dropped) {
+            if (job.kind != Deployer.Kind.CHECK) {
+                log.info("deploy cancelled id={} reason=\"shutting down\"", job.id);
+            }
+            job.done.complete(new Deployment(job.id, job.trigger, job.deliveries(), Instant.now(), 0, null, null,
+                    Deployment.Outcome.CANCELLED, "the daemon is shutting down", null, null));
         }
         worker.shutdown();
         try {
@@ -187,8 +305,8 @@ public final class DeployService {
                 workingCopy.close();
                 return true;
             }
-            log.warn("shutdown: a deploy is still running after {} s (shutdown.drain.seconds); stopping anyway",
-                    drain.toSeconds());
+            log.warn("shutdown: a deploy is still running after {} s (shutdown.drain.seconds); stopping anyway;"
+                    + " the next start recovers the working copy", drain.toSeconds());
             return false;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -196,15 +314,17 @@ public final class DeployService {
         }
     }
 
-    /** One deploy to run, and every request it covers (more may join until it starts). */
+    /** One job to run, and every request it covers (more may join a deploy until it starts). */
     private static final class Job {
         final long id;
+        final Deployer.Kind kind;
         final String trigger;
         final List<String> deliveries = new CopyOnWriteArrayList<>();
         final CompletableFuture<Deployment> done = new CompletableFuture<>();
 
-        Job(long id, String trigger) {
+        Job(long id, Deployer.Kind kind, String trigger) {
             this.id = id;
+            this.kind = kind;
             this.trigger = trigger;
         }
 

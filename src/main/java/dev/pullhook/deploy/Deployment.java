@@ -2,22 +2,27 @@ package dev.pullhook.deploy;
 
 import java.time.Instant;
 import java.util.List;
+import java.util.Locale;
 
 /**
- * What one deploy did, as shown by {@code /status} and answered to {@code ?wait=true}.
+ * What one deploy did, as shown by {@code /status}, kept in the history file and answered to
+ * {@code ?wait=true}. Commit ids are full; logs abbreviate them.
  *
- * @param id         increasing number of the deploy within this daemon
- * @param trigger    what asked for it: {@code webhook}, {@code manual}, ...
+ * @param id         increasing number of the deploy (continues across restarts)
+ * @param trigger    what asked for it: {@code webhook}, {@code manual}, {@code start}, {@code poll}, {@code rollback}
  * @param deliveries the delivery ids of the requests it covered (coalesced requests share one deploy)
- * @param started    when the git work began
+ * @param started    when the work began
  * @param ms         how long it took
- * @param from       HEAD before (abbreviated), or null for an empty working copy
- * @param to         HEAD after (abbreviated), or null when it failed before the reset
+ * @param from       HEAD before, or null for an empty working copy
+ * @param to         HEAD after a successful reset, or null when it failed before
  * @param outcome    {@link Outcome}
  * @param error      the reason of a failure, or null
+ * @param saved      where local work was kept before the reset (stash commit, backup ref), or null
+ * @param command    the post-deploy command's exit code and last output lines, or null when none ran
  */
 public record Deployment(long id, String trigger, List<String> deliveries, Instant started, long ms,
-                         String from, String to, Outcome outcome, String error) {
+                         String from, String to, Outcome outcome, String error, String saved,
+                         CommandResult command) {
 
     /** How a deploy ended. */
     public enum Outcome {
@@ -25,7 +30,12 @@ public record Deployment(long id, String trigger, List<String> deliveries, Insta
 
         @Override
         public String toString() {
-            return name().toLowerCase(java.util.Locale.ROOT);
+            return name().toLowerCase(Locale.ROOT);
         }
+    }
+
+    /** An abbreviated commit id for log lines. */
+    static String abbrev(String id) {
+        return id == null ? null : id.substring(0, Math.min(7, id.length()));
     }
 }

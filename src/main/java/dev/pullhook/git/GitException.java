@@ -8,7 +8,7 @@ public final class GitException extends Exception {
     private static final long serialVersionUID = 1L;
 
     /** The step of a deploy that failed. */
-    public enum Phase { OPEN, CHECK, FETCH, RESET }
+    public enum Phase { OPEN, CHECK, LOCK, FETCH, STASH, BACKUP, RESET, CLEAN, SUBMODULES }
 
     private final Phase phase;
 

@@ -1,6 +1,7 @@
 package dev.pullhook.git;
 
 import org.eclipse.jgit.api.Git;
+import org.eclipse.jgit.api.Status;
 import org.eclipse.jgit.api.ResetCommand;
 import org.eclipse.jgit.api.errors.GitAPIException;
 import org.eclipse.jgit.api.errors.JGitInternalException;
@@ -8,6 +9,12 @@ import org.eclipse.jgit.dircache.DirCache;
 import org.eclipse.jgit.errors.LockFailedException;
 import org.eclipse.jgit.errors.RepositoryNotFoundException;
 import org.eclipse.jgit.lib.Constants;
+import org.eclipse.jgit.lib.EmptyProgressMonitor;
+import org.eclipse.jgit.lib.ProgressMonitor;
+import org.eclipse.jgit.lib.RefUpdate;
+import org.eclipse.jgit.revwalk.RevCommit;
+import org.eclipse.jgit.revwalk.RevWalk;
+import org.eclipse.jgit.submodule.SubmoduleWalk;
 import org.eclipse.jgit.lib.ObjectId;
 import org.eclipse.jgit.lib.Ref;
 import org.eclipse.jgit.lib.Repository;
@@ -21,9 +28,16 @@ import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.TreeSet;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
 
 /**
  * The deployed git working copy, and the only class that talks to JGit. It keeps one {@link Repository}
@@ -33,6 +47,9 @@ import java.util.Optional;
  * {@link #head()} may be called from any thread.
  */
 public final class WorkingCopy implements AutoCloseable {
+    private static final String BACKUP_PREFIX = "refs/pullhook/backup/";
+    private static final DateTimeFormatter BACKUP_TIME = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")
+            .withZone(ZoneOffset.UTC);
     private final Path path;
     private final String remote;
     private final String branch;
@@ -142,7 +159,7 @@ public final class WorkingCopy implements AutoCloseable {
      * Fetches {@code refs/heads/<branch>} into {@code refs/remotes/<remote>/<branch>}, forced, so that a
      * branch pushed backwards on the remote is followed too. Returns the fetched tip.
      */
-    public ObjectId fetch() throws GitException {
+    public ObjectId fetch(BooleanSupplier cancelled) throws GitException {
         Repository r = repo();
         String tracking = Constants.R_REMOTES + remote + "/" + branch;
         try {
@@ -151,6 +168,7 @@ public final class WorkingCopy implements AutoCloseable {
                     .setRemote(remote)
                     .setRefSpecs(new RefSpec("+" + Constants.R_HEADS + branch + ":" + tracking))
                     .setTimeout((int) Math.max(1, timeout.toSeconds()))
+                    .setProgressMonitor(new Cancellable(cancelled))
                     .call();
             Ref ref = r.exactRef(tracking);
             if (ref == null || ref.getObjectId() == null) {
@@ -159,8 +177,201 @@ public final class WorkingCopy implements AutoCloseable {
             return ref.getObjectId();
         } catch (GitAPIException | JGitInternalException | IOException e) {
             reopenLater();
+            if (cancelled.getAsBoolean()) {
+                throw new GitException(GitException.Phase.FETCH, "fetch from " + remote
+                        + " cancelled: the deploy ran out of time (deploy.timeout.seconds)", e);
+            }
             throw new GitException(GitException.Phase.FETCH, "fetch from " + remote + " failed: "
                     + rootMessage(e), e);
+        }
+    }
+
+    /** The tip of the branch on the remote, asked without fetching ({@code git ls-remote}); null if it has none. */
+    public ObjectId remoteTip() throws GitException {
+        try {
+            Map<String, Ref> refs = new Git(repo()).lsRemote().setRemote(remote).setHeads(true)
+                    .setTimeout((int) Math.max(1, timeout.toSeconds())).callAsMap();
+            Ref ref = refs.get(Constants.R_HEADS + branch);
+            return ref == null ? null : ref.getObjectId();
+        } catch (GitAPIException | JGitInternalException e) {
+            reopenLater();
+            throw new GitException(GitException.Phase.FETCH, "ls-remote of " + remote + " failed: " + rootMessage(e), e);
+        }
+    }
+
+    /**
+     * Removes git lock files left by dead processes and waits (bounded) for live ones; see {@link LockFiles}.
+     *
+     * @return the locks removed
+     */
+    public List<Path> clearLocks(Duration stale, Duration wait, boolean afterCrash, Consumer<String> warn)
+            throws GitException {
+        return LockFiles.clear(repo().getDirectory().toPath(), stale, wait, afterCrash, warn);
+    }
+
+    /** Tracked files whose content differs from HEAD (edited, added, deleted, or staged), sorted; at most {@code limit}. */
+    public List<String> localChanges(int limit) throws GitException {
+        try {
+            Status st = new Git(repo()).status().setIgnoreSubmodules(SubmoduleWalk.IgnoreSubmoduleMode.ALL).call();
+            TreeSet<String> all = new TreeSet<>();
+            all.addAll(st.getModified());
+            all.addAll(st.getChanged());
+            all.addAll(st.getAdded());
+            all.addAll(st.getRemoved());
+            all.addAll(st.getMissing());
+            all.addAll(st.getConflicting());
+            List<String> out = new ArrayList<>();
+            for (String f : all) {
+                if (out.size() >= limit) {
+                    out.add("... (" + (all.size() - limit) + " more)");
+                    break;
+                }
+                out.add(f);
+            }
+            return out;
+        } catch (GitAPIException | JGitInternalException e) {
+            reopenLater();
+            throw new GitException(GitException.Phase.CHECK, "cannot read the working copy's status: "
+                    + rootMessage(e), e);
+        }
+    }
+
+    /** Saves edits of tracked files as a stash entry (like {@code git stash}); returns its commit id, or null if nothing to save. */
+    public ObjectId stash(String message) throws GitException {
+        try {
+            RevCommit c = new Git(repo()).stashCreate()
+                    .setIncludeUntracked(false)
+                    .setIndexMessage(message.replace("{", "(").replace("}", ")").replace("'", ""))
+                    .setWorkingDirectoryMessage(message.replace("{", "(").replace("}", ")").replace("'", ""))
+                    .call();
+            return c == null ? null : c.getId();
+        } catch (GitAPIException | JGitInternalException e) {
+            reopenLater();
+            throw new GitException(GitException.Phase.STASH, "cannot stash local changes: " + lockAwareMessage(e), e);
+        }
+    }
+
+    /**
+     * If HEAD holds commits that neither {@code tip} nor the remote-tracking branch contain (local commits,
+     * or a branch that was force-pushed away), points a new ref {@code refs/pullhook/backup/<time>} at HEAD
+     * and returns its name.
+     */
+    public String backupUnlessContainedIn(ObjectId tip, Instant now) throws GitException {
+        Repository r = repo();
+        try (RevWalk walk = new RevWalk(r)) {
+            ObjectId head = r.resolve(Constants.HEAD);
+            if (head == null || head.equals(tip)) {
+                return null;
+            }
+            RevCommit headCommit = walk.parseCommit(head);
+            if (walk.isMergedInto(headCommit, walk.parseCommit(tip))) {
+                return null;
+            }
+            // a rollback goes back from a commit the remote branch still has: nothing to keep
+            Ref tracking = r.exactRef(Constants.R_REMOTES + remote + "/" + branch);
+            if (tracking != null && tracking.getObjectId() != null) {
+                walk.reset();
+                if (walk.isMergedInto(walk.parseCommit(head), walk.parseCommit(tracking.getObjectId()))) {
+                    return null;
+                }
+            }
+            String base = BACKUP_PREFIX + BACKUP_TIME.format(now);
+            String name = base;
+            for (int i = 2; r.exactRef(name) != null && i < 100; i++) {
+                name = base + "-" + i;
+            }
+            RefUpdate update = r.updateRef(name);
+            update.setNewObjectId(head);
+            update.setExpectedOldObjectId(ObjectId.zeroId());
+            update.setRefLogMessage("pullhook: backup before deploy", false);
+            RefUpdate.Result result = update.update(walk);
+            if (result != RefUpdate.Result.NEW) {
+                throw new GitException(GitException.Phase.BACKUP, "cannot create " + name + ": " + result, null);
+            }
+            return name;
+        } catch (IOException | JGitInternalException e) {
+            reopenLater();
+            throw new GitException(GitException.Phase.BACKUP, "cannot back up HEAD: " + rootMessage(e), e);
+        }
+    }
+
+    /** Removes untracked files and folders that are not ignored ({@code git clean -fd}); returns how many. */
+    public int clean() throws GitException {
+        try {
+            return new Git(repo()).clean().setCleanDirectories(true).setIgnore(true).call().size();
+        } catch (GitAPIException | JGitInternalException e) {
+            reopenLater();
+            throw new GitException(GitException.Phase.CLEAN, "clean failed: " + rootMessage(e), e);
+        }
+    }
+
+    /** {@code git submodule update --init --recursive}: each submodule checked out at the commit the tree records. */
+    public int updateSubmodules() throws GitException {
+        try {
+            return updateSubmodules(repo(), 0);
+        } catch (GitAPIException | JGitInternalException | IOException e) {
+            reopenLater();
+            throw new GitException(GitException.Phase.SUBMODULES, "submodule update failed: " + rootMessage(e), e);
+        }
+    }
+
+    private int updateSubmodules(Repository r, int depth) throws GitAPIException, IOException {
+        if (depth > 8) {
+            return 0;
+        }
+        Git git = new Git(r);
+        git.submoduleInit().call();
+        int updated = git.submoduleUpdate().setTimeout((int) Math.max(1, timeout.toSeconds())).call().size();
+        try (SubmoduleWalk walk = SubmoduleWalk.forIndex(r)) {
+            while (walk.next()) {
+                try (Repository sub = walk.getRepository()) {
+                    if (sub != null) {
+                        updated += updateSubmodules(sub, depth + 1);
+                    }
+                }
+            }
+        }
+        return updated;
+    }
+
+    /** The repository folder ({@code .git}), where git keeps its locks. */
+    public Path gitDir() throws GitException {
+        return repo().getDirectory().toPath();
+    }
+
+    /** Where pullhook keeps its state when {@code state.dir} is not set: a folder inside {@code .git}, never part of the tree. */
+    public static Path defaultStateDir(Path workTree) {
+        Path dotGit = workTree.resolve(Constants.DOT_GIT);
+        if (Files.isRegularFile(dotGit)) {
+            try (Repository r = open(workTree)) {
+                return r.getDirectory().toPath().resolve("pullhook");
+            } catch (IOException | RuntimeException e) {
+                return dotGit.resolveSibling(".pullhook");
+            }
+        }
+        return dotGit.resolve("pullhook");
+    }
+
+    /** Resolves a full commit id that exists in the repository, or null. */
+    public ObjectId commit(String id) {
+        try (RevWalk walk = new RevWalk(repo())) {
+            return walk.parseCommit(ObjectId.fromString(id)).getId();
+        } catch (IOException | GitException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    /** A {@link ProgressMonitor} that only answers "cancelled" when the deploy's time is up. */
+    private static final class Cancellable extends EmptyProgressMonitor {
+        private final BooleanSupplier cancelled;
+
+        Cancellable(BooleanSupplier cancelled) {
+            this.cancelled = cancelled;
+        }
+
+        @Override
+        public boolean isCancelled() {
+            return cancelled.getAsBoolean();
         }
     }
 

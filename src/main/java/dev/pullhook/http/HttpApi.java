@@ -63,6 +63,7 @@ public final class HttpApi {
                     m.configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)));
 
             cfg.routes.post("/pull-repo", this::pullRepo);
+            cfg.routes.post("/rollback", this::rollback);
             cfg.routes.get("/health", ctx -> ctx.json(Map.of("status", "ok")));
             cfg.routes.get("/status", this::status);
 
@@ -108,6 +109,21 @@ public final class HttpApi {
         }
     }
 
+    private void rollback(Context ctx) {
+        if (ctx.contentLength() > config.maxBodyBytes()) {
+            error(ctx, 413, "body larger than " + config.maxBodyBytes() + " bytes (webhook.max.body.bytes)");
+            return;
+        }
+        WebhookReceiver.Receipt receipt = receiver.receiveRollback(ctx::header, ctx.bodyAsBytes(), ctx.ip());
+        if (receipt instanceof WebhookReceiver.Queued r) {
+            answerQueued(ctx, r.ticket());
+        } else if (receipt instanceof WebhookReceiver.Rejected) {
+            ctx.status(403).json(Map.of("status", "forbidden", "error", "missing or invalid signature"));
+        } else {
+            error(ctx, 503, "shutting down");
+        }
+    }
+
     private void answerQueued(Context ctx, DeployService.Ticket ticket) {
         String wait = ctx.queryParam("wait");
         if ("true".equalsIgnoreCase(wait) || "1".equals(wait)) {
@@ -138,12 +154,18 @@ public final class HttpApi {
                 body.put("from", d.from());
                 body.put("to", d.to());
                 body.put("ms", d.ms());
+                if (d.saved() != null) {
+                    body.put("saved", d.saved());
+                }
                 ctx.status(200);
             }
             case FAILED -> {
                 body.put("status", "failed");
                 body.put("id", d.id());
                 body.put("error", d.error());
+                if (d.saved() != null) {
+                    body.put("saved", d.saved());
+                }
                 ctx.status(500);
             }
             case CANCELLED -> {
@@ -169,6 +191,9 @@ public final class HttpApi {
             m.put("to", d.to());
             m.put("outcome", d.outcome().toString());
             m.put("error", d.error());
+            m.put("saved", d.saved());
+            m.put("command", d.command() == null ? null : Map.of("exit", d.command().exitCode(),
+                    "timedOut", d.command().timedOut(), "ms", d.command().ms(), "output", d.command().output()));
             recent.add(m);
         }
         Map<String, Object> body = new LinkedHashMap<>();

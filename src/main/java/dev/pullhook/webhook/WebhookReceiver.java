@@ -130,6 +130,25 @@ public final class WebhookReceiver {
         return new Queued(ticket, event);
     }
 
+    /**
+     * {@code POST /rollback}: the same credentials as a webhook prove the right to ask; the body is not
+     * parsed. Queues a rollback to the commit deployed before the current one.
+     */
+    public Receipt receiveRollback(Function<String, String> header, byte[] body, String client) {
+        AuthResult auth = authenticator.authenticate(header, body);
+        if (!auth.accepted()) {
+            log.warn("rollback rejected client={} header={} reason=\"{}\"", client, auth.header(), auth.reason());
+            return new Rejected(auth);
+        }
+        try {
+            DeployService.Ticket ticket = deploys.submitRollback("rollback");
+            log.info("rollback accepted client={} header={} deploy={} queued", client, auth.header(), ticket.deployId());
+            return new Queued(ticket, null);
+        } catch (IllegalStateException e) {
+            return new Unavailable();
+        }
+    }
+
     private void remember(String key, PushEvent event, String outcome, long deployId) {
         if (key != null) {
             deliveries.remember(key, event.host(), event.event(), outcome, deployId);

@@ -1,0 +1,50 @@
+package dev.pullhook.config;
+
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * How deploys treat the working copy and what runs around them (the {@code deploy.*} and {@code state.dir}
+ * keys). Validated by {@link ConfigLoader}.
+ *
+ * @param localChanges   what happens to edits of tracked files ({@code deploy.local.changes})
+ * @param clean          remove untracked, non-ignored files after the reset ({@code deploy.clean})
+ * @param lockStale      a git lock file older than this was left by a crashed process ({@code deploy.lock.stale.seconds})
+ * @param lockWait       how long a deploy waits for a fresh lock to go away ({@code deploy.lock.wait.seconds})
+ * @param timeout        a deploy's git work taking longer fails ({@code deploy.timeout.seconds})
+ * @param onStart        deploy at start when the working copy is behind ({@code deploy.on.start})
+ * @param poll           how often the remote is checked for a moved tip; zero = never ({@code deploy.poll.seconds})
+ * @param command        run after a successful reset through {@code /bin/sh -c}, or null ({@code deploy.command})
+ * @param commandTimeout the command's process group is killed after this ({@code deploy.command.timeout.seconds})
+ * @param submodules     update submodules recursively after the reset ({@code deploy.submodules})
+ * @param stateDir       where deploy history and the crash marker are kept ({@code state.dir})
+ */
+public record DeployOptions(LocalChanges localChanges, boolean clean, Duration lockStale, Duration lockWait,
+                            Duration timeout, boolean onStart, Duration poll, String command,
+                            Duration commandTimeout, boolean submodules, Path stateDir) {
+
+    /** {@code deploy.local.changes}. */
+    public enum LocalChanges {
+        /** save edits of tracked files as a git stash entry, then reset */
+        STASH,
+        /** drop them, as the tutorial's {@code git reset --hard} does */
+        DISCARD,
+        /** fail the deploy and touch nothing */
+        REFUSE
+    }
+
+    @Override
+    public String toString() {
+        return "deploy.local.changes=" + localChanges.name().toLowerCase(java.util.Locale.ROOT)
+                + " deploy.clean=" + clean
+                + " deploy.lock.stale.seconds=" + lockStale.toSeconds()
+                + " deploy.lock.wait.seconds=" + lockWait.toSeconds()
+                + " deploy.timeout.seconds=" + timeout.toSeconds()
+                + " deploy.on.start=" + onStart
+                + " deploy.poll.seconds=" + poll.toSeconds()
+                + " deploy.command=" + (command == null ? "(none)" : "\"" + command + "\"")
+                + " deploy.command.timeout.seconds=" + commandTimeout.toSeconds()
+                + " deploy.submodules=" + submodules
+                + " state.dir=\"" + stateDir + "\"";
+    }
+}

@@ -1,0 +1,235 @@
+package dev.pullhook.deploy;
+
+import dev.pullhook.config.Config;
+import dev.pullhook.config.DeployOptions;
+import dev.pullhook.git.GitException;
+import dev.pullhook.git.WorkingCopy;
+import org.eclipse.jgit.lib.ObjectId;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * The steps of one deploy, in order: clear dead git locks, fetch (or take the rollback target), keep
+ * local work safe (stash edits as configured, back up commits the target does not contain), hard reset,
+ * optionally clean and update submodules, then run the post-deploy command. Each outcome is a
+ * {@link Deployment}; nothing here queues or knows HTTP. Runs on the deploy worker only.
+ */
+final class Deployer {
+    private static final Logger log = LoggerFactory.getLogger(Deployer.class);
+
+    /** What a job asks for. */
+    enum Kind {
+        /** fetch and reset, always */
+        DEPLOY,
+        /** fetch and reset only if the remote tip moved (start, poll), or after a crash */
+        CHECK,
+        /** reset to an earlier deployed commit, no fetch */
+        ROLLBACK
+    }
+
+    private final WorkingCopy workingCopy;
+    private final Config config;
+    private final DeployOptions options;
+    private final DeployCommand command;
+
+    Deployer(WorkingCopy workingCopy, Config config) {
+        this.workingCopy = workingCopy;
+        this.config = config;
+        this.options = config.deploy();
+        this.command = options.command() == null ? null
+                : new DeployCommand(options.command(), config.repoPath(), options.commandTimeout());
+    }
+
+    /**
+     * Runs one job.
+     *
+     * @param target      for {@link Kind#ROLLBACK}: the commit to go back to
+     * @param crashPhase  when the previous process died mid-deploy, the phase it died in (its locks are dead,
+     *                    and a deploy is due); null otherwise
+     * @param phaseMarker told each phase as it starts, so a crash leaves a note of where it happened
+     * @return what happened, or null when a {@link Kind#CHECK} found nothing to do
+     */
+    Deployment run(long id, Kind kind, String trigger, List<String> deliveries, String target, String crashPhase,
+                   Consumer<String> phaseMarker) {
+        boolean afterCrash = crashPhase != null;
+        Instant started = Instant.now();
+        long t0 = System.nanoTime();
+        long deadline = t0 + options.timeout().toNanos();
+        String from = workingCopy.head().map(ObjectId::name).orElse(null);
+        String phase = "check";
+        String saved = null;
+        try {
+            phase = "lock";
+            phaseMarker.accept(phase);
+            workingCopy.clearLocks(options.lockStale(), options.lockWait(), afterCrash,
+                    warning -> log.warn("deploy id={} {}", id, warning));
+            ObjectId tip;
+            if (kind == Kind.ROLLBACK) {
+                tip = workingCopy.commit(target);
+                if (tip == null) {
+                    throw new StepFailed("rollback", "commit " + target + " is not in the repository any more");
+                }
+            } else {
+                if (kind == Kind.CHECK && !afterCrash) {
+                    phase = "ls-remote";
+                    ObjectId remote = workingCopy.remoteTip();
+                    if (remote != null && remote.name().equals(from)) {
+                        log.info("deploy check trigger={} up-to-date head={}", trigger, Deployment.abbrev(from));
+                        return null;
+                    }
+                }
+                phase = "fetch";
+                tip = workingCopy.fetch(() -> System.nanoTime() > deadline);
+            }
+            long fetched = System.nanoTime();
+            if (System.nanoTime() > deadline) {
+                throw new StepFailed("timeout", "the deploy took longer than " + options.timeout().toSeconds()
+                        + " s (deploy.timeout.seconds); the working copy was not changed");
+            }
+            phase = "local-changes";
+            phaseMarker.accept(phase);
+            saved = keepLocalWork(id, tip, crashPhase);
+            phase = "reset";
+            phaseMarker.accept(phase);
+            long resetStart = System.nanoTime();
+            workingCopy.resetHard(tip);
+            long resetMs = elapsedMs(resetStart);
+            if (options.clean()) {
+                phase = "clean";
+                int removed = workingCopy.clean();
+                if (removed > 0) {
+                    log.info("deploy id={} removed {} untracked files and folders (deploy.clean)", id, removed);
+                }
+            }
+            if (options.submodules()) {
+                phase = "submodules";
+                workingCopy.updateSubmodules();
+            }
+            long gitMs = elapsedMs(t0);
+            CommandResult result = null;
+            if (command != null) {
+                phase = "command";
+                phaseMarker.accept(phase);
+                result = command.run(from, tip.name(), config.branch());
+                logCommand(id, result);
+                if (!result.succeeded()) {
+                    String why = result.timedOut()
+                            ? "deploy.command timed out after " + options.commandTimeout().toSeconds()
+                            + " s; its process group was killed"
+                            : "deploy.command exited with status " + result.exitCode();
+                    String last = result.output().isEmpty() ? "" : ": " + result.output().get(result.output().size() - 1);
+                    return failed(id, trigger, deliveries, started, t0, from, tip.name(), "command", why + last, saved, result);
+                }
+            }
+            long ms = elapsedMs(t0);
+            log.info("deploy done id={} trigger={} deliveries={} from={} to={} ms={} fetch_ms={} reset_ms={} git_ms={}{}",
+                    id, trigger, deliveries, Deployment.abbrev(from), Deployment.abbrev(tip.name()), ms,
+                    TimeUnit.NANOSECONDS.toMillis(fetched - t0), resetMs, gitMs,
+                    saved == null ? "" : " saved=\"" + saved + "\"");
+            return new Deployment(id, trigger, deliveries, started, ms, from, tip.name(),
+                    Deployment.Outcome.DEPLOYED, null, saved, result);
+        } catch (GitException e) {
+            return failed(id, trigger, deliveries, started, t0, from, null,
+                    e.phase().name().toLowerCase(Locale.ROOT), e.getMessage(), saved, null);
+        } catch (StepFailed e) {
+            return failed(id, trigger, deliveries, started, t0, from, null, e.phase, e.getMessage(), saved, null);
+        } catch (IOException e) {
+            return failed(id, trigger, deliveries, started, t0, from, null, phase,
+                    "cannot run deploy.command: " + e.getMessage(), saved, null);
+        } catch (RuntimeException e) {
+            log.error("deploy id={} unexpected error in phase {}", id, phase, e);
+            return failed(id, trigger, deliveries, started, t0, from, null, phase,
+                    "internal error: " + e.getClass().getSimpleName(), saved, null);
+        }
+    }
+
+    /**
+     * Edits of tracked files: stashed, refused or discarded as configured. After a crash in the reset (or
+     * later) they are the interrupted reset's own half-written files, the user's edits having been stashed
+     * before it began: they are dropped. After a crash in an earlier phase they may be the user's: stashed
+     * rather than refused, so nothing is lost and the deploy can finish. Commits the target does not
+     * contain: kept on a backup ref, in every mode.
+     */
+    private String keepLocalWork(long id, ObjectId tip, String crashPhase) throws GitException, StepFailed {
+        List<String> saved = new ArrayList<>();
+        DeployOptions.LocalChanges policy = options.localChanges();
+        boolean afterCrash = crashPhase != null;
+        boolean halfReset = afterCrash && List.of("reset", "clean", "submodules", "command").contains(crashPhase);
+        if (halfReset) {
+            List<String> changed = workingCopy.localChanges(10);
+            if (!changed.isEmpty()) {
+                log.warn("deploy id={} dropping files half written by the interrupted reset: {}", id, changed);
+            }
+        } else if (policy != DeployOptions.LocalChanges.DISCARD || afterCrash) {
+            List<String> changed = workingCopy.localChanges(10);
+            if (!changed.isEmpty()) {
+                if (policy == DeployOptions.LocalChanges.REFUSE && !afterCrash) {
+                    throw new StepFailed("local-changes", "local changes in tracked files (" + String.join(", ", changed)
+                            + "); deploy.local.changes=refuse leaves the working copy untouched");
+                }
+                if (policy == DeployOptions.LocalChanges.DISCARD) {
+                    log.warn("deploy id={} discarding local changes after an interrupted deploy: {}", id, changed);
+                } else {
+                    ObjectId stash = workingCopy.stash("pullhook: local changes saved before deploy " + id + " at "
+                            + Instant.now());
+                    if (stash != null) {
+                        log.warn("deploy id={} saved local changes in {} to stash {} (see git stash list)", id,
+                                changed, stash.abbreviate(7).name());
+                        saved.add("stash " + stash.name());
+                    }
+                }
+            }
+        } else {
+            log.debug("deploy id={} local changes discarded without a look (deploy.local.changes=discard)", id);
+        }
+        String backup = workingCopy.backupUnlessContainedIn(tip, Instant.now());
+        if (backup != null) {
+            log.warn("deploy id={} kept commits that {} does not contain on {}", id, Deployment.abbrev(tip.name()), backup);
+            saved.add(backup);
+        }
+        return saved.isEmpty() ? null : String.join(", ", saved);
+    }
+
+    private void logCommand(long id, CommandResult r) {
+        if (r.succeeded()) {
+            log.info("deploy id={} command exit=0 ms={}", id, r.ms());
+        } else {
+            log.warn("deploy id={} command {} ms={}", id, r.timedOut() ? "timed-out" : "exit=" + r.exitCode(), r.ms());
+        }
+        for (String line : r.output()) {
+            log.info("deploy id={} command output: {}", id, line);
+        }
+    }
+
+    private Deployment failed(long id, String trigger, List<String> deliveries, Instant started, long t0, String from,
+                              String to, String phase, String error, String saved, CommandResult result) {
+        long ms = elapsedMs(t0);
+        log.warn("deploy failed id={} trigger={} deliveries={} phase={} from={} ms={} error=\"{}\"",
+                id, trigger, deliveries, phase, Deployment.abbrev(from), ms, error);
+        return new Deployment(id, trigger, deliveries, started, ms, from, to, Deployment.Outcome.FAILED,
+                error, saved, result);
+    }
+
+    private static long elapsedMs(long t0) {
+        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+    }
+
+    /** A step that failed for a reason of pullhook's own (not JGit's). */
+    private static final class StepFailed extends Exception {
+        private static final long serialVersionUID = 1L;
+        final String phase;
+
+        StepFailed(String phase, String message) {
+            super(message, null, false, false);
+            this.phase = phase;
+        }
+    }
+}

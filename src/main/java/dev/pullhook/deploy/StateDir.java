@@ -1,0 +1,221 @@
+package dev.pullhook.deploy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * pullhook's own files for one working copy ({@code state.dir}): a lock held for the daemon's lifetime (so
+ * two pullhooks never deploy the same working copy), the marker of a deploy in progress (left behind only if
+ * the process died mid-deploy), and the deploy history as JSON lines, bounded in size.
+ */
+public final class StateDir implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(StateDir.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Path dir;
+    private final FileChannel lockChannel;
+    private final FileLock lock;
+    private int appendedSinceTrim;
+
+    private StateDir(Path dir, FileChannel lockChannel, FileLock lock) {
+        this.dir = dir;
+        this.lockChannel = lockChannel;
+        this.lock = lock;
+    }
+
+    /**
+     * Creates the folder if needed and takes its lock.
+     *
+     * @throws AlreadyLocked when another process (a running daemon) holds it
+     */
+    public static StateDir open(Path dir) throws IOException, AlreadyLocked {
+        Files.createDirectories(dir);
+        FileChannel channel = FileChannel.open(dir.resolve("lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        FileLock lock;
+        try {
+            lock = channel.tryLock();
+        } catch (OverlappingFileLockException e) {
+            lock = null;
+        }
+        if (lock == null) {
+            channel.close();
+            throw new AlreadyLocked(dir.resolve("lock"));
+        }
+        return new StateDir(dir, channel, lock);
+    }
+
+    public Path path() {
+        return dir;
+    }
+
+    private Path marker() {
+        return dir.resolve("deploy.running");
+    }
+
+    private Path historyFile() {
+        return dir.resolve("history.jsonl");
+    }
+
+    /** What the marker of an interrupted deploy says, or null when the last deploy ended normally. */
+    public String interruptedDeploy() {
+        try {
+            return Files.exists(marker()) ? Files.readString(marker(), StandardCharsets.UTF_8).strip() : null;
+        } catch (IOException e) {
+            return "unreadable marker " + marker();
+        }
+    }
+
+    /** Records that deploy {@code id} is in {@code phase}; left behind only if the process dies. */
+    void markRunning(long id, String trigger, String phase) {
+        try {
+            Files.writeString(marker(), "deploy=" + id + " trigger=" + trigger + " phase=" + phase
+                    + " pid=" + ProcessHandle.current().pid() + " at=" + Instant.now() + "\n", StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            log.warn("state cannot write {}: {}", marker(), e.getMessage());
+        }
+    }
+
+    void clearRunning() {
+        try {
+            Files.deleteIfExists(marker());
+        } catch (IOException e) {
+            log.warn("state cannot remove {}: {}", marker(), e.getMessage());
+        }
+    }
+
+    /** The last {@code max} deploys, newest first. A damaged line is skipped with a warning. */
+    public List<Deployment> loadHistory(int max) {
+        List<Deployment> all = new ArrayList<>();
+        if (!Files.exists(historyFile())) {
+            return all;
+        }
+        try {
+            List<String> lines = Files.readAllLines(historyFile(), StandardCharsets.UTF_8);
+            for (int i = lines.size() - 1; i >= 0 && all.size() < max; i--) {
+                String line = lines.get(i);
+                if (line.isBlank()) {
+                    continue;
+                }
+                try {
+                    all.add(fromJson(JSON.readTree(line)));
+                } catch (IOException | RuntimeException e) {
+                    log.warn("state skipping damaged line {} of {}", i + 1, historyFile());
+                }
+            }
+        } catch (IOException e) {
+            log.warn("state cannot read {}: {}", historyFile(), e.getMessage());
+        }
+        return all;
+    }
+
+    /** Appends one deploy; now and then rewrites the file to keep only the newest {@code keep}. */
+    void append(Deployment d, int keep) {
+        try {
+            Files.writeString(historyFile(), JSON.writeValueAsString(toJson(d)) + "\n", StandardCharsets.UTF_8,
+                    StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+            if (++appendedSinceTrim >= keep) {
+                trim(keep);
+                appendedSinceTrim = 0;
+            }
+        } catch (IOException e) {
+            log.warn("state cannot write {}: {}", historyFile(), e.getMessage());
+        }
+    }
+
+    private void trim(int keep) throws IOException {
+        List<String> lines = Files.readAllLines(historyFile(), StandardCharsets.UTF_8);
+        if (lines.size() <= keep) {
+            return;
+        }
+        Path tmp = dir.resolve("history.jsonl.tmp");
+        Files.write(tmp, lines.subList(lines.size() - keep, lines.size()), StandardCharsets.UTF_8);
+        try {
+            Files.move(tmp, historyFile(), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(tmp, historyFile(), StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
+    static Map<String, Object> toJson(Deployment d) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", d.id());
+        m.put("trigger", d.trigger());
+        m.put("deliveries", d.deliveries());
+        m.put("started", d.started().toString());
+        m.put("ms", d.ms());
+        m.put("from", d.from());
+        m.put("to", d.to());
+        m.put("outcome", d.outcome().toString());
+        m.put("error", d.error());
+        m.put("saved", d.saved());
+        if (d.command() != null) {
+            Map<String, Object> c = new LinkedHashMap<>();
+            c.put("exit", d.command().exitCode());
+            c.put("timedOut", d.command().timedOut());
+            c.put("ms", d.command().ms());
+            c.put("output", d.command().output());
+            m.put("command", c);
+        } else {
+            m.put("command", null);
+        }
+        return m;
+    }
+
+    private static Deployment fromJson(JsonNode n) {
+        List<String> deliveries = new ArrayList<>();
+        n.path("deliveries").forEach(x -> deliveries.add(x.asText()));
+        CommandResult command = null;
+        JsonNode c = n.path("command");
+        if (c.isObject()) {
+            List<String> out = new ArrayList<>();
+            c.path("output").forEach(x -> out.add(x.asText()));
+            command = new CommandResult(c.path("exit").asInt(), c.path("timedOut").asBoolean(), c.path("ms").asLong(), out);
+        }
+        return new Deployment(n.path("id").asLong(), n.path("trigger").asText(), deliveries,
+                Instant.parse(n.path("started").asText()), n.path("ms").asLong(), text(n, "from"), text(n, "to"),
+                Deployment.Outcome.valueOf(n.path("outcome").asText().toUpperCase(java.util.Locale.ROOT)),
+                text(n, "error"), text(n, "saved"), command);
+    }
+
+    private static String text(JsonNode n, String field) {
+        JsonNode v = n.path(field);
+        return v.isTextual() ? v.asText() : null;
+    }
+
+    @Override
+    public void close() {
+        try {
+            lock.release();
+            lockChannel.close();
+        } catch (IOException e) {
+            // closing at exit: nothing left to do
+        }
+    }
+
+    /** Another process holds the state folder's lock. */
+    public static final class AlreadyLocked extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        AlreadyLocked(Path lockFile) {
+            super("another pullhook is running for this working copy (it holds " + lockFile + ")");
+        }
+    }
+}

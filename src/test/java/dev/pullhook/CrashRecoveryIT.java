@@ -1,0 +1,196 @@
+package dev.pullhook;
+
+import dev.pullhook.testing.Signatures;
+import dev.pullhook.testing.TestDaemon;
+import dev.pullhook.testing.TestRepos;
+import org.eclipse.jgit.api.Git;
+import org.eclipse.jgit.api.Status;
+import org.eclipse.jgit.lib.ObjectId;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * The daemon runs as a real child process and is killed with SIGKILL in the middle of a deploy; started
+ * again, it repairs the working copy with no manual step: HEAD at origin/main and a clean status.
+ */
+class CrashRecoveryIT {
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void killedMidDeployTheDaemonRecoversTheWorkingCopyAtNextStart() throws Exception {
+        TestRepos repos = TestRepos.create(tmp.resolve("repos"));
+        Path secret = tmp.resolve("secret");
+        Files.writeString(secret, TestDaemon.SECRET + "\n");
+        int port = freePort();
+        Path config = tmp.resolve("config.properties");
+        Files.writeString(config, "repo.path=" + repos.site + "\nwebhook.secret.file=" + secret
+                + "\nserver.port=" + port + "\n");
+        Path marker = repos.site.resolve(".git/pullhook/deploy.running");
+
+        boolean killedMidDeploy = false;
+        for (int attempt = 0; attempt < 6 && !killedMidDeploy; attempt++) {
+            Path log = tmp.resolve("daemon-" + attempt + ".log");
+            Process daemon = startDaemon(config, log);
+            try {
+                awaitHealth(port);
+                awaitLog(log, "deploy check", "deploy done", "recovered");  // the start-up job has run
+                awaitIdle(port);
+                pushManyFiles(repos, attempt);
+                post(port);
+                awaitLog(log, "webhook accepted");
+                // kill while the reset holds the index lock: the working tree is then half written
+                Path indexLock = repos.site.resolve(".git/index.lock");
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                while (!Files.exists(indexLock) && System.nanoTime() < deadline) {
+                    Thread.onSpinWait();
+                }
+            } finally {
+                daemon.destroyForcibly();  // SIGKILL: no shutdown hook, no lock cleanup
+                daemon.waitFor(10, TimeUnit.SECONDS);
+            }
+            killedMidDeploy = Files.exists(marker) && Files.exists(repos.site.resolve(".git/index.lock"));
+        }
+        assertTrue(killedMidDeploy, "could not kill the daemon in the middle of a reset in 6 attempts");
+
+        Path log = tmp.resolve("daemon-restarted.log");
+        Process daemon = startDaemon(config, log);
+        try {
+            awaitHealth(port);
+            ObjectId tip = repos.originTip();
+            awaitLog(log, "recovered:");
+            awaitIdle(port);
+            assertEquals(tip, repos.siteHead(), "working copy at origin/main after restart");
+            try (Git git = Git.open(repos.site.toFile())) {
+                Status st = git.status().call();
+                assertTrue(st.isClean(), "git status clean: " + st.getUncommittedChanges() + " " + st.getUntracked());
+            }
+            String status = get(port, "/status");
+            assertTrue(status.contains("\"trigger\":\"recovery\""), status);
+            String text = Files.readString(log);
+            assertTrue(text.contains("deploy interrupted last time"), "the log says what happened");
+            assertTrue(text.contains("removed stale git lock") && text.contains("index.lock"), "the dead lock was removed");
+            try (Git git = Git.open(repos.site.toFile())) {
+                assertTrue(git.stashList().call().isEmpty(), "a half-written reset is not mistaken for local edits");
+            }
+            assertTrue(!status.contains("\"id\":1,\"trigger\":\"recovery\""), "the interrupted deploy's id is not reused");
+            assertTrue(!Files.exists(marker), "the crash marker is gone once recovered");
+            System.out.println("--- restarted daemon's log ---\n" + Files.readString(log));
+        } finally {
+            daemon.destroy();
+            daemon.waitFor(30, TimeUnit.SECONDS);
+            repos.close();
+        }
+    }
+
+    /** A commit that rewrites thousands of files, so that the reset takes long enough to be interrupted. */
+    private static void pushManyFiles(TestRepos repos, int round) throws IOException {
+        String chunk = ("round " + round + " ").repeat(300);
+        for (int i = 0; i < 3000; i++) {
+            Path f = repos.dev.resolve("d" + (i % 30)).resolve("f" + i + ".txt");
+            Files.createDirectories(f.getParent());
+            Files.writeString(f, chunk + i);
+        }
+        try (Git git = Git.open(repos.dev.toFile())) {
+            git.add().addFilepattern(".").call();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+        repos.commitAndPush("round.txt", "round " + round + "\n", "rewrite many files " + round);
+    }
+
+    private static Process startDaemon(Path config, Path log) throws IOException {
+        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        ProcessBuilder pb = new ProcessBuilder(java.toString(), "-Xmx128m",
+                "-Duser.home=" + System.getProperty("user.home"),
+                "-cp", System.getProperty("java.class.path"), "dev.pullhook.Main", "--config", config.toString())
+                .redirectErrorStream(true).redirectOutput(log.toFile());
+        Map<String, String> env = pb.environment();
+        env.keySet().removeIf(k -> k.startsWith("PULLHOOK_"));
+        env.put("GIT_CONFIG_NOSYSTEM", "1");
+        return pb.start();
+    }
+
+    private static void awaitHealth(int port) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (System.nanoTime() < deadline) {
+            try {
+                if (get(port, "/health").contains("ok")) {
+                    return;
+                }
+            } catch (IOException e) {
+                // not up yet
+            }
+            Thread.sleep(100);
+        }
+        fail("daemon did not answer /health within 60 s");
+    }
+
+    private static void awaitIdle(int port) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!get(port, "/status").contains("\"state\":\"idle\"")) {
+            if (System.nanoTime() > deadline) {
+                fail("daemon not idle within 60 s");
+            }
+            Thread.sleep(50);
+        }
+    }
+
+    private static void awaitLog(Path log, String... anyOf) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (System.nanoTime() < deadline) {
+            String text = Files.exists(log) ? Files.readString(log, StandardCharsets.UTF_8) : "";
+            for (String s : anyOf) {
+                if (text.contains(s)) {
+                    return;
+                }
+            }
+            Thread.sleep(10);
+        }
+        fail("no log line with any of " + String.join(" | ", anyOf) + " in " + log);
+    }
+
+    private static void post(int port) throws IOException, InterruptedException {
+        HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/pull-repo"))
+                .header("X-Hub-Signature-256", Signatures.sha256(TestDaemon.SECRET, new byte[0]))
+                .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static String get(int port, String path) throws IOException, InterruptedException {
+        return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                .timeout(Duration.ofSeconds(10)).GET().build(), HttpResponse.BodyHandlers.ofString()).body();
+    }
+
+    private static boolean clean(Path site) {
+        try (Git git = Git.open(site.toFile())) {
+            return git.status().call().isClean();
+        } catch (Exception e) {
+            return false;
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+}
