@@ -37,7 +37,7 @@ public final class Daemon implements AutoCloseable {
         this.config = config;
         this.state = state;
         WorkingCopy workingCopy = new WorkingCopy(config.repoPath(), config.remote(), config.branch(),
-                config.gitTimeout());
+                config.gitTimeout(), config.gitAuth());
         this.deploys = new DeployService(workingCopy, config, state);
         WebhookReceiver receiver = new WebhookReceiver(
                 new WebhookAuthenticator(config.secret().bytes()),

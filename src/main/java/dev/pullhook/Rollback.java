@@ -40,7 +40,7 @@ final class Rollback {
             return Main.EXIT_CONFIG;
         }
         try (state; WorkingCopy workingCopy = new WorkingCopy(config.repoPath(), config.remote(), config.branch(),
-                config.gitTimeout())) {
+                config.gitTimeout(), config.gitAuth())) {
             DeployService deploys = new DeployService(workingCopy, config, state);
             try {
                 Deployment d = deploys.submitRollback("rollback").done()

@@ -2,6 +2,7 @@ package dev.pullhook.config;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 
 /**
  * The validated, effective configuration of one daemon. Built only by {@link ConfigLoader}, which checks
@@ -20,6 +21,9 @@ import java.time.Duration;
  * @param drainTimeout  how long SIGTERM waits for a running deploy ({@code shutdown.drain.seconds})
  * @param historySize   how many deploys {@code /status} remembers ({@code deploy.history.size})
  * @param deploy        how deploys treat the working copy, and what runs around them
+ * @param gitAuth       credentials for the remote
+ * @param trustedProxies peers allowed to set the client address with X-Forwarded-For ({@code server.trusted.proxies})
+ * @param allowFrom     client addresses allowed to call the webhook; empty = any ({@code webhook.allow.from})
  */
 public record Config(
         String host,
@@ -33,12 +37,15 @@ public record Config(
         Duration gitTimeout,
         Duration drainTimeout,
         int historySize,
-        DeployOptions deploy) {
+        DeployOptions deploy,
+        GitAuth gitAuth,
+        List<String> trustedProxies,
+        List<String> allowFrom) {
 
     /** A copy listening on another port (the demo and tests pick a free one). */
     public Config withPort(int newPort) {
         return new Config(host, newPort, repoPath, remote, branch, secret, maxBodyBytes, waitTimeout,
-                gitTimeout, drainTimeout, historySize, deploy);
+                gitTimeout, drainTimeout, historySize, deploy, gitAuth, trustedProxies, allowFrom);
     }
 
     @Override
@@ -51,6 +58,9 @@ public record Config(
                 + " git.timeout.seconds=" + gitTimeout.toSeconds()
                 + " shutdown.drain.seconds=" + drainTimeout.toSeconds()
                 + " deploy.history.size=" + historySize
-                + " " + deploy;
+                + " " + deploy
+                + " " + gitAuth
+                + " server.trusted.proxies=\"" + String.join(", ", trustedProxies) + "\""
+                + " webhook.allow.from=\"" + (allowFrom.isEmpty() ? "(any)" : String.join(", ", allowFrom)) + "\"";
     }
 }

@@ -33,6 +33,7 @@ public final class ConfigLoader {
     static final String ENV_PREFIX = "PULLHOOK_";
     static final String SECRET_ENV = "PULLHOOK_SECRET";
     static final String SECRET_CREDENTIAL = "webhook-secret";
+    static final String GIT_PASSWORD_CREDENTIAL = "git-password";
 
     private final Map<String, String> env;
     private final Consumer<String> warnings;
@@ -50,13 +51,19 @@ public final class ConfigLoader {
         Map<String, String> d = new LinkedHashMap<>();
         d.put("server.host", "127.0.0.1");
         d.put("server.port", "5000");
+        d.put("server.trusted.proxies", "127.0.0.1, ::1");
         d.put("repo.path", null);
         d.put("repo.remote", "origin");
         d.put("repo.branch", "main");
         d.put("webhook.secret.file", null);
+        d.put("webhook.allow.from", null);
         d.put("webhook.max.body.bytes", Long.toString(5L * 1024 * 1024));
         d.put("webhook.wait.timeout.seconds", "60");
         d.put("git.timeout.seconds", "60");
+        d.put("git.ssh.key", null);
+        d.put("git.ssh.known.hosts", null);
+        d.put("git.https.username", null);
+        d.put("git.https.password.file", null);
         d.put("shutdown.drain.seconds", "30");
         d.put("deploy.history.size", "50");
         d.put("deploy.local.changes", "stash");
@@ -174,6 +181,9 @@ public final class ConfigLoader {
             }
         }
         Secret secret = findSecret(v.get("webhook.secret.file"), baseDir, problems);
+        GitAuth gitAuth = gitAuth(v, baseDir, problems);
+        List<String> trustedProxies = addresses("server.trusted.proxies", v.get("server.trusted.proxies"), problems);
+        List<String> allowFrom = addresses("webhook.allow.from", v.get("webhook.allow.from"), problems);
         Path stateDir = v.containsKey("state.dir") ? baseDir.resolve(v.get("state.dir")).normalize()
                 : repoPath == null ? null : WorkingCopy.defaultStateDir(repoPath);
 
@@ -185,7 +195,73 @@ public final class ConfigLoader {
                 command, Duration.ofSeconds(commandTimeout), submodules, stateDir);
         return new Config(host, port, repoPath, remote, branch, secret, maxBody,
                 Duration.ofSeconds(wait), Duration.ofSeconds(gitTimeout), Duration.ofSeconds(drain), (int) history,
-                deploy);
+                deploy, gitAuth, trustedProxies, allowFrom);
+    }
+
+    /** A comma-separated list of addresses and CIDR ranges (e.g. {@code 127.0.0.1, 10.0.0.0/8, ::1}). */
+    private static List<String> addresses(String key, String value, List<String> problems) {
+        List<String> out = new ArrayList<>();
+        if (value == null) {
+            return out;
+        }
+        for (String part : value.split(",")) {
+            String p = part.strip();
+            if (p.isEmpty()) {
+                continue;
+            }
+            try {
+                new org.eclipse.jetty.util.InetAddressSet().add(p);
+                if (!p.matches("[0-9A-Fa-f:.]+(/\\d{1,3})?")) {
+                    throw new IllegalArgumentException(p);
+                }
+                out.add(p);
+            } catch (IllegalArgumentException e) {
+                problems.add(key + ": \"" + p + "\" is not an IP address or CIDR range");
+            }
+        }
+        return List.copyOf(out);
+    }
+
+    private GitAuth gitAuth(Map<String, String> v, Path baseDir, List<String> problems) {
+        Path key = existingFile("git.ssh.key", v.get("git.ssh.key"), baseDir, problems);
+        Path knownHosts = existingFile("git.ssh.known.hosts", v.get("git.ssh.known.hosts"), baseDir, problems);
+        if (v.containsKey("git.ssh.key") && !v.containsKey("git.ssh.known.hosts")) {
+            problems.add("git.ssh.known.hosts: required with git.ssh.key (host keys are checked strictly, never"
+                    + " trusted on first use; make it with ssh-keyscan and check the fingerprint)");
+        }
+        String user = v.get("git.https.username");
+        Secret password = null;
+        String credentials = env.get("CREDENTIALS_DIRECTORY");
+        Path cred = credentials == null || credentials.isBlank() ? null : Path.of(credentials, GIT_PASSWORD_CREDENTIAL);
+        if (cred != null && Files.isRegularFile(cred)) {
+            password = readSecretFile(cred, "systemd credential " + GIT_PASSWORD_CREDENTIAL, "git.https.password.file", problems);
+        } else if (v.containsKey("git.https.password.file")) {
+            Path file = existingFile("git.https.password.file", v.get("git.https.password.file"), baseDir, problems);
+            if (file != null) {
+                warnIfOthersCanRead(file, "git.https.password.file");
+                password = readSecretFile(file, "file " + file, "git.https.password.file", problems);
+            }
+        }
+        if (user != null && password == null && !problems.stream().anyMatch(p -> p.startsWith("git.https.password"))) {
+            problems.add("git.https.password.file: required with git.https.username (or the systemd credential "
+                    + GIT_PASSWORD_CREDENTIAL + ")");
+        }
+        if (user == null && password != null) {
+            problems.add("git.https.username: required with a git password or token");
+        }
+        return new GitAuth(key, knownHosts, user, password);
+    }
+
+    private static Path existingFile(String key, String value, Path baseDir, List<String> problems) {
+        if (value == null) {
+            return null;
+        }
+        Path file = baseDir.resolve(value).normalize();
+        if (!Files.isRegularFile(file) || !Files.isReadable(file)) {
+            problems.add(key + ": " + file + " does not exist or is not a readable file");
+            return null;
+        }
+        return file;
     }
 
     private Secret findSecret(String secretFile, Path baseDir, List<String> problems) {
@@ -193,7 +269,7 @@ public final class ConfigLoader {
         if (credentials != null && !credentials.isBlank()) {
             Path cred = Path.of(credentials, SECRET_CREDENTIAL);
             if (Files.isRegularFile(cred)) {
-                return readSecretFile(cred, "systemd credential " + SECRET_CREDENTIAL, "webhook.secret", problems);
+                return checked(readSecretFile(cred, "systemd credential " + SECRET_CREDENTIAL, "webhook.secret", problems));
             }
         }
         if (secretFile != null) {
@@ -202,12 +278,12 @@ public final class ConfigLoader {
                 problems.add("webhook.secret.file: " + file + " does not exist or is not a file");
                 return null;
             }
-            warnIfOthersCanRead(file);
-            return readSecretFile(file, "file " + file, "webhook.secret.file", problems);
+            warnIfOthersCanRead(file, "webhook.secret.file");
+            return checked(readSecretFile(file, "file " + file, "webhook.secret.file", problems));
         }
         String fromEnv = env.get(SECRET_ENV);
         if (fromEnv != null && !fromEnv.strip().isEmpty()) {
-            return checked(fromEnv.strip(), "environment " + SECRET_ENV);
+            return checked(new Secret(fromEnv.strip(), "environment " + SECRET_ENV));
         }
         problems.add("webhook.secret: missing (set webhook.secret.file, the systemd credential "
                 + SECRET_CREDENTIAL + ", or " + SECRET_ENV + ")");
@@ -221,26 +297,26 @@ public final class ConfigLoader {
                 problems.add(key + ": " + file + " is empty");
                 return null;
             }
-            return checked(value, source);
+            return new Secret(value, source);
         } catch (IOException e) {
             problems.add(key + ": cannot read " + file + " (" + e.getClass().getSimpleName() + ")");
             return null;
         }
     }
 
-    private Secret checked(String value, String source) {
-        if (value.length() < 16) {
-            warnings.accept("webhook.secret: only " + value.length()
-                    + " characters long; use 32 or more random characters (openssl rand -hex 32)");
+    private Secret checked(Secret secret) {
+        if (secret != null && secret.length() < 16) {
+            warnings.accept("webhook.secret: only " + secret.length()
+                + " bytes long; use 32 or more random characters (openssl rand -hex 32)");
         }
-        return new Secret(value, source);
+        return secret;
     }
 
-    private void warnIfOthersCanRead(Path file) {
+    private void warnIfOthersCanRead(Path file, String key) {
         try {
             Set<PosixFilePermission> perms = Files.getPosixFilePermissions(file);
             if (perms.contains(PosixFilePermission.OTHERS_READ)) {
-                warnings.accept("webhook.secret.file: " + file + " is readable by every user; chmod 600 it");
+                warnings.accept(key + ": " + file + " is readable by every user; chmod 600 it");
             }
         } catch (IOException | UnsupportedOperationException e) {
             // not a POSIX file system: nothing to check

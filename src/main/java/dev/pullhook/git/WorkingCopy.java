@@ -1,6 +1,8 @@
 package dev.pullhook.git;
 
+import dev.pullhook.config.GitAuth;
 import org.eclipse.jgit.api.Git;
+import org.eclipse.jgit.api.TransportCommand;
 import org.eclipse.jgit.api.Status;
 import org.eclipse.jgit.api.ResetCommand;
 import org.eclipse.jgit.api.errors.GitAPIException;
@@ -20,10 +22,16 @@ import org.eclipse.jgit.lib.Ref;
 import org.eclipse.jgit.lib.Repository;
 import org.eclipse.jgit.storage.file.FileRepositoryBuilder;
 import org.eclipse.jgit.transport.RefSpec;
+import org.eclipse.jgit.transport.SshTransport;
+import org.eclipse.jgit.transport.UsernamePasswordCredentialsProvider;
+import org.eclipse.jgit.transport.sshd.SshdSessionFactory;
+import org.eclipse.jgit.transport.sshd.SshdSessionFactoryBuilder;
 import org.eclipse.jgit.transport.RemoteConfig;
 import org.eclipse.jgit.util.FS;
 
+import java.io.File;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -54,13 +62,52 @@ public final class WorkingCopy implements AutoCloseable {
     private final String remote;
     private final String branch;
     private final Duration timeout;
+    private final GitAuth auth;
+    private final SshdSessionFactory ssh;
     private volatile Repository repo;
 
-    public WorkingCopy(Path path, String remote, String branch, Duration timeout) {
+    public WorkingCopy(Path path, String remote, String branch, Duration timeout, GitAuth auth) {
         this.path = path;
         this.remote = remote;
         this.branch = branch;
         this.timeout = timeout;
+        this.auth = auth;
+        this.ssh = auth.sshKey() == null && auth.knownHosts() == null ? null : sshFactory(auth);
+    }
+
+    /**
+     * SSH with exactly the configured key and known_hosts: no {@code ~/.ssh/config}, and host keys checked
+     * strictly (an unknown host is refused, never trusted on first use).
+     */
+    private static SshdSessionFactory sshFactory(GitAuth auth) {
+        File home = FS.DETECTED.userHome();
+        SshdSessionFactoryBuilder b = new SshdSessionFactoryBuilder()
+                .setHomeDirectory(home)
+                .setSshDirectory(auth.sshKey() != null ? auth.sshKey().getParent().toFile() : new File(home, ".ssh"))
+                .setConfigFile(f -> null);
+        if (auth.sshKey() != null) {
+            b.setDefaultIdentities(f -> List.of(auth.sshKey()));
+        }
+        if (auth.knownHosts() != null) {
+            b.setDefaultKnownHostsFiles(f -> List.of(auth.knownHosts()));
+        }
+        return b.build(null);
+    }
+
+    /** Applies the configured credentials to a command that talks to the remote. */
+    private <C extends TransportCommand<C, ?>> C authenticated(C command) {
+        if (ssh != null) {
+            command.setTransportConfigCallback(t -> {
+                if (t instanceof SshTransport st) {
+                    st.setSshSessionFactory(ssh);
+                }
+            });
+        }
+        if (auth.httpsUsername() != null && auth.httpsPassword() != null) {
+            command.setCredentialsProvider(new UsernamePasswordCredentialsProvider(auth.httpsUsername(),
+                    new String(auth.httpsPassword().bytes(), StandardCharsets.UTF_8)));
+        }
+        return command;
     }
 
     /** Why {@code name} cannot be a branch to deploy, or {@code null} when it can. */
@@ -164,7 +211,7 @@ public final class WorkingCopy implements AutoCloseable {
         String tracking = Constants.R_REMOTES + remote + "/" + branch;
         try {
             // '+': follow force-pushes, exactly like `git fetch` with the default refspec
-            new Git(r).fetch()
+            authenticated(new Git(r).fetch())
                     .setRemote(remote)
                     .setRefSpecs(new RefSpec("+" + Constants.R_HEADS + branch + ":" + tracking))
                     .setTimeout((int) Math.max(1, timeout.toSeconds()))
@@ -182,20 +229,21 @@ public final class WorkingCopy implements AutoCloseable {
                         + " cancelled: the deploy ran out of time (deploy.timeout.seconds)", e);
             }
             throw new GitException(GitException.Phase.FETCH, "fetch from " + remote + " failed: "
-                    + rootMessage(e), e);
+                    + explain(rootMessage(e)), e);
         }
     }
 
     /** The tip of the branch on the remote, asked without fetching ({@code git ls-remote}); null if it has none. */
     public ObjectId remoteTip() throws GitException {
         try {
-            Map<String, Ref> refs = new Git(repo()).lsRemote().setRemote(remote).setHeads(true)
+            Map<String, Ref> refs = authenticated(new Git(repo()).lsRemote()).setRemote(remote).setHeads(true)
                     .setTimeout((int) Math.max(1, timeout.toSeconds())).callAsMap();
             Ref ref = refs.get(Constants.R_HEADS + branch);
             return ref == null ? null : ref.getObjectId();
         } catch (GitAPIException | JGitInternalException e) {
             reopenLater();
-            throw new GitException(GitException.Phase.FETCH, "ls-remote of " + remote + " failed: " + rootMessage(e), e);
+            throw new GitException(GitException.Phase.FETCH, "ls-remote of " + remote + " failed: "
+                    + explain(rootMessage(e)), e);
         }
     }
 
@@ -321,7 +369,7 @@ public final class WorkingCopy implements AutoCloseable {
         }
         Git git = new Git(r);
         git.submoduleInit().call();
-        int updated = git.submoduleUpdate().setTimeout((int) Math.max(1, timeout.toSeconds())).call().size();
+        int updated = authenticated(git.submoduleUpdate()).setTimeout((int) Math.max(1, timeout.toSeconds())).call().size();
         try (SubmoduleWalk walk = SubmoduleWalk.forIndex(r)) {
             while (walk.next()) {
                 try (Repository sub = walk.getRepository()) {
@@ -426,6 +474,24 @@ public final class WorkingCopy implements AutoCloseable {
         return rootMessage(e);
     }
 
+    /** Adds what to do to the JGit messages sysadmins meet most. */
+    private String explain(String message) {
+        String m = message.toLowerCase(java.util.Locale.ROOT);
+        if (m.contains("server key did not validate") || m.contains("host key")) {
+            return message + " (the remote's SSH host key is not in " + (auth.knownHosts() == null
+                    ? "~/.ssh/known_hosts" : "git.ssh.known.hosts " + auth.knownHosts())
+                    + "; add it with ssh-keyscan after checking its fingerprint)";
+        }
+        if (m.contains("no more authentication methods") || m.contains("auth fail")) {
+            return message + " (the remote refused the SSH key " + (auth.sshKey() == null ? "in ~/.ssh" : auth.sshKey())
+                    + "; is it added as a deploy key?)";
+        }
+        if (m.contains("not authorized") || m.contains("authentication is required")) {
+            return message + " (check git.https.username and the password or token)";
+        }
+        return message;
+    }
+
     private static String rootMessage(Throwable e) {
         String message = e.getMessage();
         for (Throwable t = e.getCause(); t != null; t = t.getCause()) {
@@ -446,5 +512,8 @@ public final class WorkingCopy implements AutoCloseable {
     @Override
     public void close() {
         reopenLater();
+        if (ssh != null) {
+            ssh.close();
+        }
     }
 }

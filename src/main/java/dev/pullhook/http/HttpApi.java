@@ -12,10 +12,12 @@ import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
 import io.javalin.json.JavalinJackson;
 import org.eclipse.jetty.server.handler.GracefulHandler;
+import org.eclipse.jetty.util.InetAddressSet;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -36,10 +38,20 @@ public final class HttpApi {
     private final WebhookReceiver receiver;
     private final DeployService deploys;
 
+    private final InetAddressSet trustedProxies = new InetAddressSet();
+    private final InetAddressSet allowFrom;
+
     public HttpApi(Config config, WebhookReceiver receiver, DeployService deploys) {
         this.config = config;
         this.receiver = receiver;
         this.deploys = deploys;
+        config.trustedProxies().forEach(trustedProxies::add);
+        if (config.allowFrom().isEmpty()) {
+            allowFrom = null;
+        } else {
+            allowFrom = new InetAddressSet();
+            config.allowFrom().forEach(allowFrom::add);
+        }
     }
 
     /** A configured, not yet started server. */
@@ -62,6 +74,7 @@ public final class HttpApi {
             cfg.jsonMapper(new JavalinJackson().updateMapper(m ->
                     m.configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)));
 
+            cfg.contextResolver.ip = this::clientAddress;
             cfg.routes.post("/pull-repo", this::pullRepo);
             cfg.routes.post("/rollback", this::rollback);
             cfg.routes.get("/health", ctx -> ctx.json(Map.of("status", "ok")));
@@ -79,7 +92,64 @@ public final class HttpApi {
         });
     }
 
+    /**
+     * The client's address: the TCP peer, unless the peer is a trusted proxy; then X-Forwarded-For is read
+     * right to left and the first address that is not a trusted proxy wins (the left-most entries are
+     * whatever the client wrote, so they are never believed).
+     */
+    private String clientAddress(Context ctx) {
+        String peer = ctx.req().getRemoteAddr();
+        String xff = ctx.header("X-Forwarded-For");
+        if (xff == null || !trusted(trustedProxies, peer)) {
+            return peer;
+        }
+        String[] hops = xff.split(",");
+        for (int i = hops.length - 1; i >= 0; i--) {
+            String hop = hops[i].strip();
+            if (hop.isEmpty()) {
+                continue;
+            }
+            if (!isAddress(hop)) {
+                return peer;  // garbage in the header: don't guess
+            }
+            if (!trusted(trustedProxies, hop)) {
+                return hop;
+            }
+        }
+        return peer;
+    }
+
+    /** An IPv4 or IPv6 literal: such strings never make {@link InetAddress#getByName} ask DNS. */
+    private static boolean isAddress(String s) {
+        return s.length() <= 45 && (s.matches("\\d{1,3}(\\.\\d{1,3}){3}") || s.matches("[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*"));
+    }
+
+    private static boolean trusted(InetAddressSet set, String literal) {
+        String address = literal == null ? null : literal.replace("[", "").replace("]", "");
+        if (address == null || !isAddress(address)) {
+            return false;
+        }
+        try {
+            return set.test(InetAddress.getByName(address));
+        } catch (java.net.UnknownHostException e) {
+            return false;
+        }
+    }
+
+    /** {@code webhook.allow.from}: others get 403 before any other work. */
+    private boolean allowed(Context ctx) {
+        if (allowFrom == null || trusted(allowFrom, ctx.ip())) {
+            return true;
+        }
+        log.warn("client refused client={} path={} reason=\"not in webhook.allow.from\"", ctx.ip(), safe(ctx.path()));
+        ctx.status(403).json(Map.of("status", "forbidden", "error", "client address not allowed"));
+        return false;
+    }
+
     private void pullRepo(Context ctx) {
+        if (!allowed(ctx)) {
+            return;
+        }
         String delivery = DeliveryId.from(ctx::header);
         ctx.attribute(DELIVERY, delivery);
         long length = ctx.contentLength();
@@ -110,6 +180,9 @@ public final class HttpApi {
     }
 
     private void rollback(Context ctx) {
+        if (!allowed(ctx)) {
+            return;
+        }
         if (ctx.contentLength() > config.maxBodyBytes()) {
             error(ctx, 413, "body larger than " + config.maxBodyBytes() + " bytes (webhook.max.body.bytes)");
             return;
