@@ -252,31 +252,26 @@ public final class DeployService {
     }
 
     /**
-     * The commit deployed before the current HEAD: the successful non-rollback deploys, newest first, give
-     * the sequence of deployed commits; the target is the one after HEAD's place in it (so repeated
-     * rollbacks walk further back), or the newest when HEAD is not in it.
+     * The commit deployed before the current HEAD: the {@code from} of the newest deploy (not a rollback)
+     * that brought HEAD's commit. So after A, B a rollback goes to A, a second one to what came before A,
+     * and after A, B, rollback, C it goes to A again. When HEAD was not deployed by pullhook, the newest
+     * deployed commit.
      */
     private String rollbackTarget() {
         String head = head().orElse(null);
-        List<String> deployed = new ArrayList<>();
-        String oldestFrom = null;
+        String newest = null;
         for (Deployment d : history.recent()) {
-            if (d.outcome() != Deployment.Outcome.DEPLOYED || d.trigger().equals("rollback") || d.to() == null) {
+            if (d.outcome() != Deployment.Outcome.DEPLOYED || d.to() == null) {
                 continue;
             }
-            if (deployed.isEmpty() || !deployed.get(deployed.size() - 1).equals(d.to())) {
-                deployed.add(d.to());
+            if (newest == null) {
+                newest = d.to();
             }
-            oldestFrom = d.from();
+            if (!d.trigger().equals("rollback") && d.to().equals(head)) {
+                return d.from() != null && !d.from().equals(head) ? d.from() : null;
+            }
         }
-        if (oldestFrom != null && !deployed.get(deployed.size() - 1).equals(oldestFrom)) {
-            deployed.add(oldestFrom);
-        }
-        int at = deployed.indexOf(head);
-        if (at >= 0) {
-            return at + 1 < deployed.size() ? deployed.get(at + 1) : null;
-        }
-        return deployed.isEmpty() ? null : deployed.get(0);
+        return newest != null && !newest.equals(head) ? newest : null;
     }
 
     /**

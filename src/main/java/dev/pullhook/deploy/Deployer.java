@@ -87,7 +87,8 @@ final class Deployer {
                     }
                 }
                 phase = "fetch";
-                tip = workingCopy.fetch(() -> System.nanoTime() > deadline);
+                tip = workingCopy.fetch(java.time.Duration.ofNanos(Math.max(0, deadline - System.nanoTime())),
+                        () -> System.nanoTime() > deadline);
             }
             long fetched = System.nanoTime();
             if (System.nanoTime() > deadline) {
@@ -96,11 +97,12 @@ final class Deployer {
             }
             phase = "local-changes";
             phaseMarker.accept(phase);
-            saved = keepLocalWork(id, tip, crashPhase);
+            LocalWork local = keepLocalWork(id, tip, crashPhase);
+            saved = local.saved();
             phase = "reset";
             phaseMarker.accept(phase);
             long resetStart = System.nanoTime();
-            workingCopy.resetHard(tip);
+            boolean fast = workingCopy.resetHard(tip, local.clean());
             long resetMs = elapsedMs(resetStart);
             if (options.clean()) {
                 phase = "clean";
@@ -130,9 +132,11 @@ final class Deployer {
                 }
             }
             long ms = elapsedMs(t0);
-            log.info("deploy done id={} trigger={} deliveries={} from={} to={} ms={} fetch_ms={} reset_ms={} git_ms={}{}",
+            log.info("deploy done id={} trigger={} deliveries={} from={} to={} ms={} fetch_ms={} check_ms={} reset_ms={}"
+                            + " reset={} git_ms={}{}",
                     id, trigger, deliveries, Deployment.abbrev(from), Deployment.abbrev(tip.name()), ms,
-                    TimeUnit.NANOSECONDS.toMillis(fetched - t0), resetMs, gitMs,
+                    TimeUnit.NANOSECONDS.toMillis(fetched - t0), TimeUnit.NANOSECONDS.toMillis(resetStart - fetched),
+                    resetMs, fast ? "changed-paths" : "full", gitMs,
                     saved == null ? "" : " saved=\"" + saved + "\"");
             return new Deployment(id, trigger, deliveries, started, ms, from, tip.name(),
                     Deployment.Outcome.DEPLOYED, null, saved, result);
@@ -158,18 +162,19 @@ final class Deployer {
      * rather than refused, so nothing is lost and the deploy can finish. Commits the target does not
      * contain: kept on a backup ref, in every mode.
      */
-    private String keepLocalWork(long id, ObjectId tip, String crashPhase) throws GitException, StepFailed {
+    private LocalWork keepLocalWork(long id, ObjectId tip, String crashPhase) throws GitException, StepFailed {
         List<String> saved = new ArrayList<>();
         DeployOptions.LocalChanges policy = options.localChanges();
         boolean afterCrash = crashPhase != null;
         boolean halfReset = afterCrash && List.of("reset", "clean", "submodules", "command").contains(crashPhase);
+        // one look at the working tree in every mode: it also tells whether the fast reset may be used
+        List<String> changed = workingCopy.localChanges(10);
+        boolean clean = changed.isEmpty();
         if (halfReset) {
-            List<String> changed = workingCopy.localChanges(10);
             if (!changed.isEmpty()) {
                 log.warn("deploy id={} dropping files half written by the interrupted reset: {}", id, changed);
             }
         } else if (policy != DeployOptions.LocalChanges.DISCARD || afterCrash) {
-            List<String> changed = workingCopy.localChanges(10);
             if (!changed.isEmpty()) {
                 if (policy == DeployOptions.LocalChanges.REFUSE && !afterCrash) {
                     throw new StepFailed("local-changes", "local changes in tracked files (" + String.join(", ", changed)
@@ -184,18 +189,23 @@ final class Deployer {
                         log.warn("deploy id={} saved local changes in {} to stash {} (see git stash list)", id,
                                 changed, stash.abbreviate(7).name());
                         saved.add("stash " + stash.name());
+                        clean = true;  // the stash put the tracked files back to HEAD
                     }
                 }
             }
-        } else {
-            log.debug("deploy id={} local changes discarded without a look (deploy.local.changes=discard)", id);
+        } else if (!changed.isEmpty()) {
+            log.warn("deploy id={} discarding local changes (deploy.local.changes=discard): {}", id, changed);
         }
         String backup = workingCopy.backupUnlessContainedIn(tip, Instant.now());
         if (backup != null) {
             log.warn("deploy id={} kept commits that {} does not contain on {}", id, Deployment.abbrev(tip.name()), backup);
             saved.add(backup);
         }
-        return saved.isEmpty() ? null : String.join(", ", saved);
+        return new LocalWork(saved.isEmpty() ? null : String.join(", ", saved), clean);
+    }
+
+    /** Where local work was saved, and whether the tracked files now match HEAD. */
+    private record LocalWork(String saved, boolean clean) {
     }
 
     private void logCommand(long id, CommandResult r) {

@@ -205,8 +205,11 @@ public final class WorkingCopy implements AutoCloseable {
     /**
      * Fetches {@code refs/heads/<branch>} into {@code refs/remotes/<remote>/<branch>}, forced, so that a
      * branch pushed backwards on the remote is followed too. Returns the fetched tip.
+     *
+     * @param maxTime   what is left of the deploy's time: the network timeout is at most this
+     * @param cancelled polled during the transfer; true stops it
      */
-    public ObjectId fetch(BooleanSupplier cancelled) throws GitException {
+    public ObjectId fetch(Duration maxTime, BooleanSupplier cancelled) throws GitException {
         Repository r = repo();
         String tracking = Constants.R_REMOTES + remote + "/" + branch;
         try {
@@ -214,7 +217,7 @@ public final class WorkingCopy implements AutoCloseable {
             authenticated(new Git(r).fetch())
                     .setRemote(remote)
                     .setRefSpecs(new RefSpec("+" + Constants.R_HEADS + branch + ":" + tracking))
-                    .setTimeout((int) Math.max(1, timeout.toSeconds()))
+                    .setTimeout((int) Math.max(1, Math.min(timeout.toSeconds(), maxTime.toSeconds())))
                     .setProgressMonitor(new Cancellable(cancelled))
                     .call();
             Ref ref = r.exactRef(tracking);
@@ -226,7 +229,7 @@ public final class WorkingCopy implements AutoCloseable {
             reopenLater();
             if (cancelled.getAsBoolean()) {
                 throw new GitException(GitException.Phase.FETCH, "fetch from " + remote
-                        + " cancelled: the deploy ran out of time (deploy.timeout.seconds)", e);
+                        + " stopped: the deploy ran out of time (deploy.timeout.seconds): " + rootMessage(e), e);
             }
             throw new GitException(GitException.Phase.FETCH, "fetch from " + remote + " failed: "
                     + explain(rootMessage(e)), e);
@@ -427,21 +430,70 @@ public final class WorkingCopy implements AutoCloseable {
      * Makes the working copy exactly {@code target}: HEAD's branch moves there and tracked files are
      * overwritten, like {@code git reset --hard}. Untracked files stay. Refuses to move another branch
      * than the configured one.
+     *
+     * @param knownClean the caller just found no edits of tracked files: then only the paths that differ
+     *                   between HEAD and {@code target} are written ({@link TreeSwitch}), when possible
+     * @return true when the fast path did it
      */
-    public void resetHard(ObjectId target) throws GitException {
+    public boolean resetHard(ObjectId target, boolean knownClean) throws GitException {
         Repository r = repo();
+        ObjectId before = null;
         try {
+            before = r.resolve(Constants.HEAD);
             String full = r.getFullBranch();
             if (full == null || !full.equals(Constants.R_HEADS + branch)) {
                 throw new GitException(GitException.Phase.CHECK, "the working copy has " + describeHead(full)
                         + " checked out, not \"" + branch + "\"; refusing to move another branch", null);
             }
+            if (knownClean) {
+                try {
+                    if (TreeSwitch.apply(r, r.resolve(Constants.HEAD), target)) {
+                        return true;
+                    }
+                } catch (IOException e) {
+                    if (lockHeld(e)) {
+                        throw e;
+                    }
+                    // a half-done fast path is repaired by the general reset right below
+                }
+            }
             new Git(r).reset().setMode(ResetCommand.ResetType.HARD).setRef(target.name()).call();
+            return false;
         } catch (GitAPIException | JGitInternalException | IOException e) {
+            // JGit's reset moves the branch before it touches the index: put it back, so that HEAD never
+            // claims a commit whose files were not written (and the next push is not taken as up to date)
+            restoreHead(r, before);
             reopenLater();
             throw new GitException(GitException.Phase.RESET, "reset to " + target.abbreviate(7).name()
                     + " failed: " + lockAwareMessage(e), e);
         }
+    }
+
+    private static void restoreHead(Repository r, ObjectId before) {
+        if (before == null) {
+            return;
+        }
+        try {
+            ObjectId now = r.resolve(Constants.HEAD);
+            if (!before.equals(now)) {
+                RefUpdate update = r.updateRef(Constants.HEAD);
+                update.setNewObjectId(before);
+                update.setForceUpdate(true);
+                update.setRefLogMessage("pullhook: reset failed, back to " + before.name(), false);
+                update.forceUpdate();
+            }
+        } catch (IOException | RuntimeException e) {
+            // the next deploy resets again whatever HEAD says
+        }
+    }
+
+    private static boolean lockHeld(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof LockFailedException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

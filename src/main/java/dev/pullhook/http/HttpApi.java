@@ -80,7 +80,14 @@ public final class HttpApi {
             cfg.routes.get("/health", ctx -> ctx.json(Map.of("status", "ok")));
             cfg.routes.get("/status", this::status);
 
-            cfg.routes.exception(HttpResponseException.class, (e, ctx) -> error(ctx, e.getStatus(), e.getMessage()));
+            cfg.routes.exception(HttpResponseException.class, (e, ctx) -> {
+                if (e.getStatus() == 405) {
+                    // RFC 9110: a 405 names the methods the resource supports
+                    boolean getOnly = ctx.path().equals("/health") || ctx.path().equals("/status");
+                    ctx.header("Allow", getOnly ? "GET, HEAD" : "POST");
+                }
+                error(ctx, e.getStatus(), e.getMessage());
+            });
             cfg.routes.exception(Exception.class, (e, ctx) -> {
                 log.error("request failed method={} path={} error=\"{}\"", ctx.method(), safe(ctx.path()), e.toString(), e);
                 error(ctx, 500, "internal error");

@@ -1,0 +1,390 @@
+package dev.pullhook.config;
+
+import dev.pullhook.testing.TestRepos;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Loading and validating a config file plus the environment, against real repositories on disk. The
+ * environment is always a map given by the test, never the machine's.
+ */
+class ConfigLoaderTest {
+    private static final String SECRET = "s3cr3t-value-that-must-never-show-0123456789";
+
+    @TempDir
+    static Path shared;
+    private static TestRepos repos;
+
+    @TempDir
+    Path dir;
+    private final List<String> warnings = new ArrayList<>();
+
+    @BeforeAll
+    static void createRepositories() {
+        repos = TestRepos.create(shared);
+    }
+
+    @AfterAll
+    static void closeRepositories() {
+        repos.close();
+    }
+
+    private Path file(String name, String content) throws IOException {
+        Path f = dir.resolve(name);
+        Files.writeString(f, content, StandardCharsets.UTF_8);
+        return f;
+    }
+
+    private Path configFile(String... lines) throws IOException {
+        return file("config.properties", String.join("\n", lines) + "\n");
+    }
+
+    private String repoLine() {
+        return "repo.path=" + repos.site.toString().replace("\\", "\\\\");
+    }
+
+    private Config load(Map<String, String> env, Path config) throws ConfigException {
+        return new ConfigLoader(env, warnings::add).load(config);
+    }
+
+    private List<String> problems(Map<String, String> env, Path config) {
+        ConfigException e = assertThrows(ConfigException.class, () -> load(env, config));
+        return e.problems();
+    }
+
+    private static Map<String, String> secretEnv() {
+        return Map.of("PULLHOOK_SECRET", SECRET);
+    }
+
+    /** Exactly one problem names {@code key}, and it says {@code words}. */
+    private static void assertProblem(List<String> problems, String key, String words) {
+        List<String> forKey = problems.stream().filter(p -> p.startsWith(key + ": ")).toList();
+        assertEquals(1, forKey.size(), () -> "expected one problem for " + key + " in " + problems);
+        assertTrue(forKey.get(0).contains(words), () -> "expected \"" + words + "\" in " + forKey.get(0));
+    }
+
+    @Test
+    void goodFileLoadsWithDefaultsApplied() throws Exception {
+        Config config = load(secretEnv(), configFile(repoLine()));
+        assertEquals("127.0.0.1", config.host());
+        assertEquals(5000, config.port());
+        assertEquals("origin", config.remote());
+        assertEquals("main", config.branch());
+        assertEquals(repos.site.toAbsolutePath().normalize(), config.repoPath());
+        assertEquals(5L * 1024 * 1024, config.maxBodyBytes());
+        assertEquals(Duration.ofSeconds(60), config.waitTimeout());
+        assertEquals(Duration.ofSeconds(60), config.gitTimeout());
+        assertEquals(Duration.ofSeconds(30), config.drainTimeout());
+        assertEquals(50, config.historySize());
+    }
+
+    @Test
+    void everyKeyInTheFileIsRead() throws Exception {
+        Config config = load(secretEnv(), configFile(
+                repoLine(),
+                "server.host=0.0.0.0",
+                "server.port=8081",
+                "repo.remote=origin",
+                "repo.branch=main",
+                "webhook.max.body.bytes=2048",
+                "webhook.wait.timeout.seconds=5",
+                "git.timeout.seconds=7",
+                "shutdown.drain.seconds=0",
+                "deploy.history.size=3"));
+        assertEquals("0.0.0.0", config.host());
+        assertEquals(8081, config.port());
+        assertEquals(2048, config.maxBodyBytes());
+        assertEquals(Duration.ofSeconds(5), config.waitTimeout());
+        assertEquals(Duration.ofSeconds(7), config.gitTimeout());
+        assertEquals(Duration.ZERO, config.drainTimeout());
+        assertEquals(3, config.historySize());
+    }
+
+    @Test
+    void relativeRepoPathIsResolvedAgainstTheConfigFilesFolder() throws Exception {
+        Path config = Files.writeString(shared.resolve("relative.properties"), "repo.path=site\n");
+        assertEquals(repos.site.toAbsolutePath().normalize(), load(secretEnv(), config).repoPath());
+    }
+
+    @Test
+    void environmentOverridesTheFile() throws Exception {
+        Map<String, String> env = new HashMap<>(secretEnv());
+        env.put("PULLHOOK_SERVER_PORT", "6001");
+        env.put("PULLHOOK_SERVER_HOST", "::1");
+        env.put("PULLHOOK_REPO_PATH", repos.site.toString());
+        env.put("PULLHOOK_WEBHOOK_MAX_BODY_BYTES", "4096");
+        env.put("PULLHOOK_DEPLOY_HISTORY_SIZE", " 7 ");
+        Config config = load(env, configFile(
+                "repo.path=" + dir.resolve("not-here"),
+                "server.port=5001",
+                "server.host=127.0.0.1",
+                "webhook.max.body.bytes=2048"));
+        assertEquals(6001, config.port());
+        assertEquals("::1", config.host());
+        assertEquals(repos.site.toAbsolutePath().normalize(), config.repoPath());
+        assertEquals(4096, config.maxBodyBytes());
+        assertEquals(7, config.historySize());
+    }
+
+    @Test
+    void badValueFromTheEnvironmentNamesTheKey() throws Exception {
+        Map<String, String> env = new HashMap<>(secretEnv());
+        env.put("PULLHOOK_SERVER_PORT", "http");
+        assertProblem(problems(env, configFile(repoLine())), "server.port", "\"http\" is not a whole number");
+    }
+
+    @Test
+    void envNameMapsDottedKeysToUpperCaseVariables() {
+        assertEquals("PULLHOOK_SERVER_PORT", ConfigLoader.envName("server.port"));
+        assertEquals("PULLHOOK_WEBHOOK_SECRET_FILE", ConfigLoader.envName("webhook.secret.file"));
+    }
+
+    @Test
+    void secretComesFromTheEnvironmentWhenNothingElseIsSet() throws Exception {
+        Config config = load(secretEnv(), configFile(repoLine()));
+        assertEquals(SECRET, new String(config.secret().bytes(), StandardCharsets.UTF_8));
+        assertTrue(config.secret().source().contains("PULLHOOK_SECRET"), config.secret().source());
+    }
+
+    @Test
+    void secretFileBeatsTheEnvironment() throws Exception {
+        Path secret = file("secret", "from-the-file-0123456789abcdef\n");
+        Config config = load(secretEnv(), configFile(repoLine(), "webhook.secret.file=" + secret));
+        assertEquals("from-the-file-0123456789abcdef", new String(config.secret().bytes(), StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void systemdCredentialBeatsTheSecretFileAndTheEnvironment() throws Exception {
+        Path credentials = Files.createDirectories(dir.resolve("credentials"));
+        Files.writeString(credentials.resolve("webhook-secret"), "from-the-credential-0123456789\n");
+        Path secret = file("secret", "from-the-file-0123456789abcdef\n");
+        Map<String, String> env = new HashMap<>(secretEnv());
+        env.put("CREDENTIALS_DIRECTORY", credentials.toString());
+        Config config = load(env, configFile(repoLine(), "webhook.secret.file=" + secret));
+        assertEquals("from-the-credential-0123456789", new String(config.secret().bytes(), StandardCharsets.UTF_8));
+        assertTrue(config.secret().source().contains("webhook-secret"), config.secret().source());
+    }
+
+    @Test
+    void credentialsDirectoryWithoutTheWebhookSecretFallsBackToTheSecretFile() throws Exception {
+        Path credentials = Files.createDirectories(dir.resolve("credentials"));
+        Path secret = file("secret", "from-the-file-0123456789abcdef");
+        Map<String, String> env = Map.of("CREDENTIALS_DIRECTORY", credentials.toString());
+        Config config = load(env, configFile(repoLine(), "webhook.secret.file=" + secret));
+        assertEquals("from-the-file-0123456789abcdef", new String(config.secret().bytes(), StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void whitespaceAndNewlinesAroundASecretInAFileAreTrimmed() throws Exception {
+        Path secret = file("secret", "  \t padded-secret-0123456789abcdef \r\n\n");
+        Config config = load(Map.of(), configFile(repoLine(), "webhook.secret.file=" + secret));
+        assertEquals("padded-secret-0123456789abcdef", new String(config.secret().bytes(), StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void relativeSecretFileIsResolvedAgainstTheConfigFilesFolder() throws Exception {
+        file("secret", "relative-secret-0123456789abcdef\n");
+        Config config = load(Map.of(), configFile(repoLine(), "webhook.secret.file=secret"));
+        assertEquals("relative-secret-0123456789abcdef", new String(config.secret().bytes(), StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void secretFileReadableByEveryoneLoadsWithAWarning() throws Exception {
+        Path secret = file("secret", SECRET);
+        try {
+            Files.setPosixFilePermissions(secret, PosixFilePermissions.fromString("rw-r--r--"));
+        } catch (UnsupportedOperationException e) {
+            return; // not a POSIX file system: nothing to check
+        }
+        load(Map.of(), configFile(repoLine(), "webhook.secret.file=" + secret));
+        assertTrue(warnings.stream().anyMatch(w -> w.startsWith("webhook.secret.file: ") && w.contains("readable")),
+                warnings::toString);
+        assertTrue(warnings.stream().noneMatch(w -> w.contains(SECRET)), warnings::toString);
+    }
+
+    @Test
+    void shortSecretLoadsWithAWarningThatDoesNotShowIt() throws Exception {
+        load(Map.of("PULLHOOK_SECRET", "shorty"), configFile(repoLine()));
+        assertTrue(warnings.stream().anyMatch(w -> w.startsWith("webhook.secret: ")), warnings::toString);
+        assertTrue(warnings.stream().noneMatch(w -> w.contains("shorty")), warnings::toString);
+    }
+
+    @Test
+    void missingSecretIsAProblemNamingWhereToSetIt() throws Exception {
+        List<String> problems = problems(Map.of(), configFile(repoLine()));
+        assertProblem(problems, "webhook.secret", "missing");
+        assertTrue(problems.get(0).contains("PULLHOOK_SECRET") && problems.get(0).contains("webhook.secret.file"));
+    }
+
+    @Test
+    void blankSecretInTheEnvironmentCountsAsMissing() throws Exception {
+        assertProblem(problems(Map.of("PULLHOOK_SECRET", "  "), configFile(repoLine())), "webhook.secret", "missing");
+    }
+
+    @Test
+    void missingSecretFileIsAProblem() throws Exception {
+        Path config = configFile(repoLine(), "webhook.secret.file=" + dir.resolve("no-such-secret"));
+        assertProblem(problems(secretEnv(), config), "webhook.secret.file", "does not exist");
+    }
+
+    @Test
+    void emptySecretFileIsAProblem() throws Exception {
+        Path secret = file("secret", " \n\n");
+        assertProblem(problems(Map.of(), configFile(repoLine(), "webhook.secret.file=" + secret)),
+                "webhook.secret.file", "is empty");
+    }
+
+    @Test
+    void secretWrittenInTheConfigFileIsRefusedWithoutRepeatingIt() throws Exception {
+        List<String> problems = problems(secretEnv(), configFile(repoLine(), "webhook.secret=" + SECRET));
+        assertProblem(problems, "webhook.secret", "may not be written in the config file");
+        assertTrue(problems.stream().noneMatch(p -> p.contains(SECRET)), problems::toString);
+    }
+
+    @Test
+    void missingRepoPathIsAProblem() throws Exception {
+        assertProblem(problems(secretEnv(), configFile("server.port=5000")), "repo.path", "missing");
+    }
+
+    @Test
+    void repoPathThatDoesNotExistIsAProblem() throws Exception {
+        Path config = configFile("repo.path=" + dir.resolve("nowhere"));
+        assertProblem(problems(secretEnv(), config), "repo.path", "does not exist");
+    }
+
+    @Test
+    void repoPathThatIsNotAGitWorkingCopyIsAProblem() throws Exception {
+        Path plain = Files.createDirectories(dir.resolve("plain-folder"));
+        assertProblem(problems(secretEnv(), configFile("repo.path=" + plain)), "repo.path", "not a git working copy");
+    }
+
+    @Test
+    void bareRepositoryAsRepoPathIsAProblem() throws Exception {
+        List<String> problems = problems(secretEnv(), configFile("repo.path=" + repos.origin));
+        assertEquals(1, problems.size(), problems::toString);
+        assertTrue(problems.get(0).startsWith("repo.path: "), problems::toString);
+    }
+
+    @Test
+    void remoteThatTheWorkingCopyDoesNotHaveIsAProblem() throws Exception {
+        assertProblem(problems(secretEnv(), configFile(repoLine(), "repo.remote=upstream")),
+                "repo.remote", "no remote \"upstream\"");
+    }
+
+    @Test
+    void remoteNameThatCannotBeARemoteIsAProblem() throws Exception {
+        assertProblem(problems(secretEnv(), configFile(repoLine(), "repo.remote=../etc")),
+                "repo.remote", "not a remote name");
+    }
+
+    @Test
+    void branchOtherThanTheCheckedOutOneIsAProblem() throws Exception {
+        assertProblem(problems(secretEnv(), configFile(repoLine(), "repo.branch=develop")),
+                "repo.branch", "checked out");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"a..b", "-x", "has space", "ends.lock", "a~1", "x:y", "main/", "@{u}"})
+    void invalidBranchNameIsAProblem(String branch) throws Exception {
+        assertProblem(problems(secretEnv(), configFile(repoLine(), "repo.branch=" + branch)),
+                "repo.branch", "not a valid branch name");
+    }
+
+    @Test
+    void fullRefAsBranchIsAProblemSayingToUseTheShortName() throws Exception {
+        assertProblem(problems(secretEnv(), configFile(repoLine(), "repo.branch=refs/heads/main")),
+                "repo.branch", "short branch name");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"abc", "70000", "-1", "65536", "5000.5", "0x50"})
+    void badPortIsAProblem(String port) throws Exception {
+        List<String> problems = problems(secretEnv(), configFile(repoLine(), "server.port=" + port));
+        assertProblem(problems, "server.port", port.matches("-?\\d+") ? "out of range" : "not a whole number");
+    }
+
+    @Test
+    void emptyValueIsAProblemForKeysThatNeedOne() throws Exception {
+        assertProblem(problems(secretEnv(), configFile(repoLine(), "server.host=")), "server.host", "must not be empty");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"webhook.max.body.bytes=10", "webhook.wait.timeout.seconds=0",
+            "git.timeout.seconds=99999", "deploy.history.size=0", "shutdown.drain.seconds=-5"})
+    void numberOutsideItsRangeIsAProblem(String line) throws Exception {
+        String key = line.substring(0, line.indexOf('='));
+        assertProblem(problems(secretEnv(), configFile(repoLine(), line)), key, "out of range");
+    }
+
+    @Test
+    void unknownKeyIsAProblem() throws Exception {
+        assertProblem(problems(secretEnv(), configFile(repoLine(), "server.prot=5000")), "server.prot", "unknown key");
+    }
+
+    @Test
+    void everyProblemIsReportedAtOnceEachNamingItsKey() throws Exception {
+        List<String> problems = problems(Map.of(), configFile(
+                "repo.path=" + dir.resolve("nowhere"),
+                "repo.branch=a..b",
+                "server.port=abc",
+                "git.timeout.seconds=0",
+                "bogus.key=1",
+                "webhook.secret=" + SECRET));
+        assertProblem(problems, "repo.path", "does not exist");
+        assertProblem(problems, "repo.branch", "not a valid branch name");
+        assertProblem(problems, "server.port", "not a whole number");
+        assertProblem(problems, "git.timeout.seconds", "out of range");
+        assertProblem(problems, "bogus.key", "unknown key");
+        assertTrue(problems.stream().anyMatch(p -> p.startsWith("webhook.secret: ") && p.contains("config file")));
+        assertTrue(problems.stream().anyMatch(p -> p.startsWith("webhook.secret: ") && p.contains("missing")));
+        assertEquals(7, problems.size(), problems::toString);
+        assertTrue(problems.stream().noneMatch(p -> p.contains(SECRET)), problems::toString);
+    }
+
+    @Test
+    void exceptionMessageJoinsAllProblems() throws Exception {
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> load(Map.of(), configFile("server.port=abc")));
+        for (String problem : e.problems()) {
+            assertTrue(e.getMessage().contains(problem));
+        }
+    }
+
+    @Test
+    void configToStringMasksTheSecret() throws Exception {
+        Config config = load(secretEnv(), configFile(repoLine()));
+        String text = config.toString();
+        assertFalse(text.contains(SECRET), text);
+        assertTrue(text.contains("webhook.secret=****"), text);
+        assertTrue(text.contains("repo.path=\"" + config.repoPath() + "\""), text);
+        assertEquals("****", config.secret().toString());
+    }
+
+    @Test
+    void fromMapValidatesLikeAFile() {
+        ConfigLoader loader = new ConfigLoader(secretEnv(), warnings::add);
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> loader.fromMap(Map.of("repo.path", repos.site.toString(), "no.such.key", "1")));
+        assertProblem(e.problems(), "no.such.key", "unknown key");
+    }
+}
