@@ -8,6 +8,17 @@ import org.eclipse.jgit.api.ResetCommand;
 import org.eclipse.jgit.api.errors.GitAPIException;
 import org.eclipse.jgit.api.errors.JGitInternalException;
 import org.eclipse.jgit.dircache.DirCache;
+import org.eclipse.jgit.dircache.DirCacheEntry;
+import org.eclipse.jgit.dircache.DirCacheIterator;
+import org.eclipse.jgit.lib.FileMode;
+import org.eclipse.jgit.lib.ObjectReader;
+import org.eclipse.jgit.treewalk.EmptyTreeIterator;
+import org.eclipse.jgit.treewalk.FileTreeIterator;
+import org.eclipse.jgit.treewalk.TreeWalk;
+import org.eclipse.jgit.treewalk.WorkingTreeIterator;
+import org.eclipse.jgit.treewalk.filter.AndTreeFilter;
+import org.eclipse.jgit.treewalk.filter.IndexDiffFilter;
+import org.eclipse.jgit.treewalk.filter.TreeFilter;
 import org.eclipse.jgit.errors.LockFailedException;
 import org.eclipse.jgit.errors.RepositoryNotFoundException;
 import org.eclipse.jgit.lib.Constants;
@@ -260,30 +271,107 @@ public final class WorkingCopy implements AutoCloseable {
         return LockFiles.clear(repo().getDirectory().toPath(), stale, wait, afterCrash, warn);
     }
 
-    /** Tracked files whose content differs from HEAD (edited, added, deleted, or staged), sorted; at most {@code limit}. */
+    /**
+     * Tracked files whose content differs from HEAD (edited, deleted, staged, or in conflict), sorted; at
+     * most {@code limit}. Like {@code git status --untracked-files=no}: folders the index does not know are
+     * never entered, so a big untracked or ignored folder (uploads, caches, node_modules) costs nothing, and
+     * files are only read when their size or time differs from the index.
+     */
     public List<String> localChanges(int limit) throws GitException {
-        try {
-            Status st = new Git(repo()).status().setIgnoreSubmodules(SubmoduleWalk.IgnoreSubmoduleMode.ALL).call();
-            TreeSet<String> all = new TreeSet<>();
-            all.addAll(st.getModified());
-            all.addAll(st.getChanged());
-            all.addAll(st.getAdded());
-            all.addAll(st.getRemoved());
-            all.addAll(st.getMissing());
-            all.addAll(st.getConflicting());
-            List<String> out = new ArrayList<>();
-            for (String f : all) {
-                if (out.size() >= limit) {
-                    out.add("... (" + (all.size() - limit) + " more)");
-                    break;
+        Repository r = repo();
+        TreeSet<String> all = new TreeSet<>();
+        try (ObjectReader reader = r.newObjectReader(); TreeWalk walk = new TreeWalk(r, reader)) {
+            DirCache index = r.readDirCache();
+            ObjectId head = r.resolve(Constants.HEAD + "^{tree}");
+            int headIdx = head == null ? walk.addTree(new EmptyTreeIterator()) : walk.addTree(head);
+            int indexIdx = walk.addTree(new DirCacheIterator(index));
+            int treeIdx = walk.addTree(new FileTreeIterator(r));
+            walk.setRecursive(true);
+            walk.setFilter(AndTreeFilter.create(new InIndex(indexIdx), new IndexDiffFilter(indexIdx, treeIdx, false)));
+            while (walk.next()) {
+                DirCacheIterator inIndex = walk.getTree(indexIdx, DirCacheIterator.class);
+                WorkingTreeIterator onDisk = walk.getTree(treeIdx, WorkingTreeIterator.class);
+                DirCacheEntry entry = inIndex.getDirCacheEntry();
+                boolean changed = entry == null || entry.getStage() != DirCacheEntry.STAGE_0
+                        || onDisk == null
+                        || !walk.getObjectId(headIdx).equals(entry.getObjectId())
+                        || walk.getFileMode(headIdx) != entry.getFileMode()
+                        || (entry.getFileMode() != FileMode.GITLINK && onDisk.isModified(entry, true, reader));
+                if (changed) {
+                    all.add(walk.getPathString());
                 }
-                out.add(f);
             }
-            return out;
-        } catch (GitAPIException | JGitInternalException e) {
+            for (int i = 0; i < index.getEntryCount(); i++) {
+                // deleted in the index but still in HEAD ("git rm --cached") shows only in the HEAD tree
+                if (index.getEntry(i).getStage() != DirCacheEntry.STAGE_0) {
+                    all.add(index.getEntry(i).getPathString());
+                }
+            }
+        } catch (IOException | RuntimeException e) {
             reopenLater();
             throw new GitException(GitException.Phase.CHECK, "cannot read the working copy's status: "
                     + rootMessage(e), e);
+        }
+        if (headHasFilesMissingFromIndex(r)) {
+            all.add("(files removed from the index)");
+        }
+        List<String> out = new ArrayList<>();
+        for (String f : all) {
+            if (out.size() >= limit) {
+                out.add("... (" + (all.size() - limit) + " more)");
+                break;
+            }
+            out.add(f);
+        }
+        return out;
+    }
+
+    /** True when HEAD has a path the index lacks (a staged deletion), which the walk above cannot see. */
+    private static boolean headHasFilesMissingFromIndex(Repository r) {
+        try (ObjectReader reader = r.newObjectReader(); TreeWalk walk = new TreeWalk(r, reader)) {
+            ObjectId head = r.resolve(Constants.HEAD + "^{tree}");
+            if (head == null) {
+                return false;
+            }
+            walk.addTree(head);
+            int indexIdx = walk.addTree(new DirCacheIterator(r.readDirCache()));
+            walk.setRecursive(false);
+            walk.setFilter(TreeFilter.ANY_DIFF);
+            while (walk.next()) {
+                if (walk.getTree(indexIdx, DirCacheIterator.class) == null) {
+                    return true;
+                }
+                if (walk.isSubtree()) {
+                    walk.enterSubtree();
+                }
+            }
+            return false;
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /** Keeps only paths the index knows, so untracked folders are never entered. */
+    private static final class InIndex extends TreeFilter {
+        private final int indexIdx;
+
+        InIndex(int indexIdx) {
+            this.indexIdx = indexIdx;
+        }
+
+        @Override
+        public boolean include(TreeWalk walk) {
+            return walk.getTree(indexIdx, DirCacheIterator.class) != null;
+        }
+
+        @Override
+        public boolean shouldBeRecursive() {
+            return false;
+        }
+
+        @Override
+        public TreeFilter clone() {
+            return this;
         }
     }
 
