@@ -2,10 +2,12 @@ package dev.pullhook;
 
 import dev.pullhook.config.Config;
 import dev.pullhook.config.ConfigException;
+import dev.pullhook.config.SiteConfig;
 import dev.pullhook.deploy.DeployService;
 import dev.pullhook.deploy.StateDir;
 import dev.pullhook.git.WorkingCopy;
 import dev.pullhook.http.HttpApi;
+import dev.pullhook.http.SiteEndpoint;
 import dev.pullhook.webhook.PushEventParser;
 import dev.pullhook.webhook.RecentDeliveries;
 import dev.pullhook.webhook.WebhookAuthenticator;
@@ -17,66 +19,88 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 /**
- * One running pullhook: the working copy, its deploy queue and the HTTP server, wired from a validated
- * {@link Config}. {@link #stop()} is what SIGTERM runs: no new requests, the running deploy may finish
- * (bounded by {@code shutdown.drain.seconds}), then the server stops.
+ * One running pullhook: per site a working copy, its state folder and deploy queue, and one HTTP server
+ * for all of them, wired from a validated {@link Config}. Sites deploy in parallel, each on its own
+ * worker. {@link #stop()} is what SIGTERM runs: no new requests, running deploys may finish (bounded by
+ * {@code shutdown.drain.seconds}), then the server stops.
  */
 public final class Daemon implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Daemon.class);
 
     private final Config config;
-    private final StateDir state;
-    private final DeployService deploys;
+    private final List<StateDir> states;
+    private final List<SiteEndpoint> sites;
     private final Javalin app;
     private boolean stopped;
 
-    private Daemon(Config config, StateDir state) {
+    private Daemon(Config config, List<StateDir> states) {
         this.config = config;
-        this.state = state;
-        WorkingCopy workingCopy = new WorkingCopy(config.repoPath(), config.remote(), config.branch(),
-                config.gitTimeout(), config.gitAuth());
-        this.deploys = new DeployService(workingCopy, config, state);
-        WebhookReceiver receiver = new WebhookReceiver(
-                new WebhookAuthenticator(config.secret().bytes()),
-                new PushEventParser(config.branch()),
+        this.states = states;
+        this.sites = new ArrayList<>();
+        for (int i = 0; i < config.sites().size(); i++) {
+            sites.add(endpoint(config.sites().get(i), states.get(i)));
+        }
+        this.app = new HttpApi(config, sites).create();
+    }
+
+    private static SiteEndpoint endpoint(SiteConfig site, StateDir state) {
+        WorkingCopy workingCopy = new WorkingCopy(site.repoPath(), site.remote(), site.branch(), site.gitTimeout(),
+                site.gitAuth());
+        DeployService deploys = new DeployService(workingCopy, site, state);
+        WebhookReceiver receiver = new WebhookReceiver(site.name(),
+                new WebhookAuthenticator(site.secret().bytes()),
+                new PushEventParser(site.branch()),
                 new RecentDeliveries(1000, Duration.ofDays(7), Clock.systemUTC()),
                 deploys);
-        this.app = new HttpApi(config, receiver, deploys).create();
+        return new SiteEndpoint(site, receiver, deploys);
     }
 
     /**
-     * Takes the state folder's lock, starts the server, and then queues the start-up check (so readiness is
-     * not delayed by git). Returns once it listens.
+     * Takes every site's state-folder lock, starts the server, and then queues the start-up checks (so
+     * readiness is not delayed by git). Returns once it listens.
      *
-     * @throws ConfigException when the state folder cannot be used, or another pullhook holds it
+     * @throws ConfigException when a state folder cannot be used, or another pullhook holds it
      */
     public static Daemon start(Config config) throws ConfigException {
-        StateDir state = openState(config);
-        Daemon daemon = new Daemon(config, state);
+        List<StateDir> states = new ArrayList<>();
+        try {
+            for (SiteConfig site : config.sites()) {
+                states.add(openState(site));
+            }
+        } catch (ConfigException e) {
+            states.forEach(StateDir::close);
+            throw e;
+        }
+        Daemon daemon = new Daemon(config, states);
         try {
             daemon.app.start();
         } catch (RuntimeException e) {
-            daemon.deploys.shutdown(Duration.ZERO);
-            state.close();
+            daemon.sites.forEach(s -> s.deploys().shutdown(Duration.ZERO));
+            states.forEach(StateDir::close);
             throw e;
         }
-        log.info("pullhook listening on http://{}:{} repo={} branch={}", hostForUrl(config.host()),
-                daemon.app.port(), config.repoPath(), config.branch());
-        daemon.deploys.start(config.deploy().onStart());
+        for (SiteEndpoint site : daemon.sites) {
+            log.info("pullhook listening on http://{}:{}{} repo={} branch={}", hostForUrl(config.host()),
+                    daemon.app.port(), site.config().webhookPath(), site.config().repoPath(), site.config().branch());
+            site.deploys().start(site.config().deploy().onStart());
+        }
         return daemon;
     }
 
-    /** Opens {@code state.dir}, or fails naming the key. */
-    public static StateDir openState(Config config) throws ConfigException {
+    /** Opens a site's {@code state.dir}, or fails naming the key. */
+    public static StateDir openState(SiteConfig site) throws ConfigException {
+        String key = site.keyPrefix() + "state.dir";
         try {
-            return StateDir.open(config.deploy().stateDir());
+            return StateDir.open(site.deploy().stateDir());
         } catch (StateDir.AlreadyLocked e) {
-            throw new ConfigException(List.of("state.dir: " + e.getMessage()));
+            throw new ConfigException(List.of(key + ": " + e.getMessage()));
         } catch (IOException e) {
-            throw new ConfigException(List.of("state.dir: cannot use " + config.deploy().stateDir() + " ("
+            throw new ConfigException(List.of(key + ": cannot use " + site.deploy().stateDir() + " ("
                     + e.getMessage() + ")"));
         }
     }
@@ -99,10 +123,13 @@ public final class Daemon implements AutoCloseable {
             return;
         }
         stopped = true;
-        log.info("stopping: waiting up to {} s for a running deploy", config.drainTimeout().toSeconds());
-        deploys.shutdown(config.drainTimeout());
+        log.info("stopping: waiting up to {} s for running deploys", config.drainTimeout().toSeconds());
+        // every site drains at the same time, so the wait is bounded by one drain, not one per site
+        CompletableFuture.allOf(sites.stream()
+                .map(s -> CompletableFuture.runAsync(() -> s.deploys().shutdown(config.drainTimeout())))
+                .toArray(CompletableFuture[]::new)).join();
         app.stop();
-        state.close();
+        states.forEach(StateDir::close);
         log.info("stopped");
     }
 

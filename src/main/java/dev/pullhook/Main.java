@@ -42,6 +42,7 @@ public final class Main {
         Path configFile = Path.of("config.properties");
         boolean demo = false;
         String command = "serve";
+        String site = "";
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "serve", "rollback" -> {
@@ -57,6 +58,12 @@ public final class Main {
                     configFile = Path.of(args[++i]);
                 }
                 case "--demo" -> demo = true;
+                case "--site" -> {
+                    if (i + 1 >= args.length) {
+                        return usage("--site needs a site name");
+                    }
+                    site = args[++i];
+                }
                 case "--help", "-h" -> {
                     System.out.println(USAGE);
                     return 0;
@@ -95,7 +102,7 @@ public final class Main {
             return EXIT_CONFIG;
         }
         if (command.equals("rollback")) {
-            return Rollback.run(config);
+            return Rollback.run(config, site);
         }
         log.info("pullhook {} config {}", version(), config);
         Daemon daemon;

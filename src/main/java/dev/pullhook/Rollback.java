@@ -1,6 +1,7 @@
 package dev.pullhook;
 
 import dev.pullhook.config.Config;
+import dev.pullhook.config.SiteConfig;
 import dev.pullhook.deploy.DeployService;
 import dev.pullhook.deploy.Deployment;
 import dev.pullhook.deploy.StateDir;
@@ -29,22 +30,28 @@ final class Rollback {
     private Rollback() {
     }
 
-    static int run(Config config) {
-        StateDir state;
-        try {
-            state = StateDir.open(config.deploy().stateDir());
-        } catch (StateDir.AlreadyLocked e) {
-            return viaDaemon(config);
-        } catch (IOException e) {
-            System.err.println("pullhook: state.dir: cannot use " + config.deploy().stateDir() + " (" + e.getMessage() + ")");
+    static int run(Config config, String siteName) {
+        SiteConfig site = config.site(siteName).orElse(null);
+        if (site == null) {
+            System.err.println("pullhook: no site \"" + siteName + "\" in the config");
             return Main.EXIT_CONFIG;
         }
-        try (state; WorkingCopy workingCopy = new WorkingCopy(config.repoPath(), config.remote(), config.branch(),
-                config.gitTimeout(), config.gitAuth())) {
-            DeployService deploys = new DeployService(workingCopy, config, state);
+        StateDir state;
+        try {
+            state = StateDir.open(site.deploy().stateDir());
+        } catch (StateDir.AlreadyLocked e) {
+            return viaDaemon(config, site);
+        } catch (IOException e) {
+            System.err.println("pullhook: " + site.keyPrefix() + "state.dir: cannot use " + site.deploy().stateDir()
+                    + " (" + e.getMessage() + ")");
+            return Main.EXIT_CONFIG;
+        }
+        try (state; WorkingCopy workingCopy = new WorkingCopy(site.repoPath(), site.remote(), site.branch(),
+                site.gitTimeout(), site.gitAuth())) {
+            DeployService deploys = new DeployService(workingCopy, site, state);
             try {
                 Deployment d = deploys.submitRollback("rollback").done()
-                        .get(config.deploy().timeout().toSeconds() + config.deploy().commandTimeout().toSeconds() + 30,
+                        .get(site.deploy().timeout().toSeconds() + site.deploy().commandTimeout().toSeconds() + 30,
                                 TimeUnit.SECONDS);
                 return report(d);
             } catch (InterruptedException | ExecutionException | TimeoutException e) {
@@ -66,13 +73,13 @@ final class Rollback {
         return 1;
     }
 
-    private static int viaDaemon(Config config) {
+    private static int viaDaemon(Config config, SiteConfig site) {
         String host = config.host().equals("0.0.0.0") ? "127.0.0.1" : config.host().equals("::") ? "::1" : config.host();
         URI uri = URI.create("http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + config.port()
-                + "/rollback?wait=true");
+                + "/rollback" + (site.name().isEmpty() ? "" : "/" + site.name()) + "?wait=true");
         try {
             Mac mac = Mac.getInstance("HmacSHA256");
-            mac.init(new SecretKeySpec(config.secret().bytes(), "HmacSHA256"));
+            mac.init(new SecretKeySpec(site.secret().bytes(), "HmacSHA256"));
             String signature = "sha256=" + HexFormat.of().formatHex(mac.doFinal(new byte[0]));
             HttpResponse<String> r = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build().send(
                     HttpRequest.newBuilder(uri).timeout(config.waitTimeout().plusSeconds(10))
@@ -82,7 +89,7 @@ final class Rollback {
             System.out.println(r.body());
             return r.statusCode() == 200 ? 0 : 1;
         } catch (ConnectException e) {
-            System.err.println("pullhook: a daemon holds " + config.deploy().stateDir() + " but does not answer on " + uri);
+            System.err.println("pullhook: a daemon holds " + site.deploy().stateDir() + " but does not answer on " + uri);
             return 1;
         } catch (IOException | java.security.GeneralSecurityException e) {
             System.err.println("pullhook: cannot ask the daemon at " + uri + ": " + e.getMessage());

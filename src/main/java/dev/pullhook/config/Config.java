@@ -2,65 +2,95 @@ package dev.pullhook.config;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
- * The validated, effective configuration of one daemon. Built only by {@link ConfigLoader}, which checks
- * every key; everything here can be trusted by the rest of the code. {@link #toString()} masks the
- * secret and quotes strings, so the whole record can be logged once at start.
+ * The validated, effective configuration of one daemon: the server's settings and its sites. Built only by
+ * {@link ConfigLoader}, which checks every key; everything here can be trusted by the rest of the code.
+ * {@link #toString()} masks secrets and quotes strings, so the whole record can be logged once at start.
  *
- * @param host          address the HTTP server binds to ({@code server.host})
- * @param port          TCP port, 0 for any free one ({@code server.port})
- * @param repoPath      the working copy that is deployed ({@code repo.path})
- * @param remote        the remote fetched from ({@code repo.remote})
- * @param branch        the short branch name deployed ({@code repo.branch})
- * @param secret        the webhook secret
- * @param maxBodyBytes  larger request bodies get 413 ({@code webhook.max.body.bytes})
- * @param waitTimeout   how long {@code ?wait=true} waits for the deploy before answering 202
- * @param gitTimeout    network timeout of git operations ({@code git.timeout.seconds})
- * @param drainTimeout  how long SIGTERM waits for a running deploy ({@code shutdown.drain.seconds})
- * @param historySize   how many deploys {@code /status} remembers ({@code deploy.history.size})
- * @param deploy        how deploys treat the working copy, and what runs around them
- * @param gitAuth       credentials for the remote
+ * <p>The accessors named after site settings ({@link #repoPath()}, {@link #branch()}, ...) describe the
+ * unnamed site, or the first site when every site has a name: what a one-site configuration means.
+ *
+ * @param host           address the HTTP server binds to ({@code server.host})
+ * @param port           TCP port, 0 for any free one ({@code server.port})
+ * @param maxBodyBytes   larger request bodies get 413 ({@code webhook.max.body.bytes})
+ * @param waitTimeout    how long {@code ?wait=true} waits for the deploy before answering 202
+ * @param drainTimeout   how long SIGTERM waits for running deploys ({@code shutdown.drain.seconds})
  * @param trustedProxies peers allowed to set the client address with X-Forwarded-For ({@code server.trusted.proxies})
- * @param allowFrom     client addresses allowed to call the webhook; empty = any ({@code webhook.allow.from})
+ * @param connectionsPerClient open connections one client address may hold; trusted proxies are exempt
+ *                       ({@code server.connections.per.client})
+ * @param sites          the deployed working copies, the unnamed one (if any) first
  */
-public record Config(
-        String host,
-        int port,
-        Path repoPath,
-        String remote,
-        String branch,
-        Secret secret,
-        long maxBodyBytes,
-        Duration waitTimeout,
-        Duration gitTimeout,
-        Duration drainTimeout,
-        int historySize,
-        DeployOptions deploy,
-        GitAuth gitAuth,
-        List<String> trustedProxies,
-        List<String> allowFrom) {
+public record Config(String host, int port, long maxBodyBytes, Duration waitTimeout, Duration drainTimeout,
+                     List<String> trustedProxies, int connectionsPerClient, List<SiteConfig> sites) {
 
     /** A copy listening on another port (the demo and tests pick a free one). */
     public Config withPort(int newPort) {
-        return new Config(host, newPort, repoPath, remote, branch, secret, maxBodyBytes, waitTimeout,
-                gitTimeout, drainTimeout, historySize, deploy, gitAuth, trustedProxies, allowFrom);
+        return new Config(host, newPort, maxBodyBytes, waitTimeout, drainTimeout, trustedProxies, connectionsPerClient,
+                sites);
+    }
+
+    /** The unnamed site, or the first one. */
+    public SiteConfig site() {
+        return sites.get(0);
+    }
+
+    /** The site with this name ({@code ""} for the unnamed one). */
+    public Optional<SiteConfig> site(String name) {
+        return sites.stream().filter(s -> s.name().equals(name)).findFirst();
+    }
+
+    public Path repoPath() {
+        return site().repoPath();
+    }
+
+    public String remote() {
+        return site().remote();
+    }
+
+    public String branch() {
+        return site().branch();
+    }
+
+    public Secret secret() {
+        return site().secret();
+    }
+
+    public Duration gitTimeout() {
+        return site().gitTimeout();
+    }
+
+    public int historySize() {
+        return site().historySize();
+    }
+
+    public DeployOptions deploy() {
+        return site().deploy();
+    }
+
+    public GitAuth gitAuth() {
+        return site().gitAuth();
+    }
+
+    public List<String> allowFrom() {
+        return site().allowFrom();
     }
 
     @Override
     public String toString() {
-        return "server.host=\"" + host + "\" server.port=" + port
-                + " repo.path=\"" + repoPath + "\" repo.remote=\"" + remote + "\" repo.branch=\"" + branch + "\""
-                + " webhook.secret=**** (" + secret.source() + ")"
+        List<String> parts = new ArrayList<>();
+        parts.add("server.host=\"" + host + "\" server.port=" + port
+                + " server.trusted.proxies=\"" + String.join(", ", trustedProxies) + "\""
+                + " server.connections.per.client=" + connectionsPerClient
                 + " webhook.max.body.bytes=" + maxBodyBytes
                 + " webhook.wait.timeout.seconds=" + waitTimeout.toSeconds()
-                + " git.timeout.seconds=" + gitTimeout.toSeconds()
-                + " shutdown.drain.seconds=" + drainTimeout.toSeconds()
-                + " deploy.history.size=" + historySize
-                + " " + deploy
-                + " " + gitAuth
-                + " server.trusted.proxies=\"" + String.join(", ", trustedProxies) + "\""
-                + " webhook.allow.from=\"" + (allowFrom.isEmpty() ? "(any)" : String.join(", ", allowFrom)) + "\"";
+                + " shutdown.drain.seconds=" + drainTimeout.toSeconds());
+        for (SiteConfig s : sites) {
+            parts.add(s.toString());
+        }
+        return String.join(" ", parts);
     }
 }

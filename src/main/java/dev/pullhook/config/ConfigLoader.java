@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -18,22 +19,36 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Consumer;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
- * Reads a properties file, applies {@code PULLHOOK_*} environment overrides, finds the secret and checks
+ * Reads a properties file, applies {@code PULLHOOK_*} environment overrides, finds the secrets and checks
  * every key, collecting all problems before failing once with a {@link ConfigException}.
  *
+ * <p>Keys without a {@code site.} prefix describe the server and the unnamed site at {@code /pull-repo}.
+ * {@code sites = blog, shop} adds named sites, each configured by {@code site.<name>.<key>} (e.g.
+ * {@code site.blog.repo.path}) and served at {@code /pull-repo/<name>}; a site key it does not set falls
+ * back to the same key without prefix, then to the default, except {@code repo.path}, the secret and
+ * {@code state.dir}, which every site has of its own.
+ *
  * <p>The environment is passed in (not read from {@link System#getenv()} here) so that tests can give
- * each daemon its own. Secrets are looked up in this order: the systemd credential {@code webhook-secret}
- * in {@code $CREDENTIALS_DIRECTORY}, the file named by {@code webhook.secret.file}, {@code PULLHOOK_SECRET}.
+ * each daemon its own. Secrets are looked up in this order: the systemd credential in
+ * {@code $CREDENTIALS_DIRECTORY}, the file named by {@code webhook.secret.file}, the environment.
  */
 public final class ConfigLoader {
-    /** Every key the daemon knows, with its default ({@code null}: no default). */
+    /** Every top-level key the daemon knows, with its default ({@code null}: no default). */
     static final Map<String, String> DEFAULTS = defaults();
+    /** The keys a site may set; the others are the server's. */
+    static final Set<String> SITE_KEYS = siteKeys();
+    /** Site keys that never fall back to the top-level value: each site has its own. */
+    static final Set<String> OWN_KEYS = Set.of("repo.path", "webhook.secret.file", "state.dir");
     static final String ENV_PREFIX = "PULLHOOK_";
     static final String SECRET_ENV = "PULLHOOK_SECRET";
     static final String SECRET_CREDENTIAL = "webhook-secret";
     static final String GIT_PASSWORD_CREDENTIAL = "git-password";
+    private static final Pattern SITE_NAME = Pattern.compile("[a-z][a-z0-9_]{0,31}");
+    private static final Pattern SITE_KEY = Pattern.compile("site\\.([^.]*)\\.(.+)");
 
     private final Map<String, String> env;
     private final Consumer<String> warnings;
@@ -52,6 +67,8 @@ public final class ConfigLoader {
         d.put("server.host", "127.0.0.1");
         d.put("server.port", "5000");
         d.put("server.trusted.proxies", "127.0.0.1, ::1");
+        d.put("server.connections.per.client", "16");
+        d.put("sites", null);
         d.put("repo.path", null);
         d.put("repo.remote", "origin");
         d.put("repo.branch", "main");
@@ -80,6 +97,17 @@ public final class ConfigLoader {
         return d;
     }
 
+    private static Set<String> siteKeys() {
+        Set<String> keys = new TreeSet<>();
+        for (String k : DEFAULTS.keySet()) {
+            if (k.startsWith("repo.") || k.startsWith("git.") || k.startsWith("deploy.") || k.equals("state.dir")
+                    || k.equals("webhook.secret.file") || k.equals("webhook.allow.from")) {
+                keys.add(k);
+            }
+        }
+        return keys;
+    }
+
     /** The environment variable that overrides {@code key}: {@code server.port} → {@code PULLHOOK_SERVER_PORT}. */
     public static String envName(String key) {
         return ENV_PREFIX + key.toUpperCase(Locale.ROOT).replace('.', '_');
@@ -88,7 +116,6 @@ public final class ConfigLoader {
     /** Loads {@code file} (which must exist) plus the environment, and validates everything. */
     public Config load(Path file) throws ConfigException {
         Properties props = new Properties();
-        List<String> problems = new ArrayList<>();
         try (Reader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
             props.load(in);
         } catch (IOException | IllegalArgumentException e) {
@@ -96,52 +123,126 @@ public final class ConfigLoader {
         }
         Map<String, String> raw = new LinkedHashMap<>();
         for (String name : new TreeSet<>(props.stringPropertyNames())) {
-            if (name.equals("webhook.secret")) {
-                problems.add("webhook.secret: a secret may not be written in the config file;"
-                        + " put it in a file named by webhook.secret.file (mode 0600)");
-            } else if (!DEFAULTS.containsKey(name)) {
-                problems.add(name + ": unknown key (known keys: " + String.join(", ", DEFAULTS.keySet()) + ")");
-            } else {
-                raw.put(name, props.getProperty(name).strip());
-            }
+            raw.put(name, props.getProperty(name).strip());
         }
-        return validate(raw, file.toAbsolutePath().getParent(), problems);
+        return validate(raw, file.toAbsolutePath().getParent());
     }
 
     /** Validates a map of keys (no file): used by the demo and by tests. Environment overrides still apply. */
     public Config fromMap(Map<String, String> values) throws ConfigException {
-        List<String> problems = new ArrayList<>();
         Map<String, String> raw = new LinkedHashMap<>();
-        values.forEach((k, v) -> {
-            if (DEFAULTS.containsKey(k)) {
-                raw.put(k, v.strip());
-            } else {
-                problems.add(k + ": unknown key");
-            }
-        });
-        return validate(raw, Path.of("").toAbsolutePath(), problems);
+        values.forEach((k, v) -> raw.put(k, v.strip()));
+        return validate(raw, Path.of("").toAbsolutePath());
     }
 
-    private Config validate(Map<String, String> fromFile, Path baseDir, List<String> problems) throws ConfigException {
+    private Config validate(Map<String, String> fromFile, Path baseDir) throws ConfigException {
+        List<String> problems = new ArrayList<>();
+        Map<String, String> top = new LinkedHashMap<>();
+        Map<String, Map<String, String>> perSite = new LinkedHashMap<>();
+        for (var e : fromFile.entrySet()) {
+            String name = e.getKey();
+            Matcher m = SITE_KEY.matcher(name);
+            if (name.equals("webhook.secret") || (m.matches() && m.group(2).equals("webhook.secret"))) {
+                problems.add(name + ": a secret may not be written in the config file;"
+                        + " put it in a file named by " + name + ".file (mode 0600)");
+            } else if (m.matches()) {
+                if (!SITE_KEYS.contains(m.group(2))) {
+                    problems.add(name + ": unknown site key (a site may set: " + String.join(", ", SITE_KEYS) + ")");
+                } else {
+                    perSite.computeIfAbsent(m.group(1), k -> new HashMap<>()).put(m.group(2), e.getValue());
+                }
+            } else if (!DEFAULTS.containsKey(name)) {
+                problems.add(name + ": unknown key (known keys: " + String.join(", ", DEFAULTS.keySet())
+                        + ", and site.<name>.<key>)");
+            } else {
+                top.put(name, e.getValue());
+            }
+        }
         Map<String, String> v = new LinkedHashMap<>();
         for (var e : DEFAULTS.entrySet()) {
             String key = e.getKey();
-            String value = env.containsKey(envName(key)) ? env.get(envName(key)).strip()
-                    : fromFile.getOrDefault(key, e.getValue());
+            String value = env.containsKey(envName(key)) ? env.get(envName(key)).strip() : top.get(key);
+            if (value == null) {
+                value = e.getValue();
+            }
             if (value != null && !value.isEmpty()) {
                 v.put(key, value);
             }
         }
-        Values values = new Values(v, problems);
-
+        Values values = new Values("", v, problems);
         String host = values.string("server.host");
         int port = (int) values.number("server.port", 0, 65535);
-        String remote = values.string("repo.remote");
-        String branch = values.string("repo.branch");
         long maxBody = values.number("webhook.max.body.bytes", 1024, 1L << 30);
         long wait = values.number("webhook.wait.timeout.seconds", 1, 3600);
-        long gitTimeout = values.number("git.timeout.seconds", 1, 3600);
         long drain = values.number("shutdown.drain.seconds", 0, 3600);
+        List<String> trustedProxies = addresses("server.trusted.proxies", v.get("server.trusted.proxies"), problems);
+        long perClient = values.number("server.connections.per.client", 1, 10_000);
+
+        List<String> names = new ArrayList<>();
+        if (v.containsKey("sites")) {
+            for (String part : v.get("sites").split(",")) {
+                String name = part.strip();
+                if (name.isEmpty()) {
+                    continue;
+                }
+                if (!SITE_NAME.matcher(name).matches()) {
+                    problems.add("sites: \"" + name + "\" is not a simple word (a-z, 0-9, _; starting with a letter)");
+                } else if (names.contains(name)) {
+                    problems.add("sites: \"" + name + "\" is listed twice");
+                } else {
+                    names.add(name);
+                }
+            }
+        }
+        for (String site : perSite.keySet()) {
+            if (!names.contains(site)) {
+                problems.add("site." + site + ".*: there is no site \"" + site + "\" in sites"
+                        + (names.isEmpty() ? "" : " (" + String.join(", ", names) + ")"));
+            }
+        }
+        List<SiteConfig> sites = new ArrayList<>();
+        if (v.containsKey("repo.path") || names.isEmpty()) {
+            sites.add(site("", v, baseDir, problems));
+        }
+        for (String name : names) {
+            Map<String, String> sv = new LinkedHashMap<>();
+            Map<String, String> own = perSite.getOrDefault(name, Map.of());
+            for (String key : SITE_KEYS) {
+                String envKey = envName("site." + name + "." + key);
+                String value = env.containsKey(envKey) ? env.get(envKey).strip() : own.get(key);
+                if (value == null && !OWN_KEYS.contains(key)) {
+                    value = v.get(key);
+                }
+                if (value != null && !value.isEmpty()) {
+                    sv.put(key, value);
+                }
+            }
+            sites.add(site(name, sv, baseDir, problems));
+        }
+        sites.removeIf(java.util.Objects::isNull);
+        Map<Path, String> seen = new HashMap<>();
+        for (SiteConfig s : sites) {
+            String other = seen.putIfAbsent(s.repoPath(), s.name());
+            if (other != null) {
+                problems.add(s.keyPrefix() + "repo.path: " + s.repoPath() + " is already deployed by "
+                        + (other.isEmpty() ? "the unnamed site" : "site " + other));
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new ConfigException(problems);
+        }
+        return new Config(host, port, maxBody, Duration.ofSeconds(wait), Duration.ofSeconds(drain), trustedProxies,
+                (int) perClient, List.copyOf(sites));
+    }
+
+    /** One site from its resolved keys; problems name the site's own keys. Null when it has problems. */
+    private SiteConfig site(String name, Map<String, String> v, Path baseDir, List<String> problems) {
+        String p = name.isEmpty() ? "" : "site." + name + ".";
+        int before = problems.size();
+        Values values = new Values(p, v, problems);
+        String remote = values.string("repo.remote");
+        String branch = values.string("repo.branch");
+        long gitTimeout = values.number("git.timeout.seconds", 1, 3600);
         long history = values.number("deploy.history.size", 1, 10_000);
         DeployOptions.LocalChanges localChanges = values.choice("deploy.local.changes", DeployOptions.LocalChanges.class);
         boolean clean = values.bool("deploy.clean");
@@ -154,51 +255,44 @@ public final class ConfigLoader {
         long commandTimeout = values.number("deploy.command.timeout.seconds", 1, 86_400);
         boolean submodules = values.bool("deploy.submodules");
         if (poll > 0 && poll < 5) {
-            problems.add("deploy.poll.seconds: " + poll + " is too often; use 0 (off) or 5 and more");
+            problems.add(p + "deploy.poll.seconds: " + poll + " is too often; use 0 (off) or 5 and more");
         }
-
         if (remote != null && !remote.matches("[A-Za-z0-9][A-Za-z0-9._-]*")) {
-            problems.add("repo.remote: \"" + remote + "\" is not a remote name");
+            problems.add(p + "repo.remote: \"" + remote + "\" is not a remote name");
             remote = null;
         }
         if (branch != null) {
             String why = WorkingCopy.branchNameProblem(branch);
             if (why != null) {
-                problems.add("repo.branch: " + why);
+                problems.add(p + "repo.branch: " + why);
                 branch = null;
             }
         }
         Path repoPath = null;
         String repo = v.get("repo.path");
         if (repo == null) {
-            problems.add("repo.path: missing (the git working copy to deploy, e.g. /srv/www/site)");
+            problems.add(p + "repo.path: missing (the git working copy to deploy, e.g. /srv/www/site)");
         } else {
             repoPath = baseDir.resolve(repo).normalize();
-            if (remote != null && branch != null) {
-                problems.addAll(WorkingCopy.problems(repoPath, remote, branch));
-            } else {
-                problems.addAll(WorkingCopy.problems(repoPath, null, null));
+            for (String problem : WorkingCopy.problems(repoPath, remote, branch)) {
+                problems.add(p + problem);
             }
         }
-        Secret secret = findSecret(v.get("webhook.secret.file"), baseDir, problems);
-        GitAuth gitAuth = gitAuth(v, baseDir, problems);
-        List<String> trustedProxies = addresses("server.trusted.proxies", v.get("server.trusted.proxies"), problems);
-        List<String> allowFrom = addresses("webhook.allow.from", v.get("webhook.allow.from"), problems);
+        Secret secret = findSecret(p, name, v.get("webhook.secret.file"), baseDir, problems);
+        GitAuth gitAuth = gitAuth(p, name, v, baseDir, problems);
+        List<String> allowFrom = addresses(p + "webhook.allow.from", v.get("webhook.allow.from"), problems);
         Path stateDir = v.containsKey("state.dir") ? baseDir.resolve(v.get("state.dir")).normalize()
                 : repoPath == null ? null : WorkingCopy.defaultStateDir(repoPath);
-
-        if (!problems.isEmpty()) {
-            throw new ConfigException(problems);
+        if (problems.size() > before) {
+            return null;
         }
         DeployOptions deploy = new DeployOptions(localChanges, clean, Duration.ofSeconds(lockStale),
                 Duration.ofSeconds(lockWait), Duration.ofSeconds(deployTimeout), onStart, Duration.ofSeconds(poll),
                 command, Duration.ofSeconds(commandTimeout), submodules, stateDir);
-        return new Config(host, port, repoPath, remote, branch, secret, maxBody,
-                Duration.ofSeconds(wait), Duration.ofSeconds(gitTimeout), Duration.ofSeconds(drain), (int) history,
-                deploy, gitAuth, trustedProxies, allowFrom);
+        return new SiteConfig(name, repoPath, remote, branch, secret, Duration.ofSeconds(gitTimeout), (int) history,
+                deploy, gitAuth, allowFrom);
     }
 
-    /** A comma-separated list of addresses and CIDR ranges (e.g. {@code 127.0.0.1, 10.0.0.0/8, ::1}). */
     private static List<String> addresses(String key, String value, List<String> problems) {
         List<String> out = new ArrayList<>();
         if (value == null) {
@@ -222,32 +316,34 @@ public final class ConfigLoader {
         return List.copyOf(out);
     }
 
-    private GitAuth gitAuth(Map<String, String> v, Path baseDir, List<String> problems) {
-        Path key = existingFile("git.ssh.key", v.get("git.ssh.key"), baseDir, problems);
-        Path knownHosts = existingFile("git.ssh.known.hosts", v.get("git.ssh.known.hosts"), baseDir, problems);
+    private GitAuth gitAuth(String p, String site, Map<String, String> v, Path baseDir, List<String> problems) {
+        Path key = existingFile(p + "git.ssh.key", v.get("git.ssh.key"), baseDir, problems);
+        Path knownHosts = existingFile(p + "git.ssh.known.hosts", v.get("git.ssh.known.hosts"), baseDir, problems);
         if (v.containsKey("git.ssh.key") && !v.containsKey("git.ssh.known.hosts")) {
-            problems.add("git.ssh.known.hosts: required with git.ssh.key (host keys are checked strictly, never"
+            problems.add(p + "git.ssh.known.hosts: required with git.ssh.key (host keys are checked strictly, never"
                     + " trusted on first use; make it with ssh-keyscan and check the fingerprint)");
         }
         String user = v.get("git.https.username");
         Secret password = null;
+        String credentialName = site.isEmpty() ? GIT_PASSWORD_CREDENTIAL : GIT_PASSWORD_CREDENTIAL + "-" + site;
         String credentials = env.get("CREDENTIALS_DIRECTORY");
-        Path cred = credentials == null || credentials.isBlank() ? null : Path.of(credentials, GIT_PASSWORD_CREDENTIAL);
+        Path cred = credentials == null || credentials.isBlank() ? null : Path.of(credentials, credentialName);
+        int before = problems.size();
         if (cred != null && Files.isRegularFile(cred)) {
-            password = readSecretFile(cred, "systemd credential " + GIT_PASSWORD_CREDENTIAL, "git.https.password.file", problems);
+            password = readSecretFile(cred, "systemd credential " + credentialName, p + "git.https.password.file", problems);
         } else if (v.containsKey("git.https.password.file")) {
-            Path file = existingFile("git.https.password.file", v.get("git.https.password.file"), baseDir, problems);
+            Path file = existingFile(p + "git.https.password.file", v.get("git.https.password.file"), baseDir, problems);
             if (file != null) {
-                warnIfOthersCanRead(file, "git.https.password.file");
-                password = readSecretFile(file, "file " + file, "git.https.password.file", problems);
+                warnIfOthersCanRead(file, p + "git.https.password.file");
+                password = readSecretFile(file, "file " + file, p + "git.https.password.file", problems);
             }
         }
-        if (user != null && password == null && !problems.stream().anyMatch(p -> p.startsWith("git.https.password"))) {
-            problems.add("git.https.password.file: required with git.https.username (or the systemd credential "
-                    + GIT_PASSWORD_CREDENTIAL + ")");
+        if (user != null && password == null && problems.size() == before) {
+            problems.add(p + "git.https.password.file: required with git.https.username (or the systemd credential "
+                    + credentialName + ")");
         }
         if (user == null && password != null) {
-            problems.add("git.https.username: required with a git password or token");
+            problems.add(p + "git.https.username: required with a git password or token");
         }
         return new GitAuth(key, knownHosts, user, password);
     }
@@ -264,29 +360,36 @@ public final class ConfigLoader {
         return file;
     }
 
-    private Secret findSecret(String secretFile, Path baseDir, List<String> problems) {
+    /**
+     * The unnamed site's secret: credential {@code webhook-secret}, {@code webhook.secret.file},
+     * {@code PULLHOOK_SECRET}; a named site's: credential {@code webhook-secret-<name>},
+     * {@code site.<name>.webhook.secret.file}, {@code PULLHOOK_SITE_<NAME>_SECRET}. Never shared.
+     */
+    private Secret findSecret(String p, String site, String secretFile, Path baseDir, List<String> problems) {
+        String credentialName = site.isEmpty() ? SECRET_CREDENTIAL : SECRET_CREDENTIAL + "-" + site;
+        String envName = site.isEmpty() ? SECRET_ENV : envName("site." + site + ".secret");
         String credentials = env.get("CREDENTIALS_DIRECTORY");
         if (credentials != null && !credentials.isBlank()) {
-            Path cred = Path.of(credentials, SECRET_CREDENTIAL);
+            Path cred = Path.of(credentials, credentialName);
             if (Files.isRegularFile(cred)) {
-                return checked(readSecretFile(cred, "systemd credential " + SECRET_CREDENTIAL, "webhook.secret", problems));
+                return checked(p, readSecretFile(cred, "systemd credential " + credentialName, p + "webhook.secret", problems));
             }
         }
         if (secretFile != null) {
             Path file = baseDir.resolve(secretFile).normalize();
             if (!Files.isRegularFile(file)) {
-                problems.add("webhook.secret.file: " + file + " does not exist or is not a file");
+                problems.add(p + "webhook.secret.file: " + file + " does not exist or is not a file");
                 return null;
             }
-            warnIfOthersCanRead(file, "webhook.secret.file");
-            return checked(readSecretFile(file, "file " + file, "webhook.secret.file", problems));
+            warnIfOthersCanRead(file, p + "webhook.secret.file");
+            return checked(p, readSecretFile(file, "file " + file, p + "webhook.secret.file", problems));
         }
-        String fromEnv = env.get(SECRET_ENV);
+        String fromEnv = env.get(envName);
         if (fromEnv != null && !fromEnv.strip().isEmpty()) {
-            return checked(new Secret(fromEnv.strip(), "environment " + SECRET_ENV));
+            return checked(p, new Secret(fromEnv.strip(), "environment " + envName));
         }
-        problems.add("webhook.secret: missing (set webhook.secret.file, the systemd credential "
-                + SECRET_CREDENTIAL + ", or " + SECRET_ENV + ")");
+        problems.add(p + "webhook.secret: missing (set " + p + "webhook.secret.file, the systemd credential "
+                + credentialName + ", or " + envName + ")");
         return null;
     }
 
@@ -304,9 +407,9 @@ public final class ConfigLoader {
         }
     }
 
-    private Secret checked(Secret secret) {
+    private Secret checked(String p, Secret secret) {
         if (secret != null && secret.length() < 16) {
-            warnings.accept("webhook.secret: only " + secret.length()
+            warnings.accept(p + "webhook.secret: only " + secret.length()
                 + " bytes long; use 32 or more random characters (openssl rand -hex 32)");
         }
         return secret;
@@ -324,11 +427,11 @@ public final class ConfigLoader {
     }
 
     /** Typed access to the raw values that records a problem, naming the key, instead of throwing. */
-    private record Values(Map<String, String> raw, List<String> problems) {
+    private record Values(String prefix, Map<String, String> raw, List<String> problems) {
         String string(String key) {
             String value = raw.get(key);
             if (value == null) {
-                problems.add(key + ": must not be empty");
+                problems.add(prefix + key + ": must not be empty");
             }
             return value;
         }
@@ -342,7 +445,7 @@ public final class ConfigLoader {
                 return true;
             }
             if (!"false".equalsIgnoreCase(value)) {
-                problems.add(key + ": \"" + value + "\" is not true or false");
+                problems.add(prefix + key + ": \"" + value + "\" is not true or false");
             }
             return false;
         }
@@ -360,24 +463,24 @@ public final class ConfigLoader {
                 }
                 names.add(name);
             }
-            problems.add(key + ": \"" + value + "\" is not one of " + String.join(", ", names));
+            problems.add(prefix + key + ": \"" + value + "\" is not one of " + String.join(", ", names));
             return type.getEnumConstants()[0];
         }
 
         long number(String key, long min, long max) {
             String value = raw.get(key);
             if (value == null) {
-                problems.add(key + ": must not be empty");
+                problems.add(prefix + key + ": must not be empty");
                 return min;
             }
             try {
                 long n = Long.parseLong(value);
                 if (n < min || n > max) {
-                    problems.add(key + ": " + n + " is out of range (" + min + " to " + max + ")");
+                    problems.add(prefix + key + ": " + n + " is out of range (" + min + " to " + max + ")");
                 }
                 return n;
             } catch (NumberFormatException e) {
-                problems.add(key + ": \"" + value + "\" is not a whole number");
+                problems.add(prefix + key + ": \"" + value + "\" is not a whole number");
                 return min;
             }
         }

@@ -1,6 +1,6 @@
 package dev.pullhook.deploy;
 
-import dev.pullhook.config.Config;
+import dev.pullhook.config.SiteConfig;
 import dev.pullhook.git.WorkingCopy;
 import org.eclipse.jgit.lib.ObjectId;
 import org.slf4j.Logger;
@@ -48,6 +48,8 @@ public final class DeployService {
 
     private final WorkingCopy workingCopy;
     private final Deployer deployer;
+    /** {@code " site=<name>"} for a named site, else empty. */
+    private final String label;
     private final DeployHistory history;
     private final StateDir state;
     private final int historySize;
@@ -61,9 +63,10 @@ public final class DeployService {
     private boolean closed;
     private String interrupted;
 
-    public DeployService(WorkingCopy workingCopy, Config config, StateDir state) {
+    public DeployService(WorkingCopy workingCopy, SiteConfig config, StateDir state) {
         this.workingCopy = workingCopy;
         this.deployer = new Deployer(workingCopy, config);
+        this.label = config.name().isEmpty() ? "" : " site=" + config.name();
         this.state = state;
         this.historySize = config.historySize();
         this.history = new DeployHistory(config.historySize());
@@ -80,9 +83,10 @@ public final class DeployService {
                 lastId = Math.max(lastId, Long.parseLong(m.group(1)));
             }
         }
-        this.worker = Executors.newSingleThreadExecutor(r -> new Thread(r, "deploy"));
+        String suffix = config.name().isEmpty() ? "" : "-" + config.name();
+        this.worker = Executors.newSingleThreadExecutor(r -> new Thread(r, "deploy" + suffix));
         this.poller = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "poll");
+            Thread t = new Thread(r, "poll" + suffix);
             t.setDaemon(true);
             return t;
         });
@@ -101,7 +105,7 @@ public final class DeployService {
     public void start(boolean deployOnStart) {
         worker.execute(workingCopy::warmUp);
         if (interrupted != null) {
-            log.warn("deploy interrupted last time ({}); recovering the working copy", interrupted);
+            log.warn("deploy interrupted last time{} ({}); recovering the working copy", label, interrupted);
             submitCheck("recovery");
         } else if (deployOnStart) {
             submitCheck("start");
@@ -202,7 +206,7 @@ public final class DeployService {
                     result = new Deployment(id, job.trigger, job.deliveries(), Instant.now(), 0,
                             head().orElse(null), null, Deployment.Outcome.FAILED,
                             "no earlier deployed commit to roll back to", null, null);
-                    log.warn("deploy failed id={} trigger={} phase=rollback error=\"{}\"", id, job.trigger, result.error());
+                    log.warn("deploy failed id={}{} trigger={} phase=rollback error=\"{}\"", id, label, job.trigger, result.error());
                 }
             }
             if (result == null) {
@@ -234,7 +238,7 @@ public final class DeployService {
                     synchronized (lock) {
                         interrupted = null;
                     }
-                    log.info("recovered: the working copy is at {}", Deployment.abbrev(result.to()));
+                    log.info("recovered{}: the working copy is at {}", label, Deployment.abbrev(result.to()));
                 }
             }
         } finally {
@@ -289,7 +293,7 @@ public final class DeployService {
         poller.shutdownNow();
         for (Job job : dropped) {
             if (job.kind != Deployer.Kind.CHECK) {
-                log.info("deploy cancelled id={} reason=\"shutting down\"", job.id);
+                log.info("deploy cancelled id={}{} reason=\"shutting down\"", job.id, label);
             }
             job.done.complete(new Deployment(job.id, job.trigger, job.deliveries(), Instant.now(), 0, null, null,
                     Deployment.Outcome.CANCELLED, "the daemon is shutting down", null, null));
@@ -300,8 +304,8 @@ public final class DeployService {
                 workingCopy.close();
                 return true;
             }
-            log.warn("shutdown: a deploy is still running after {} s (shutdown.drain.seconds); stopping anyway;"
-                    + " the next start recovers the working copy", drain.toSeconds());
+            log.warn("shutdown{}: a deploy is still running after {} s (shutdown.drain.seconds); stopping anyway;"
+                    + " the next start recovers the working copy", label, drain.toSeconds());
             return false;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();

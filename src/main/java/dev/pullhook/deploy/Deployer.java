@@ -1,6 +1,6 @@
 package dev.pullhook.deploy;
 
-import dev.pullhook.config.Config;
+import dev.pullhook.config.SiteConfig;
 import dev.pullhook.config.DeployOptions;
 import dev.pullhook.git.GitException;
 import dev.pullhook.git.WorkingCopy;
@@ -36,13 +36,16 @@ final class Deployer {
     }
 
     private final WorkingCopy workingCopy;
-    private final Config config;
+    private final SiteConfig config;
+    /** {@code " site=<name>"} for a named site, else empty: appended to the id in log lines. */
+    private final String label;
     private final DeployOptions options;
     private final DeployCommand command;
 
-    Deployer(WorkingCopy workingCopy, Config config) {
+    Deployer(WorkingCopy workingCopy, SiteConfig config) {
         this.workingCopy = workingCopy;
         this.config = config;
+        this.label = config.name().isEmpty() ? "" : " site=" + config.name();
         this.options = config.deploy();
         this.command = options.command() == null ? null
                 : new DeployCommand(options.command(), config.repoPath(), options.commandTimeout());
@@ -70,7 +73,7 @@ final class Deployer {
             phase = "lock";
             phaseMarker.accept(phase);
             workingCopy.clearLocks(options.lockStale(), options.lockWait(), afterCrash,
-                    warning -> log.warn("deploy id={} {}", id, warning));
+                    warning -> log.warn("deploy id={}{} {}", id, label, warning));
             ObjectId tip;
             if (kind == Kind.ROLLBACK) {
                 tip = workingCopy.commit(target);
@@ -82,7 +85,7 @@ final class Deployer {
                     phase = "ls-remote";
                     ObjectId remote = workingCopy.remoteTip();
                     if (remote != null && remote.name().equals(from)) {
-                        log.info("deploy check trigger={} up-to-date head={}", trigger, Deployment.abbrev(from));
+                        log.info("deploy check{} trigger={} up-to-date head={}", label, trigger, Deployment.abbrev(from));
                         return null;
                     }
                 }
@@ -108,7 +111,7 @@ final class Deployer {
                 phase = "clean";
                 int removed = workingCopy.clean();
                 if (removed > 0) {
-                    log.info("deploy id={} removed {} untracked files and folders (deploy.clean)", id, removed);
+                    log.info("deploy id={}{} removed {} untracked files and folders (deploy.clean)", id, label, removed);
                 }
             }
             if (options.submodules()) {
@@ -132,9 +135,9 @@ final class Deployer {
                 }
             }
             long ms = elapsedMs(t0);
-            log.info("deploy done id={} trigger={} deliveries={} from={} to={} ms={} fetch_ms={} check_ms={} reset_ms={}"
+            log.info("deploy done id={}{} trigger={} deliveries={} from={} to={} ms={} fetch_ms={} check_ms={} reset_ms={}"
                             + " reset={} git_ms={}{}",
-                    id, trigger, deliveries, Deployment.abbrev(from), Deployment.abbrev(tip.name()), ms,
+                    id, label, trigger, deliveries, Deployment.abbrev(from), Deployment.abbrev(tip.name()), ms,
                     TimeUnit.NANOSECONDS.toMillis(fetched - t0), TimeUnit.NANOSECONDS.toMillis(resetStart - fetched),
                     resetMs, fast ? "changed-paths" : "full", gitMs,
                     saved == null ? "" : " saved=\"" + saved + "\"");
@@ -149,7 +152,7 @@ final class Deployer {
             return failed(id, trigger, deliveries, started, t0, from, null, phase,
                     "cannot run deploy.command: " + e.getMessage(), saved, null);
         } catch (RuntimeException e) {
-            log.error("deploy id={} unexpected error in phase {}", id, phase, e);
+            log.error("deploy id={}{} unexpected error in phase {}", id, label, phase, e);
             return failed(id, trigger, deliveries, started, t0, from, null, phase,
                     "internal error: " + e.getClass().getSimpleName(), saved, null);
         }
@@ -172,7 +175,7 @@ final class Deployer {
         boolean clean = changed.isEmpty();
         if (halfReset) {
             if (!changed.isEmpty()) {
-                log.warn("deploy id={} dropping files half written by the interrupted reset: {}", id, changed);
+                log.warn("deploy id={}{} dropping files half written by the interrupted reset: {}", id, label, changed);
             }
         } else if (policy != DeployOptions.LocalChanges.DISCARD || afterCrash) {
             if (!changed.isEmpty()) {
@@ -181,12 +184,12 @@ final class Deployer {
                             + "); deploy.local.changes=refuse leaves the working copy untouched");
                 }
                 if (policy == DeployOptions.LocalChanges.DISCARD) {
-                    log.warn("deploy id={} discarding local changes after an interrupted deploy: {}", id, changed);
+                    log.warn("deploy id={}{} discarding local changes after an interrupted deploy: {}", id, label, changed);
                 } else {
                     ObjectId stash = workingCopy.stash("pullhook: local changes saved before deploy " + id + " at "
                             + Instant.now());
                     if (stash != null) {
-                        log.warn("deploy id={} saved local changes in {} to stash {} (see git stash list)", id,
+                        log.warn("deploy id={}{} saved local changes in {} to stash {} (see git stash list)", id, label,
                                 changed, stash.abbreviate(7).name());
                         saved.add("stash " + stash.name());
                         clean = true;  // the stash put the tracked files back to HEAD
@@ -194,11 +197,11 @@ final class Deployer {
                 }
             }
         } else if (!changed.isEmpty()) {
-            log.warn("deploy id={} discarding local changes (deploy.local.changes=discard): {}", id, changed);
+            log.warn("deploy id={}{} discarding local changes (deploy.local.changes=discard): {}", id, label, changed);
         }
         String backup = workingCopy.backupUnlessContainedIn(tip, Instant.now());
         if (backup != null) {
-            log.warn("deploy id={} kept commits that {} does not contain on {}", id, Deployment.abbrev(tip.name()), backup);
+            log.warn("deploy id={}{} kept commits that {} does not contain on {}", id, label, Deployment.abbrev(tip.name()), backup);
             saved.add(backup);
         }
         return new LocalWork(saved.isEmpty() ? null : String.join(", ", saved), clean);
@@ -210,20 +213,20 @@ final class Deployer {
 
     private void logCommand(long id, CommandResult r) {
         if (r.succeeded()) {
-            log.info("deploy id={} command exit=0 ms={}", id, r.ms());
+            log.info("deploy id={}{} command exit=0 ms={}", id, label, r.ms());
         } else {
-            log.warn("deploy id={} command {} ms={}", id, r.timedOut() ? "timed-out" : "exit=" + r.exitCode(), r.ms());
+            log.warn("deploy id={}{} command {} ms={}", id, label, r.timedOut() ? "timed-out" : "exit=" + r.exitCode(), r.ms());
         }
         for (String line : r.output()) {
-            log.info("deploy id={} command output: {}", id, line);
+            log.info("deploy id={}{} command output: {}", id, label, line);
         }
     }
 
     private Deployment failed(long id, String trigger, List<String> deliveries, Instant started, long t0, String from,
                               String to, String phase, String error, String saved, CommandResult result) {
         long ms = elapsedMs(t0);
-        log.warn("deploy failed id={} trigger={} deliveries={} phase={} from={} ms={} error=\"{}\"",
-                id, trigger, deliveries, phase, Deployment.abbrev(from), ms, error);
+        log.warn("deploy failed id={}{} trigger={} deliveries={} phase={} from={} ms={} error=\"{}\"",
+                id, label, trigger, deliveries, phase, Deployment.abbrev(from), ms, error);
         return new Deployment(id, trigger, deliveries, started, ms, from, to, Deployment.Outcome.FAILED,
                 error, saved, result);
     }

@@ -13,7 +13,8 @@ public final class GitException extends Exception {
     private final Phase phase;
 
     public GitException(Phase phase, String message, Throwable cause) {
-        super(Redactor.redact(message), cause);
+        // one log line per failure: JGit's messages can span several lines (e.g. SSH authentication)
+        super(message == null ? null : Redactor.redact(message).replaceAll("\\s*[\\r\\n]+\\s*", " / "), cause);
         this.phase = phase;
     }
 

@@ -11,7 +11,10 @@ import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
 import io.javalin.json.JavalinJackson;
+import org.eclipse.jetty.server.AbstractConnector;
+import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.handler.GracefulHandler;
+import org.eclipse.jetty.util.component.LifeCycle;
 import org.eclipse.jetty.util.InetAddressSet;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.slf4j.Logger;
@@ -19,6 +22,7 @@ import org.slf4j.LoggerFactory;
 
 import java.net.InetAddress;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -35,22 +39,20 @@ public final class HttpApi {
     private static final String DELIVERY = "pullhook.delivery";
 
     private final Config config;
-    private final WebhookReceiver receiver;
-    private final DeployService deploys;
-
+    private final Map<String, SiteEndpoint> sites = new LinkedHashMap<>();
+    private final Map<String, InetAddressSet> allowFrom = new HashMap<>();
     private final InetAddressSet trustedProxies = new InetAddressSet();
-    private final InetAddressSet allowFrom;
 
-    public HttpApi(Config config, WebhookReceiver receiver, DeployService deploys) {
+    public HttpApi(Config config, List<SiteEndpoint> endpoints) {
         this.config = config;
-        this.receiver = receiver;
-        this.deploys = deploys;
         config.trustedProxies().forEach(trustedProxies::add);
-        if (config.allowFrom().isEmpty()) {
-            allowFrom = null;
-        } else {
-            allowFrom = new InetAddressSet();
-            config.allowFrom().forEach(allowFrom::add);
+        for (SiteEndpoint site : endpoints) {
+            sites.put(site.name(), site);
+            if (!site.config().allowFrom().isEmpty()) {
+                InetAddressSet set = new InetAddressSet();
+                site.config().allowFrom().forEach(set::add);
+                allowFrom.put(site.name(), set);
+            }
         }
     }
 
@@ -59,13 +61,31 @@ public final class HttpApi {
         return Javalin.create(cfg -> {
             cfg.jetty.host = config.host();
             cfg.jetty.port = config.port();
-            QueuedThreadPool pool = new QueuedThreadPool(32, 2, 60_000);
+            QueuedThreadPool pool = new QueuedThreadPool(64, 2, 60_000);
             pool.setName("http");
             cfg.jetty.threadPool = pool;
+            cfg.jetty.modifyHttpConfiguration(http -> {
+                // a client must keep sending: a stalled or trickled body is cut off instead of holding a thread
+                http.setIdleTimeout(10_000);
+                http.setMinRequestDataRate(1024);
+            });
+            ClientConnectionLimit perClient = new ClientConnectionLimit(config.connectionsPerClient(),
+                    trustedProxies::test);
             cfg.jetty.modifyServer(server -> {
                 // let in-flight requests finish on SIGTERM (Javalin's default handler chain is not graceful)
                 server.insertHandler(new GracefulHandler());
                 server.setStopTimeout(5_000);
+                server.addEventListener(new LifeCycle.Listener() {
+                    @Override
+                    public void lifeCycleStarting(LifeCycle event) {
+                        for (Connector connector : server.getConnectors()) {
+                            if (connector instanceof AbstractConnector c) {
+                                c.setIdleTimeout(15_000);
+                                c.addBean(perClient);
+                            }
+                        }
+                    }
+                });
             });
             cfg.http.maxRequestSize = config.maxBodyBytes();
             cfg.http.prefer405over404 = true;
@@ -75,8 +95,10 @@ public final class HttpApi {
                     m.configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)));
 
             cfg.contextResolver.ip = this::clientAddress;
-            cfg.routes.post("/pull-repo", this::pullRepo);
-            cfg.routes.post("/rollback", this::rollback);
+            cfg.routes.post("/pull-repo", ctx -> pullRepo(ctx, ""));
+            cfg.routes.post("/pull-repo/{site}", ctx -> pullRepo(ctx, ctx.pathParam("site")));
+            cfg.routes.post("/rollback", ctx -> rollback(ctx, ""));
+            cfg.routes.post("/rollback/{site}", ctx -> rollback(ctx, ctx.pathParam("site")));
             cfg.routes.get("/health", ctx -> ctx.json(Map.of("status", "ok")));
             cfg.routes.get("/status", this::status);
 
@@ -89,6 +111,13 @@ public final class HttpApi {
                 error(ctx, e.getStatus(), e.getMessage());
             });
             cfg.routes.exception(Exception.class, (e, ctx) -> {
+                if (clientWentAway(e)) {
+                    // the client promised more body than it sent, or hung up: its problem, one line, no trace
+                    log.warn("request body incomplete method={} path={} client={} error=\"{}\"", ctx.method(),
+                            safe(ctx.path()), ctx.ip(), rootMessage(e));
+                    error(ctx, 400, "request body incomplete");
+                    return;
+                }
                 log.error("request failed method={} path={} error=\"{}\"", ctx.method(), safe(ctx.path()), e.toString(), e);
                 error(ctx, 500, "internal error");
             });
@@ -126,26 +155,57 @@ public final class HttpApi {
         return peer;
     }
 
-    /** An IPv4 or IPv6 literal: such strings never make {@link InetAddress#getByName} ask DNS. */
+    private static List<String> headerValues(Context ctx, String name) {
+        return java.util.Collections.list(ctx.req().getHeaders(name));
+    }
+
+    /** An IPv4 or IPv6 literal (syntax only; {@link #parse} decides). */
     private static boolean isAddress(String s) {
-        return s.length() <= 45 && (s.matches("\\d{1,3}(\\.\\d{1,3}){3}") || s.matches("[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*"));
+        return s.length() <= 47 && (IPV4.matcher(s).matches() || s.matches("\\[?[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*]?"));
+    }
+
+    private static final java.util.regex.Pattern IPV4 = java.util.regex.Pattern.compile(
+            "(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}");
+
+    /**
+     * The address of a literal, never asking DNS: IPv4 only with valid octets, IPv6 only in brackets, which
+     * {@link InetAddress#getByName} takes as a literal or refuses.
+     */
+    private static InetAddress parse(String literal) {
+        String s = literal.replace("[", "").replace("]", "");
+        try {
+            if (IPV4.matcher(s).matches()) {
+                return InetAddress.getByName(s);
+            }
+            if (s.indexOf(':') >= 0 && s.matches("[0-9A-Fa-f:.]+")) {
+                return InetAddress.getByName("[" + s + "]");
+            }
+        } catch (java.net.UnknownHostException e) {
+            return null;
+        }
+        return null;
     }
 
     private static boolean trusted(InetAddressSet set, String literal) {
-        String address = literal == null ? null : literal.replace("[", "").replace("]", "");
-        if (address == null || !isAddress(address)) {
-            return false;
+        InetAddress address = literal == null ? null : parse(literal);
+        return address != null && set.test(address);
+    }
+
+    /** The site a request names, or null after answering 404 (unknown sites and odd names alike). */
+    private SiteEndpoint site(Context ctx, String name) {
+        SiteEndpoint site = sites.get(name);
+        if (site == null) {
+            String known = sites.keySet().stream().filter(n -> !n.isEmpty()).collect(java.util.stream.Collectors.joining(", "));
+            error(ctx, 404, name.isEmpty() ? "no unnamed site here; use /pull-repo/<site> (sites: " + known + ")"
+                    : "unknown site" + (known.isEmpty() ? "" : " (sites: " + known + ")"));
         }
-        try {
-            return set.test(InetAddress.getByName(address));
-        } catch (java.net.UnknownHostException e) {
-            return false;
-        }
+        return site;
     }
 
     /** {@code webhook.allow.from}: others get 403 before any other work. */
-    private boolean allowed(Context ctx) {
-        if (allowFrom == null || trusted(allowFrom, ctx.ip())) {
+    private boolean allowed(Context ctx, SiteEndpoint site) {
+        InetAddressSet allow = allowFrom.get(site.name());
+        if (allow == null || trusted(allow, ctx.ip())) {
             return true;
         }
         log.warn("client refused client={} path={} reason=\"not in webhook.allow.from\"", ctx.ip(), safe(ctx.path()));
@@ -153,8 +213,9 @@ public final class HttpApi {
         return false;
     }
 
-    private void pullRepo(Context ctx) {
-        if (!allowed(ctx)) {
+    private void pullRepo(Context ctx, String name) {
+        SiteEndpoint site = site(ctx, name);
+        if (site == null || !allowed(ctx, site)) {
             return;
         }
         String delivery = DeliveryId.from(ctx::header);
@@ -166,7 +227,8 @@ public final class HttpApi {
         }
         byte[] body = ctx.bodyAsBytes();  // throws 413 past webhook.max.body.bytes, whatever Content-Length said
 
-        WebhookReceiver.Receipt receipt = receiver.receive(ctx::header, body, ctx.ip(), delivery);
+        WebhookReceiver.Receipt receipt = site.receiver().receive(ctx::header, header -> headerValues(ctx, header), body,
+                ctx.ip(), delivery);
         if (receipt instanceof WebhookReceiver.Rejected) {
             ctx.status(403).json(Map.of("status", "forbidden", "error", "missing or invalid signature"));
         } else if (receipt instanceof WebhookReceiver.Invalid r) {
@@ -186,15 +248,17 @@ public final class HttpApi {
         }
     }
 
-    private void rollback(Context ctx) {
-        if (!allowed(ctx)) {
+    private void rollback(Context ctx, String name) {
+        SiteEndpoint site = site(ctx, name);
+        if (site == null || !allowed(ctx, site)) {
             return;
         }
         if (ctx.contentLength() > config.maxBodyBytes()) {
             error(ctx, 413, "body larger than " + config.maxBodyBytes() + " bytes (webhook.max.body.bytes)");
             return;
         }
-        WebhookReceiver.Receipt receipt = receiver.receiveRollback(ctx::header, ctx.bodyAsBytes(), ctx.ip());
+        WebhookReceiver.Receipt receipt = site.receiver().receiveRollback(header -> headerValues(ctx, header),
+                ctx.bodyAsBytes(), ctx.ip());
         if (receipt instanceof WebhookReceiver.Queued r) {
             answerQueued(ctx, r.ticket());
         } else if (receipt instanceof WebhookReceiver.Rejected) {
@@ -258,9 +322,27 @@ public final class HttpApi {
         ctx.json(body);
     }
 
+    /**
+     * JSON: the unnamed (or only) site's fields at the top level, as a one-site daemon has always answered,
+     * and every site under {@code sites}.
+     */
     private void status(Context ctx) {
+        Map<String, Object> body = new LinkedHashMap<>();
+        List<Map<String, Object>> all = new ArrayList<>();
+        for (SiteEndpoint site : sites.values()) {
+            all.add(siteStatus(site));
+        }
+        if (!all.isEmpty()) {
+            body.putAll(all.get(0));
+            body.remove("name");
+        }
+        body.put("sites", all);
+        ctx.json(body);
+    }
+
+    static Map<String, Object> siteStatus(SiteEndpoint site) {
         List<Map<String, Object>> recent = new ArrayList<>();
-        for (Deployment d : deploys.history().recent()) {
+        for (Deployment d : site.deploys().history().recent()) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("id", d.id());
             m.put("trigger", d.trigger());
@@ -277,13 +359,15 @@ public final class HttpApi {
             recent.add(m);
         }
         Map<String, Object> body = new LinkedHashMap<>();
-        body.put("branch", config.branch());
-        body.put("remote", config.remote());
-        body.put("head", deploys.head().orElse(null));
-        body.put("state", deploys.state().toString());
+        body.put("name", site.name());
+        body.put("path", site.config().webhookPath());
+        body.put("branch", site.config().branch());
+        body.put("remote", site.config().remote());
+        body.put("head", site.deploys().head().orElse(null));
+        body.put("state", site.deploys().state().toString());
         body.put("deploys", recent);
         List<Map<String, Object>> seen = new ArrayList<>();
-        for (RecentDeliveries.Entry e : receiver.deliveries().recent(config.historySize())) {
+        for (RecentDeliveries.Entry e : site.receiver().deliveries().recent(site.config().historySize())) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("delivery", e.id());
             m.put("host", e.host().toString());
@@ -294,7 +378,7 @@ public final class HttpApi {
             seen.add(m);
         }
         body.put("deliveries", seen);
-        ctx.json(body);
+        return body;
     }
 
     private static void error(Context ctx, int status, String message) {
@@ -308,6 +392,23 @@ public final class HttpApi {
             default -> "error";
         };
         ctx.status(status).json(Map.of("status", word, "error", message == null ? word : message));
+    }
+
+    private static boolean clientWentAway(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof java.io.IOException || t instanceof java.util.concurrent.TimeoutException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String rootMessage(Throwable e) {
+        Throwable t = e;
+        while (t.getCause() != null && t.getCause() != t) {
+            t = t.getCause();
+        }
+        return safe(String.valueOf(t.getMessage()));
     }
 
     private static String orDash(Object value) {

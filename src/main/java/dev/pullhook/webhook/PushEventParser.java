@@ -28,7 +28,9 @@ public final class PushEventParser {
     private final String branchRef;
     private final ObjectMapper json = new ObjectMapper()
             // two values for one key is ambiguous: reject rather than guess which one a host meant
-            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            // one JSON value and nothing after it: "{...} garbage" is not what a host sends
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     public PushEventParser(String branch) {
         this.branch = branch;
@@ -170,19 +172,27 @@ public final class PushEventParser {
     /** GitHub's and Gitea's form content type: the JSON is the URL-encoded {@code payload} field. */
     private static byte[] formPayload(byte[] body) throws BadBody {
         String form = new String(body, StandardCharsets.US_ASCII);
+        byte[] payload = null;
         for (String pair : form.split("&")) {
             int eq = pair.indexOf('=');
             String name = eq < 0 ? pair : pair.substring(0, eq);
             if (name.equals("payload")) {
+                if (payload != null) {
+                    // as with duplicate JSON keys: two values are ambiguous
+                    throw new BadBody("form body has more than one payload field");
+                }
                 try {
-                    return URLDecoder.decode(eq < 0 ? "" : pair.substring(eq + 1), StandardCharsets.UTF_8)
+                    payload = URLDecoder.decode(eq < 0 ? "" : pair.substring(eq + 1), StandardCharsets.UTF_8)
                             .getBytes(StandardCharsets.UTF_8);
                 } catch (IllegalArgumentException e) {
                     throw new BadBody("form field payload is not URL-encoded");
                 }
             }
         }
-        throw new BadBody("form body has no payload field");
+        if (payload == null) {
+            throw new BadBody("form body has no payload field");
+        }
+        return payload;
     }
 
     /** GitHub, GitLab, Gitea, Forgejo, Gogs: one ref per delivery. */

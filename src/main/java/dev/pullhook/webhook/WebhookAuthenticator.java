@@ -46,11 +46,27 @@ public final class WebhookAuthenticator {
      * @param body   the raw request body, exactly as received
      */
     public AuthResult authenticate(Function<String, String> header, byte[] body) {
+        return authenticateAll(name -> {
+            String value = header.apply(name);
+            return value == null ? List.of() : List.of(value);
+        }, body);
+    }
+
+    /**
+     * Like {@link #authenticate(Function, byte[])}, seeing every value of a header: a credential header sent
+     * more than once is refused, since only one of its values could otherwise be checked.
+     *
+     * @param headers all values of a request header by name, case-insensitively; empty when absent
+     */
+    public AuthResult authenticateAll(Function<String, List<String>> headers, byte[] body) {
         List<AuthResult> results = new ArrayList<>(2);
         for (String name : HEADERS) {
-            String value = header.apply(name);
-            if (value != null) {
-                results.add(check(name, value.strip(), body));
+            List<String> values = headers.apply(name);
+            if (values.size() > 1) {
+                return AuthResult.reject(name, "header sent " + values.size() + " times");
+            }
+            if (values.size() == 1) {
+                results.add(check(name, values.get(0).strip(), body));
             }
         }
         if (results.isEmpty()) {

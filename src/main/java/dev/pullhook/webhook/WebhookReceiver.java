@@ -5,6 +5,7 @@ import dev.pullhook.deploy.Deployment;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.util.List;
 import java.util.function.Function;
 
 /**
@@ -55,31 +56,36 @@ public final class WebhookReceiver {
     private final PushEventParser parser;
     private final RecentDeliveries deliveries;
     private final DeployService deploys;
+    /** {@code "site=<name> "} for a named site, else empty: starts the key=value part of log lines. */
+    private final String label;
 
-    public WebhookReceiver(WebhookAuthenticator authenticator, PushEventParser parser, RecentDeliveries deliveries,
-                           DeployService deploys) {
+    public WebhookReceiver(String site, WebhookAuthenticator authenticator, PushEventParser parser,
+                           RecentDeliveries deliveries, DeployService deploys) {
         this.authenticator = authenticator;
         this.parser = parser;
         this.deliveries = deliveries;
         this.deploys = deploys;
+        this.label = site.isEmpty() ? "" : "site=" + site + " ";
     }
 
     /**
-     * @param header   request headers, case-insensitive
+     * @param header   request headers, case-insensitive (the first value)
+     * @param headerValues every value of a request header
      * @param body     the raw body, exactly as received
      * @param client   the client's address, for the log
      * @param delivery the delivery id from {@link DeliveryId#from}, or null
      */
-    public Receipt receive(Function<String, String> header, byte[] body, String client, String delivery) {
+    public Receipt receive(Function<String, String> header, Function<String, List<String>> headerValues, byte[] body,
+                           String client, String delivery) {
         String id = delivery == null ? "-" : delivery;
-        AuthResult auth = authenticator.authenticate(header, body);
+        AuthResult auth = authenticator.authenticateAll(headerValues, body);
         if (!auth.accepted()) {
-            log.warn("webhook rejected client={} delivery={} header={} reason=\"{}\"", client, id, auth.header(),
+            log.warn("webhook rejected {}client={} delivery={} header={} reason=\"{}\"", label, client, id, auth.header(),
                     auth.reason());
             return new Rejected(auth);
         }
         PushEvent event = parser.parse(header, header.apply("Content-Type"), body);
-        String what = "client=" + client + " delivery=" + id + " host=" + event.host() + " event=\"" + event.event() + "\"";
+        String what = label + "client=" + client + " delivery=" + id + " host=" + event.host() + " event=\"" + event.event() + "\"";
         if (event.action() == PushEvent.Action.INVALID) {
             log.warn("webhook invalid {} reason=\"{}\"", what, event.reason());
             return new Invalid(event);
@@ -134,15 +140,15 @@ public final class WebhookReceiver {
      * {@code POST /rollback}: the same credentials as a webhook prove the right to ask; the body is not
      * parsed. Queues a rollback to the commit deployed before the current one.
      */
-    public Receipt receiveRollback(Function<String, String> header, byte[] body, String client) {
-        AuthResult auth = authenticator.authenticate(header, body);
+    public Receipt receiveRollback(Function<String, List<String>> headerValues, byte[] body, String client) {
+        AuthResult auth = authenticator.authenticateAll(headerValues, body);
         if (!auth.accepted()) {
-            log.warn("rollback rejected client={} header={} reason=\"{}\"", client, auth.header(), auth.reason());
+            log.warn("rollback rejected {}client={} header={} reason=\"{}\"", label, client, auth.header(), auth.reason());
             return new Rejected(auth);
         }
         try {
             DeployService.Ticket ticket = deploys.submitRollback("rollback");
-            log.info("rollback accepted client={} header={} deploy={} queued", client, auth.header(), ticket.deployId());
+            log.info("rollback accepted {}client={} header={} deploy={} queued", label, client, auth.header(), ticket.deployId());
             return new Queued(ticket, null);
         } catch (IllegalStateException e) {
             return new Unavailable();

@@ -1,0 +1,47 @@
+package dev.pullhook.config;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * One deployed working copy and everything about deploying it. The unnamed site (name {@code ""}) comes
+ * from the keys without a {@code site.} prefix and is served at {@code /pull-repo}; a named site comes from
+ * {@code site.<name>.*} keys and is served at {@code /pull-repo/<name>}.
+ *
+ * @param name        the site's name, {@code ""} for the unnamed one
+ * @param repoPath    the working copy that is deployed ({@code repo.path})
+ * @param remote      the remote fetched from ({@code repo.remote})
+ * @param branch      the short branch name deployed ({@code repo.branch})
+ * @param secret      the webhook secret
+ * @param gitTimeout  network timeout of git operations ({@code git.timeout.seconds})
+ * @param historySize how many deploys {@code /status} remembers ({@code deploy.history.size})
+ * @param deploy      how deploys treat the working copy, and what runs around them
+ * @param gitAuth     credentials for the remote
+ * @param allowFrom   client addresses allowed to call the webhook; empty = any ({@code webhook.allow.from})
+ */
+public record SiteConfig(String name, Path repoPath, String remote, String branch, Secret secret,
+                        Duration gitTimeout, int historySize, DeployOptions deploy, GitAuth gitAuth,
+                        List<String> allowFrom) {
+
+    /** The key prefix of this site's settings: {@code ""} or {@code site.<name>.}. */
+    public String keyPrefix() {
+        return name.isEmpty() ? "" : "site." + name + ".";
+    }
+
+    /** Where its webhook is served. */
+    public String webhookPath() {
+        return name.isEmpty() ? "/pull-repo" : "/pull-repo/" + name;
+    }
+
+    @Override
+    public String toString() {
+        String p = keyPrefix();
+        return p + "repo.path=\"" + repoPath + "\" " + p + "repo.remote=\"" + remote + "\" " + p + "repo.branch=\""
+                + branch + "\" " + p + "webhook.secret=**** (" + secret.source() + ") "
+                + p + "git.timeout.seconds=" + gitTimeout.toSeconds() + " " + p + "deploy.history.size=" + historySize
+                + " " + deploy.toString().replace("deploy.", p + "deploy.").replace("state.dir", p + "state.dir")
+                + " " + gitAuth.toString().replace("git.", p + "git.")
+                + " " + p + "webhook.allow.from=\"" + (allowFrom.isEmpty() ? "(any)" : String.join(", ", allowFrom)) + "\"";
+    }
+}
