@@ -70,6 +70,7 @@ final class Deployer {
         String phase = "check";
         String saved = null;
         try {
+            workingCopy.checkCheckedOut();
             phase = "lock";
             phaseMarker.accept(phase);
             workingCopy.clearLocks(options.lockStale(), options.lockWait(), afterCrash,

@@ -190,9 +190,15 @@ public final class WorkingCopy implements AutoCloseable {
     }
 
     private synchronized Repository repo() throws GitException {
+        if (repo != null && !(Files.isDirectory(path) && repo.getDirectory().isDirectory())) {
+            // moved or removed under the running daemon: the open handle would give misleading errors
+            repo.close();
+            repo = null;
+        }
         if (repo == null) {
             if (!Files.isDirectory(path)) {
-                throw new GitException(GitException.Phase.OPEN, path + " does not exist or is not a folder", null);
+                throw new GitException(GitException.Phase.OPEN, "the working copy " + path
+                        + " does not exist or is not a folder (moved or removed?)", null);
             }
             try {
                 repo = open(path);
@@ -572,6 +578,29 @@ public final class WorkingCopy implements AutoCloseable {
             }
         } catch (IOException | RuntimeException e) {
             // the next deploy resets again whatever HEAD says
+        }
+    }
+
+    /**
+     * Fails unless the working copy has the configured branch checked out: checked first in every deploy,
+     * so that a damaged or switched HEAD is reported as such before anything else is tried.
+     */
+    public void checkCheckedOut() throws GitException {
+        Repository r = repo();
+        String full;
+        try {
+            full = r.getFullBranch();
+        } catch (IOException | RuntimeException e) {
+            full = null;
+        }
+        if (full == null || !(full.startsWith(Constants.R_HEADS) || ObjectId.isId(full))) {
+            reopenLater();
+            throw new GitException(GitException.Phase.CHECK, "the working copy's HEAD cannot be read (is "
+                    + r.getDirectory().toPath().resolve(Constants.HEAD) + " damaged?)", null);
+        }
+        if (!full.equals(Constants.R_HEADS + branch)) {
+            throw new GitException(GitException.Phase.CHECK, "the working copy has " + describeHead(full)
+                    + " checked out, not \"" + branch + "\"; refusing to move another branch", null);
         }
     }
 
