@@ -247,6 +247,11 @@ public final class DeployService {
             }
             job.done.complete(result);
         }
+        if (result != null && result.outcome() == Deployment.Outcome.DEPLOYED) {
+            // after the answer, so a ?wait=true caller never waits for it; still on the worker, so it
+            // never runs beside a deploy
+            deployer.housekeeping(result.id());
+        }
     }
 
     /** The phase an interrupted deploy was in, from its marker ("unknown" when the marker does not say). */

@@ -212,6 +212,20 @@ final class Deployer {
     private record LocalWork(String saved, boolean clean) {
     }
 
+    /** Repacks once fetches have piled up packs; a failure here is reported but does not fail the deploy. */
+    void housekeeping(long id) {
+        long t0 = System.nanoTime();
+        try {
+            int packs = workingCopy.gcIfManyPacks();
+            if (packs > 0) {
+                log.info("deploy id={}{} housekeeping: repacked {} pack files (git gc) in {} ms", id, label, packs,
+                        elapsedMs(t0));
+            }
+        } catch (GitException e) {
+            log.warn("deploy id={}{} housekeeping failed: {}", id, label, e.getMessage());
+        }
+    }
+
     private void logCommand(long id, CommandResult r) {
         if (r.succeeded()) {
             log.info("deploy id={}{} command exit=0 ms={}", id, label, r.ms());

@@ -1,0 +1,55 @@
+package dev.pullhook;
+
+import dev.pullhook.testing.LogCapture;
+import dev.pullhook.testing.Poll;
+import dev.pullhook.testing.TestDaemon;
+import dev.pullhook.testing.TestRepos;
+import org.eclipse.jgit.api.Git;
+import org.eclipse.jgit.lib.StoredConfig;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Every fetch adds a pack file; past gc.autoPackLimit they are repacked after a deploy, as git gc --auto does. */
+class HousekeepingIT {
+    @TempDir
+    Path tmp;
+
+    private static long packs(Path site) throws IOException {
+        try (Stream<Path> files = Files.list(site.resolve(".git/objects/pack"))) {
+            return files.filter(f -> f.toString().endsWith(".pack")).count();
+        }
+    }
+
+    @Test
+    void packFilesAreRepackedOncePastTheAutoPackLimit() throws Exception {
+        try (TestRepos repos = TestRepos.create(tmp); LogCapture log = new LogCapture()) {
+            try (Git git = Git.open(repos.site.toFile())) {
+                StoredConfig config = git.getRepository().getConfig();
+                config.setInt("gc", null, "autopacklimit", 3);
+                config.save();
+            }
+            try (TestDaemon daemon = TestDaemon.start(repos, Map.of("deploy.on.start", "false"))) {
+                for (int i = 0; i < 5; i++) {
+                    repos.pushNewCommit();
+                    assertEquals(200, daemon.postSigned("/pull-repo?wait=true", "").statusCode());
+                }
+                Poll.until("a repack", () -> !log.linesWith("housekeeping: repacked").isEmpty());
+                Poll.until("idle", () -> daemon.get("/status").body().contains("\"state\":\"idle\""));
+                assertTrue(packs(repos.site) <= 3, "packs after housekeeping: " + packs(repos.site));
+                assertEquals(repos.originTip(), repos.siteHead());
+                try (Git git = Git.open(repos.site.toFile())) {
+                    assertTrue(git.status().call().isClean());
+                }
+            }
+        }
+    }
+}
