@@ -60,4 +60,22 @@ class ForwardedForIT {
             assertFalse(log.text().contains("client=203.0.113.9"));
         }
     }
+
+    @Test
+    void clientsOutsideTheAllowListGet403BeforeAnythingElse() {
+        try (TestRepos repos = TestRepos.create(tmp); LogCapture log = new LogCapture();
+             TestDaemon daemon = TestDaemon.start(repos, Map.of("deploy.on.start", "false",
+                     "webhook.allow.from", "10.0.0.0/8, 192.0.2.1"))) {
+            HttpResponse<String> r = daemon.postSigned("/pull-repo?wait=true", "");
+            assertEquals(403, r.statusCode());
+            assertEquals(true, r.body().contains("client address not allowed"), r.body());
+            assertFalse(log.linesWith("client refused client=127.0.0.1", "webhook.allow.from").isEmpty());
+            assertEquals(true, log.linesWith("webhook accepted").isEmpty(), "nothing else was done");
+            // behind a trusted proxy, the forwarded address is the one checked
+            HttpResponse<String> viaProxy = daemon.post("/pull-repo?wait=true", new byte[0],
+                    "X-Forwarded-For", "192.0.2.1", "X-Hub-Signature-256",
+                    dev.pullhook.testing.Signatures.sha256(TestDaemon.SECRET, new byte[0]));
+            assertEquals(200, viaProxy.statusCode(), viaProxy.body());
+        }
+    }
 }
