@@ -95,6 +95,22 @@ class ChangedPathsResetIT {
         }
     }
 
+    /** A file removed from the index only ({@code git rm --cached}) is a local change too, though it stays on disk. */
+    @Test
+    void stagedDeletionCountsAsALocalChange() throws Exception {
+        try (TestRepos repos = TestRepos.create(tmp);
+             TestDaemon daemon = TestDaemon.start(repos, Map.of("deploy.on.start", "false",
+                     "deploy.local.changes", "refuse"))) {
+            try (Git site = Git.open(repos.site.toFile())) {
+                site.rm().addFilepattern("README.md").setCached(true).call();
+            }
+            repos.pushNewCommit();
+            HttpResponse<String> r = daemon.postSigned("/pull-repo?wait=true", "");
+            assertEquals(500, r.statusCode(), r.body());
+            assertTrue(r.body().contains("local changes") && r.body().contains("README.md"), r.body());
+        }
+    }
+
     /** rwxr-xr-x */
     private static final class Set755 {
         static final java.util.Set<PosixFilePermission> PERMS = java.util.EnumSet.of(

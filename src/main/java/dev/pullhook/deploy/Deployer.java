@@ -82,7 +82,8 @@ final class Deployer {
                     throw new StepFailed("rollback", "commit " + target + " is not in the repository any more");
                 }
             } else {
-                if (kind == Kind.CHECK && !afterCrash) {
+                if (kind == Kind.CHECK && !afterCrash && trigger.equals("poll")) {
+                    // a poll asks the remote only (ls-remote): cheaper than a fetch, every few seconds
                     phase = "ls-remote";
                     ObjectId remote = workingCopy.remoteTip();
                     if (remote != null && remote.name().equals(from)) {
@@ -93,6 +94,11 @@ final class Deployer {
                 phase = "fetch";
                 tip = workingCopy.fetch(java.time.Duration.ofNanos(Math.max(0, deadline - System.nanoTime())),
                         () -> System.nanoTime() > deadline);
+                if (kind == Kind.CHECK && !afterCrash && tip.name().equals(from)) {
+                    // the start-up check fetches (which also warms the fetch path for the first webhook)
+                    log.info("deploy check{} trigger={} up-to-date head={}", label, trigger, Deployment.abbrev(from));
+                    return null;
+                }
             }
             long fetched = System.nanoTime();
             if (System.nanoTime() > deadline) {

@@ -293,11 +293,12 @@ public final class WorkingCopy implements AutoCloseable {
             int indexIdx = walk.addTree(new DirCacheIterator(index));
             int treeIdx = walk.addTree(new FileTreeIterator(r));
             walk.setRecursive(true);
-            walk.setFilter(AndTreeFilter.create(new InIndex(indexIdx), new IndexDiffFilter(indexIdx, treeIdx, false)));
+            walk.setFilter(AndTreeFilter.create(new Tracked(headIdx, indexIdx),
+                    new IndexDiffFilter(indexIdx, treeIdx, false)));
             while (walk.next()) {
                 DirCacheIterator inIndex = walk.getTree(indexIdx, DirCacheIterator.class);
                 WorkingTreeIterator onDisk = walk.getTree(treeIdx, WorkingTreeIterator.class);
-                DirCacheEntry entry = inIndex.getDirCacheEntry();
+                DirCacheEntry entry = inIndex == null ? null : inIndex.getDirCacheEntry();
                 boolean changed = entry == null || entry.getStage() != DirCacheEntry.STAGE_0
                         || onDisk == null
                         || !walk.getObjectId(headIdx).equals(entry.getObjectId())
@@ -318,9 +319,6 @@ public final class WorkingCopy implements AutoCloseable {
             throw new GitException(GitException.Phase.CHECK, "cannot read the working copy's status: "
                     + rootMessage(e), e);
         }
-        if (headHasFilesMissingFromIndex(r)) {
-            all.add("(files removed from the index)");
-        }
         List<String> out = new ArrayList<>();
         for (String f : all) {
             if (out.size() >= limit) {
@@ -332,42 +330,22 @@ public final class WorkingCopy implements AutoCloseable {
         return out;
     }
 
-    /** True when HEAD has a path the index lacks (a staged deletion), which the walk above cannot see. */
-    private static boolean headHasFilesMissingFromIndex(Repository r) {
-        try (ObjectReader reader = r.newObjectReader(); TreeWalk walk = new TreeWalk(r, reader)) {
-            ObjectId head = r.resolve(Constants.HEAD + "^{tree}");
-            if (head == null) {
-                return false;
-            }
-            walk.addTree(head);
-            int indexIdx = walk.addTree(new DirCacheIterator(r.readDirCache()));
-            walk.setRecursive(false);
-            walk.setFilter(TreeFilter.ANY_DIFF);
-            while (walk.next()) {
-                if (walk.getTree(indexIdx, DirCacheIterator.class) == null) {
-                    return true;
-                }
-                if (walk.isSubtree()) {
-                    walk.enterSubtree();
-                }
-            }
-            return false;
-        } catch (IOException | RuntimeException e) {
-            return false;
-        }
-    }
-
-    /** Keeps only paths the index knows, so untracked folders are never entered. */
-    private static final class InIndex extends TreeFilter {
+    /**
+     * Keeps only paths the index or HEAD knows (a staged deletion is only in HEAD), so untracked folders
+     * are never entered.
+     */
+    private static final class Tracked extends TreeFilter {
+        private final int headIdx;
         private final int indexIdx;
 
-        InIndex(int indexIdx) {
+        Tracked(int headIdx, int indexIdx) {
+            this.headIdx = headIdx;
             this.indexIdx = indexIdx;
         }
 
         @Override
         public boolean include(TreeWalk walk) {
-            return walk.getTree(indexIdx, DirCacheIterator.class) != null;
+            return walk.getTree(indexIdx, DirCacheIterator.class) != null || walk.getRawMode(headIdx) != 0;
         }
 
         @Override
@@ -663,6 +641,7 @@ public final class WorkingCopy implements AutoCloseable {
             Repository r = repo();
             ObjectId head = r.resolve(Constants.HEAD);
             DirCache.read(r).getEntryCount();
+            localChanges(1);  // the check every deploy starts with: its classes and the working tree's inodes
             if (head != null) {
                 r.getObjectDatabase().has(head);
             }

@@ -31,6 +31,10 @@ public final class WebhookAuthenticator {
     private final byte[] secret;
     private final byte[] tokenKey = new byte[32];
     private final byte[] secretTokenDigest;
+    // one initialised Mac per HTTP thread and key: Mac.getInstance + init cost more than the HMAC itself
+    private final ThreadLocal<Mac> secretSha256;
+    private final ThreadLocal<Mac> secretSha1;
+    private final ThreadLocal<Mac> tokenSha256;
 
     public WebhookAuthenticator(byte[] secret) {
         if (secret.length == 0) {
@@ -39,6 +43,9 @@ public final class WebhookAuthenticator {
         this.secret = secret.clone();
         new SecureRandom().nextBytes(tokenKey);
         this.secretTokenDigest = mac("HmacSHA256", tokenKey, this.secret);
+        this.secretSha256 = ThreadLocal.withInitial(() -> newMac("HmacSHA256", this.secret));
+        this.secretSha1 = ThreadLocal.withInitial(() -> newMac("HmacSHA1", this.secret));
+        this.tokenSha256 = ThreadLocal.withInitial(() -> newMac("HmacSHA256", tokenKey));
     }
 
     /**
@@ -125,23 +132,27 @@ public final class WebhookAuthenticator {
         } catch (IllegalArgumentException e) {
             return AuthResult.reject(name, "malformed signature (not hex)");
         }
-        byte[] expected = mac(algorithm, secret, body);
+        byte[] expected = (algorithm.equals("HmacSHA1") ? secretSha1 : secretSha256).get().doFinal(body);
         return MessageDigest.isEqual(expected, given) ? AuthResult.accept(name)
                 : AuthResult.reject(name, "signature does not match the body (wrong secret, or the body was changed)");
     }
 
     /** Compares HMACs of both under a random key, so neither the content nor the length of the secret leaks through timing. */
     private AuthResult token(String name, String value) {
-        byte[] given = mac("HmacSHA256", tokenKey, value.getBytes(StandardCharsets.UTF_8));
+        byte[] given = tokenSha256.get().doFinal(value.getBytes(StandardCharsets.UTF_8));
         return MessageDigest.isEqual(secretTokenDigest, given) ? AuthResult.accept(name)
                 : AuthResult.reject(name, "token does not match the secret");
     }
 
     private static byte[] mac(String algorithm, byte[] key, byte[] data) {
+        return newMac(algorithm, key).doFinal(data);
+    }
+
+    private static Mac newMac(String algorithm, byte[] key) {
         try {
             Mac mac = Mac.getInstance(algorithm);
             mac.init(new SecretKeySpec(key, algorithm));
-            return mac.doFinal(data);
+            return mac;
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException(algorithm + " is not available in this JVM", e);
         }
