@@ -3,29 +3,28 @@ package dev.pullhook;
 import dev.pullhook.config.Config;
 import dev.pullhook.config.ConfigException;
 import dev.pullhook.config.ConfigLoader;
+import dev.pullhook.config.SiteConfig;
 import dev.pullhook.demo.Demo;
+import dev.pullhook.metrics.Metrics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.file.Files;
-import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Collectors;
 
 /**
- * Entry point: reads the arguments, loads and validates the config, starts the {@link Daemon} and installs
- * the shutdown hook. Exit status 2 means a usage or configuration error (systemd's
- * {@code RestartPreventExitStatus=2} then avoids a restart loop).
+ * Entry point: reads the command line ({@link Arguments}), loads and validates the config, then runs the
+ * command: starts the {@link Daemon} (with its shutdown hook), or runs {@link Check}, {@link ManualJob} or
+ * {@link StatusSummary} and returns their exit status. Exit status 2 means a usage or configuration error
+ * (systemd's {@code RestartPreventExitStatus=2} then avoids a restart loop), 1 a command that failed.
  */
 public final class Main {
+    static final int EXIT_OK = 0;
+    static final int EXIT_FAILED = 1;
     static final int EXIT_CONFIG = 2;
     private static final Logger log = LoggerFactory.getLogger(Main.class);
-    private static final String USAGE = """
-            usage: java -jar pullhook.jar [serve] [--config FILE]   serve webhooks (default FILE: ./config.properties)
-                   java -jar pullhook.jar rollback [--config FILE] put the working copy back on the commit deployed
-                                                                  before the current one (asks the running daemon,
-                                                                  or does it here when none runs); exit 0 when done
-                   java -jar pullhook.jar --demo                    try it: throwaway repositories, no setup
-                   java -jar pullhook.jar --version | --help
-            The secret is never given on the command line: see webhook.secret.file in config.properties.""";
 
     private Main() {
     }
@@ -37,73 +36,81 @@ public final class Main {
         }
     }
 
-    /** Starts the daemon and returns 0, or returns an exit status for a usage or config error. */
+    /**
+     * Runs the command line and returns its exit status; {@code serve} returns 0 once the daemon listens
+     * (it keeps running on its own threads).
+     */
     static int run(String[] args) {
-        Path configFile = Path.of("config.properties");
-        boolean demo = false;
-        String command = "serve";
-        String site = "";
-        for (int i = 0; i < args.length; i++) {
-            switch (args[i]) {
-                case "serve", "rollback" -> {
-                    if (i != 0) {
-                        return usage(args[i] + " must come first");
-                    }
-                    command = args[i];
-                }
-                case "--config", "-c" -> {
-                    if (i + 1 >= args.length) {
-                        return usage("--config needs a file");
-                    }
-                    configFile = Path.of(args[++i]);
-                }
-                case "--demo" -> demo = true;
-                case "--site" -> {
-                    if (i + 1 >= args.length) {
-                        return usage("--site needs a site name");
-                    }
-                    site = args[++i];
-                }
-                case "--help", "-h" -> {
-                    System.out.println(USAGE);
-                    return 0;
-                }
-                case "--version" -> {
-                    System.out.println("pullhook " + version());
-                    return 0;
-                }
-                default -> {
-                    return usage("unknown argument: " + (args[i].startsWith("-") ? args[i] : "(a value)"));
-                }
-            }
+        Arguments a = Arguments.parse(args);
+        if (a.problem() != null) {
+            return usage(a, a.problem());
+        }
+        if (a.help()) {
+            System.out.println(a.named() ? a.command().help : Arguments.USAGE);
+            return EXIT_OK;
+        }
+        if (a.version()) {
+            System.out.println("pullhook " + version());
+            return EXIT_OK;
         }
         ConfigLoader loader = new ConfigLoader(System.getenv(), warning -> log.warn("config {}", warning));
         Config config;
-        Demo demoSetup = null;
+        Demo demo = null;
         try {
-            if (demo && !command.equals("serve")) {
-                return usage("--demo only goes with serve");
-            }
-            if (demo) {
-                demoSetup = Demo.create(loader);
-                config = demoSetup.config();
+            if (a.demo()) {
+                demo = Demo.create(loader);
+                config = demo.config();
             } else {
-                if (!Files.isRegularFile(configFile)) {
-                    return usage("no config file " + configFile.toAbsolutePath()
+                if (!Files.isRegularFile(a.configFile())) {
+                    return usage(a, "no config file " + a.configFile().toAbsolutePath()
                             + " (copy the shipped config.properties, or try --demo)");
                 }
-                config = loader.load(configFile);
+                config = loader.load(a.configFile());
             }
         } catch (ConfigException e) {
-            log.error("config invalid, not starting: {} problem(s)", e.problems().size());
+            log.error("config invalid{}: {} problem(s)", a.command() == Arguments.Command.SERVE ? ", not starting" : "",
+                    e.problems().size());
             for (String problem : e.problems()) {
                 log.error("config {}", problem);
             }
             return EXIT_CONFIG;
         }
-        if (command.equals("rollback")) {
-            return Rollback.run(config, site);
+        if (a.command() == Arguments.Command.SERVE) {
+            return serve(config, demo);
         }
+        List<SiteConfig> sites = chosenSites(config, a);
+        if (sites.isEmpty()) {
+            System.err.println("pullhook: no site \"" + a.site() + "\" in the config (sites: "
+                    + config.sites().stream().map(s -> Metrics.siteLabel(s.name())).collect(Collectors.joining(", "))
+                    + ")");
+            return EXIT_CONFIG;
+        }
+        return switch (a.command()) {
+            case CHECK -> Check.run(sites);
+            case DEPLOY -> ManualJob.run(config, sites.get(0), ManualJob.Kind.DEPLOY);
+            case ROLLBACK -> ManualJob.run(config, sites.get(0), ManualJob.Kind.ROLLBACK);
+            case STATUS -> StatusSummary.run(config, sites);
+            case SERVE -> throw new IllegalStateException("served above");
+        };
+    }
+
+    /**
+     * The sites {@code --site} names ("default" is the unnamed one, unless a site has that name), else every
+     * site for check and status and the unnamed or first one for deploy and rollback. Empty for an unknown name.
+     */
+    private static List<SiteConfig> chosenSites(Config config, Arguments a) {
+        if (a.site() == null) {
+            boolean all = a.command() == Arguments.Command.CHECK || a.command() == Arguments.Command.STATUS;
+            return all ? config.sites() : List.of(config.site());
+        }
+        Optional<SiteConfig> named = config.site(a.site());
+        if (named.isEmpty() && a.site().equals(Metrics.DEFAULT_SITE)) {
+            named = config.site("");
+        }
+        return named.map(List::of).orElse(List.of());
+    }
+
+    private static int serve(Config config, Demo demo) {
         log.info("pullhook {} config {}", version(), config);
         Daemon daemon;
         try {
@@ -113,24 +120,23 @@ public final class Main {
             return EXIT_CONFIG;
         } catch (RuntimeException e) {
             log.error("cannot start: {}", e.getMessage());
-            return 1;
+            return EXIT_FAILED;
         }
-        Demo toRemove = demoSetup;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             daemon.stop();
-            if (toRemove != null) {
-                toRemove.cleanUp();
+            if (demo != null) {
+                demo.cleanUp();
             }
         }, "shutdown"));
-        if (demoSetup != null) {
-            System.out.println(demoSetup.instructions(daemon.port()));
+        if (demo != null) {
+            System.out.println(demo.instructions(daemon.port()));
         }
-        return 0;
+        return EXIT_OK;
     }
 
-    private static int usage(String problem) {
+    private static int usage(Arguments a, String problem) {
         System.err.println("pullhook: " + problem);
-        System.err.println(USAGE);
+        System.err.println(a.named() ? a.command().help : Arguments.USAGE);
         return EXIT_CONFIG;
     }
 

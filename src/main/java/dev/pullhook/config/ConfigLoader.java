@@ -187,6 +187,8 @@ public final class ConfigLoader {
                 }
                 if (!SITE_NAME.matcher(name).matches()) {
                     problems.add("sites: \"" + name + "\" is not a simple word (a-z, 0-9, _; starting with a letter)");
+                } else if (name.equals("default")) {
+                    problems.add("sites: \"default\" is reserved (it names the unnamed site in /metrics)");
                 } else if (names.contains(name)) {
                     problems.add("sites: \"" + name + "\" is listed twice");
                 } else {

@@ -20,6 +20,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 /**
  * Runs the jobs of one working copy on a single worker thread, so they never overlap and never block the
@@ -57,6 +58,7 @@ public final class DeployService {
     private final ScheduledExecutorService poller;
     private final Object lock = new Object();
     private final Deque<Job> queue = new ArrayDeque<>();
+    private final List<Consumer<Deployment>> listeners = new CopyOnWriteArrayList<>();
     private long lastId;
     private Job running;
     private Job pendingDeploy;
@@ -182,6 +184,25 @@ public final class DeployService {
         return history;
     }
 
+    /**
+     * Tells {@code listener} about every deploy or rollback that ends (deployed, failed, or cancelled at
+     * shutdown; not a start or poll check that found nothing to do), before its ticket completes. Called
+     * on the worker thread (on the stopping thread for cancelled ones): it must be quick.
+     */
+    public void onFinished(Consumer<Deployment> listener) {
+        listeners.add(listener);
+    }
+
+    private void tell(Deployment d) {
+        for (Consumer<Deployment> listener : listeners) {
+            try {
+                listener.accept(d);
+            } catch (RuntimeException e) {
+                log.warn("deploy listener failed id={}{} error=\"{}\"", d.id(), label, e.toString());
+            }
+        }
+    }
+
     private void runNext() {
         Job job;
         boolean afterCrash;
@@ -234,6 +255,7 @@ public final class DeployService {
             if (result != null) {
                 history.add(result);
                 state.append(result, historySize);
+                tell(result);
                 if (afterCrash && result.outcome() == Deployment.Outcome.DEPLOYED) {
                     synchronized (lock) {
                         interrupted = null;
@@ -297,11 +319,13 @@ public final class DeployService {
         }
         poller.shutdownNow();
         for (Job job : dropped) {
+            Deployment cancelled = new Deployment(job.id, job.trigger, job.deliveries(), Instant.now(), 0, null, null,
+                    Deployment.Outcome.CANCELLED, "the daemon is shutting down", null, null);
             if (job.kind != Deployer.Kind.CHECK) {
                 log.info("deploy cancelled id={}{} reason=\"shutting down\"", job.id, label);
+                tell(cancelled);
             }
-            job.done.complete(new Deployment(job.id, job.trigger, job.deliveries(), Instant.now(), 0, null, null,
-                    Deployment.Outcome.CANCELLED, "the daemon is shutting down", null, null));
+            job.done.complete(cancelled);
         }
         worker.shutdown();
         try {

@@ -4,8 +4,9 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import dev.pullhook.config.Config;
 import dev.pullhook.deploy.DeployService;
 import dev.pullhook.deploy.Deployment;
+import dev.pullhook.metrics.Metrics;
+import dev.pullhook.metrics.WebhookOutcome;
 import dev.pullhook.webhook.DeliveryId;
-import dev.pullhook.webhook.RecentDeliveries;
 import dev.pullhook.webhook.WebhookReceiver;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
@@ -21,7 +22,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.net.InetAddress;
-import java.util.ArrayList;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -32,7 +33,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * The HTTP surface: routes, status codes and JSON shapes, and the one log line per request. It holds no
  * business logic: it reads the body (bounded), hands it to {@link WebhookReceiver} and maps the receipt to
- * a status code and JSON. Builds the app; {@code Main} starts it.
+ * a status code and JSON (and tells {@link Metrics}, whose registry it serves at {@code /metrics}). Builds
+ * the app; {@code Main} starts it.
  */
 public final class HttpApi {
     private static final Logger log = LoggerFactory.getLogger(HttpApi.class);
@@ -42,12 +44,15 @@ public final class HttpApi {
     private final Map<String, SiteEndpoint> sites = new LinkedHashMap<>();
     private final Map<String, InetAddressSet> allowFrom = new HashMap<>();
     private final InetAddressSet trustedProxies = new InetAddressSet();
+    /** One registry per daemon (one HttpApi per daemon), never the library's global one. */
+    private final Metrics metrics = new Metrics();
 
     public HttpApi(Config config, List<SiteEndpoint> endpoints) {
         this.config = config;
         config.trustedProxies().forEach(trustedProxies::add);
         for (SiteEndpoint site : endpoints) {
             sites.put(site.name(), site);
+            metrics.watch(site.name(), site.deploys());
             if (!site.config().allowFrom().isEmpty()) {
                 InetAddressSet set = new InetAddressSet();
                 site.config().allowFrom().forEach(set::add);
@@ -61,13 +66,14 @@ public final class HttpApi {
         return Javalin.create(cfg -> {
             cfg.jetty.host = config.host();
             cfg.jetty.port = config.port();
-            QueuedThreadPool pool = new QueuedThreadPool(64, 2, 60_000);
+            QueuedThreadPool pool = new QueuedThreadPool(64, 2, 5_000);
             pool.setName("http");
             cfg.jetty.threadPool = pool;
             cfg.jetty.modifyHttpConfiguration(http -> {
-                // a client must keep sending: a stalled or trickled body is cut off instead of holding a thread
+                // a stalled body is cut off after 10 s instead of holding a thread. No minimum data rate:
+                // Jetty measures it from the request's start, so a tiny body read late (a busy or cold
+                // JVM) would get 408; server.connections.per.client bounds the stallers instead
                 http.setIdleTimeout(10_000);
-                http.setMinRequestDataRate(1024);
             });
             ClientConnectionLimit perClient = new ClientConnectionLimit(config.connectionsPerClient(),
                     trustedProxies::test);
@@ -101,11 +107,12 @@ public final class HttpApi {
             cfg.routes.post("/rollback/{site}", ctx -> rollback(ctx, ctx.pathParam("site")));
             cfg.routes.get("/health", ctx -> ctx.json(Map.of("status", "ok")));
             cfg.routes.get("/status", this::status);
+            cfg.routes.get("/metrics", ctx -> ctx.contentType(metrics.contentType()).result(metrics.scrape()));
 
             cfg.routes.exception(HttpResponseException.class, (e, ctx) -> {
                 if (e.getStatus() == 405) {
                     // RFC 9110: a 405 names the methods the resource supports
-                    boolean getOnly = ctx.path().equals("/health") || ctx.path().equals("/status");
+                    boolean getOnly = List.of("/health", "/status", "/metrics").contains(ctx.path());
                     ctx.header("Allow", getOnly ? "GET, HEAD" : "POST");
                 }
                 error(ctx, e.getStatus(), e.getMessage());
@@ -121,7 +128,12 @@ public final class HttpApi {
                 log.error("request failed method={} path={} error=\"{}\"", ctx.method(), safe(ctx.path()), e.toString(), e);
                 error(ctx, 500, "internal error");
             });
-            cfg.routes.error(404, ctx -> error(ctx, 404, "not found"));
+            // an unknown route; an unknown site has its answer (naming the sites) already
+            cfg.routes.error(404, ctx -> {
+                if (ctx.resultInputStream() == null) {
+                    error(ctx, 404, "not found");
+                }
+            });
             cfg.requestLogger.http((ctx, ms) -> log.info("http method={} path={} status={} ms={} client={} delivery={}",
                     ctx.method(), safe(ctx.path()), ctx.statusCode(), Math.round(ms), ctx.ip(),
                     orDash(ctx.attribute(DELIVERY))));
@@ -215,20 +227,32 @@ public final class HttpApi {
 
     private void pullRepo(Context ctx, String name) {
         SiteEndpoint site = site(ctx, name);
-        if (site == null || !allowed(ctx, site)) {
+        if (site == null) {
+            return;
+        }
+        if (!allowed(ctx, site)) {
+            metrics.webhook(site.name(), WebhookOutcome.FORBIDDEN);
             return;
         }
         String delivery = DeliveryId.from(ctx::header);
         ctx.attribute(DELIVERY, delivery);
         long length = ctx.contentLength();
         if (length > config.maxBodyBytes()) {
+            metrics.webhook(site.name(), WebhookOutcome.TOO_LARGE);
             error(ctx, 413, "body larger than " + config.maxBodyBytes() + " bytes (webhook.max.body.bytes)");
             return;
         }
-        byte[] body = ctx.bodyAsBytes();  // throws 413 past webhook.max.body.bytes, whatever Content-Length said
+        byte[] body;
+        try {
+            body = ctx.bodyAsBytes();  // throws 413 past webhook.max.body.bytes, whatever Content-Length said
+        } catch (HttpResponseException e) {
+            metrics.webhook(site.name(), e.getStatus() == 413 ? WebhookOutcome.TOO_LARGE : WebhookOutcome.BAD_REQUEST);
+            throw e;
+        }
 
         WebhookReceiver.Receipt receipt = site.receiver().receive(ctx::header, header -> headerValues(ctx, header), body,
                 ctx.ip(), delivery);
+        metrics.webhook(site.name(), WebhookOutcome.of(receipt));
         if (receipt instanceof WebhookReceiver.Rejected) {
             ctx.status(403).json(Map.of("status", "forbidden", "error", "missing or invalid signature"));
         } else if (receipt instanceof WebhookReceiver.Invalid r) {
@@ -322,63 +346,16 @@ public final class HttpApi {
         ctx.json(body);
     }
 
-    /**
-     * JSON: the unnamed (or only) site's fields at the top level, as a one-site daemon has always answered,
-     * and every site under {@code sites}.
-     */
+    /** {@link StatusJson}; a browser ({@code Accept: text/html}) gets {@link StatusPage}. */
     private void status(Context ctx) {
-        Map<String, Object> body = new LinkedHashMap<>();
-        List<Map<String, Object>> all = new ArrayList<>();
-        for (SiteEndpoint site : sites.values()) {
-            all.add(siteStatus(site));
+        ctx.header("Vary", "Accept");
+        if (StatusPage.wanted(ctx.header("Accept"))) {
+            ctx.header("Content-Security-Policy", StatusPage.CONTENT_SECURITY_POLICY)
+                    .header("X-Content-Type-Options", "nosniff")
+                    .html(StatusPage.render(sites.values(), Instant.now()));
+            return;
         }
-        if (!all.isEmpty()) {
-            body.putAll(all.get(0));
-            body.remove("name");
-        }
-        body.put("sites", all);
-        ctx.json(body);
-    }
-
-    static Map<String, Object> siteStatus(SiteEndpoint site) {
-        List<Map<String, Object>> recent = new ArrayList<>();
-        for (Deployment d : site.deploys().history().recent()) {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("id", d.id());
-            m.put("trigger", d.trigger());
-            m.put("deliveries", d.deliveries());
-            m.put("started", d.started().toString());
-            m.put("ms", d.ms());
-            m.put("from", d.from());
-            m.put("to", d.to());
-            m.put("outcome", d.outcome().toString());
-            m.put("error", d.error());
-            m.put("saved", d.saved());
-            m.put("command", d.command() == null ? null : Map.of("exit", d.command().exitCode(),
-                    "timedOut", d.command().timedOut(), "ms", d.command().ms(), "output", d.command().output()));
-            recent.add(m);
-        }
-        Map<String, Object> body = new LinkedHashMap<>();
-        body.put("name", site.name());
-        body.put("path", site.config().webhookPath());
-        body.put("branch", site.config().branch());
-        body.put("remote", site.config().remote());
-        body.put("head", site.deploys().head().orElse(null));
-        body.put("state", site.deploys().state().toString());
-        body.put("deploys", recent);
-        List<Map<String, Object>> seen = new ArrayList<>();
-        for (RecentDeliveries.Entry e : site.receiver().deliveries().recent(site.config().historySize())) {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("delivery", e.id());
-            m.put("host", e.host().toString());
-            m.put("event", e.event());
-            m.put("at", e.at().toString());
-            m.put("outcome", e.outcome());
-            m.put("deploy", e.deployId() == 0 ? null : e.deployId());
-            seen.add(m);
-        }
-        body.put("deliveries", seen);
-        return body;
+        ctx.json(StatusJson.of(sites.values()));
     }
 
     private static void error(Context ctx, int status, String message) {

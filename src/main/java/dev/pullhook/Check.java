@@ -1,0 +1,93 @@
+package dev.pullhook;
+
+import dev.pullhook.config.SiteConfig;
+import dev.pullhook.deploy.StateDir;
+import dev.pullhook.git.GitException;
+import dev.pullhook.git.WorkingCopy;
+import org.eclipse.jgit.lib.ObjectId;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * {@code pullhook check}: for each site of an already validated config, opens the working copy and asks the
+ * remote for the branch tip with the configured credentials (an {@code ls-remote}: nothing is fetched, nothing
+ * in the working copy changes), and prints what it found: the tip, HEAD, whether a deploy would change
+ * anything, edited files a deploy would have to deal with, and whether a daemon holds the state folder.
+ * Exit 0 when all is well, 1 when a working copy or remote fails, 2 when a state folder cannot be used.
+ */
+final class Check {
+    private Check() {
+    }
+
+    static int run(List<SiteConfig> sites) {
+        int worst = Main.EXIT_OK;
+        for (SiteConfig site : sites) {
+            worst = Math.max(worst, check(site));
+        }
+        System.out.println(worst == Main.EXIT_OK ? "check passed: " + sites.size() + (sites.size() == 1 ? " site" : " sites")
+                : "check failed");
+        return worst;
+    }
+
+    private static int check(SiteConfig site) {
+        System.out.println("site " + (site.name().isEmpty() ? "default" : site.name()) + " (POST " + site.webhookPath()
+                + "): " + site.repoPath());
+        int status = stateDir(site);
+        try (WorkingCopy workingCopy = new WorkingCopy(site.repoPath(), site.remote(), site.branch(), site.gitTimeout(),
+                site.gitAuth())) {
+            workingCopy.gitDir();  // opens it: a working copy that went bad since the config check shows here
+            Optional<ObjectId> head = workingCopy.head();
+            line("HEAD", head.map(ObjectId::name).orElse("(no commit checked out)") + " on " + site.branch());
+            List<String> edited = workingCopy.localChanges(10);
+            if (!edited.isEmpty()) {
+                line("local", "edited tracked files: " + String.join(", ", edited) + " (a deploy handles them as"
+                        + " deploy.local.changes=" + site.deploy().localChanges().toString().toLowerCase(java.util.Locale.ROOT)
+                        + " says)");
+            }
+            ObjectId tip = workingCopy.remoteTip();
+            if (tip == null) {
+                line("remote", "FAILED: " + site.remote() + " has no branch " + site.branch());
+                return Math.max(status, Main.EXIT_FAILED);
+            }
+            line("remote", site.remote() + "/" + site.branch() + " is at " + tip.name());
+            boolean moves = head.map(h -> !h.equals(tip)).orElse(true);
+            line("deploy", moves ? "would move HEAD " + head.map(h -> h.abbreviate(7).name()).orElse("(none)") + " -> "
+                    + tip.abbreviate(7).name() : "would change nothing: HEAD is the remote tip"
+                    + (edited.isEmpty() ? "" : " (but for the edited files)"));
+            return status;
+        } catch (GitException e) {
+            line(e.phase() == GitException.Phase.FETCH ? "remote" : "repo", "FAILED: " + e.getMessage());
+            return Math.max(status, Main.EXIT_FAILED);
+        }
+    }
+
+    /**
+     * Whether the state folder can be used, and whether a running daemon holds it (which is fine). A folder
+     * that does not exist yet is left to the daemon to make, so that a check run as root leaves nothing
+     * behind that the service user could not write.
+     */
+    private static int stateDir(SiteConfig site) {
+        if (!Files.isDirectory(site.deploy().stateDir())) {
+            line("state", site.deploy().stateDir() + " (not made yet: the daemon makes it at start)");
+            return Main.EXIT_OK;
+        }
+        try (StateDir state = StateDir.open(site.deploy().stateDir())) {
+            line("state", state.path() + " (no pullhook runs for this site)");
+            return Main.EXIT_OK;
+        } catch (StateDir.AlreadyLocked e) {
+            line("state", site.deploy().stateDir() + " (held by a running pullhook)");
+            return Main.EXIT_OK;
+        } catch (IOException e) {
+            line("state", "FAILED: " + site.keyPrefix() + "state.dir: cannot use " + site.deploy().stateDir() + " ("
+                    + e.getMessage() + ")");
+            return Main.EXIT_CONFIG;
+        }
+    }
+
+    private static void line(String what, String text) {
+        System.out.printf("  %-7s %s%n", what, text);
+    }
+}

@@ -1,0 +1,147 @@
+package dev.pullhook.metrics;
+
+import dev.pullhook.deploy.DeployService;
+import dev.pullhook.deploy.Deployment;
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.Gauge;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import io.prometheus.metrics.model.snapshots.Unit;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * The daemon's Prometheus metrics, per site, in a registry of its own (never the client library's global
+ * default, so several daemons in one JVM keep their numbers apart), written in the Prometheus text format
+ * for {@code GET /metrics} by the official client. It records what others report (the HTTP layer each
+ * webhook's outcome, each site's {@link DeployService} each finished deploy) and reads the queue state when
+ * scraped; it decides nothing and knows no HTTP.
+ */
+public final class Metrics {
+    /** The {@code site} label of the unnamed site (the one at {@code /pull-repo}). */
+    public static final String DEFAULT_SITE = "default";
+    /** Seconds: a deploy is a fetch and a reset (sub-second) up to a long {@code deploy.command}. */
+    private static final double[] DURATION_BUCKETS = {0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600};
+
+    private final PrometheusRegistry registry = new PrometheusRegistry();
+    private final PrometheusTextFormatWriter writer = PrometheusTextFormatWriter.create();
+    private final Counter webhooks;
+    private final Counter deploys;
+    private final Histogram duration;
+    private final Gauge lastSuccess;
+    private final List<Queue> queues = new CopyOnWriteArrayList<>();
+
+    private record Queue(String site, DeployService deploys) {
+    }
+
+    public Metrics() {
+        webhooks = Counter.builder()
+                .name("pullhook_webhook_requests_total")
+                .help("Requests to a site's webhook (POST /pull-repo), by outcome")
+                .labelNames("site", "outcome")
+                .withoutExemplars()
+                .register(registry);
+        deploys = Counter.builder()
+                .name("pullhook_deploys_total")
+                .help("Deploys (rollbacks included) that ended, by outcome: deployed, failed, cancelled")
+                .labelNames("site", "outcome")
+                .withoutExemplars()
+                .register(registry);
+        duration = Histogram.builder()
+                .name("pullhook_deploy_duration_seconds")
+                .help("How long deploys that ran took (deployed or failed), from the lock to the end of deploy.command")
+                .unit(Unit.SECONDS)
+                .labelNames("site")
+                .classicOnly()
+                .classicUpperBounds(DURATION_BUCKETS)
+                .withoutExemplars()
+                .register(registry);
+        lastSuccess = Gauge.builder()
+                .name("pullhook_deploy_last_success_timestamp_seconds")
+                .help("When the last successful deploy of a site ended (Unix time); absent before the first one")
+                .unit(Unit.SECONDS)
+                .labelNames("site")
+                .withoutExemplars()
+                .register(registry);
+        GaugeWithCallback.builder()
+                .name("pullhook_deploy_queue")
+                .help("A site's deploy queue: 1 for its current state (idle, running, queued), 0 for the others")
+                .labelNames("site", "state")
+                .callback(callback -> {
+                    for (Queue q : queues) {
+                        DeployService.State now = q.deploys().state();
+                        for (DeployService.State s : DeployService.State.values()) {
+                            callback.call(s == now ? 1 : 0, q.site(), s.toString());
+                        }
+                    }
+                })
+                .register(registry);
+    }
+
+    /** The {@code site} label of a site: its name, or {@value #DEFAULT_SITE} for the unnamed one. */
+    public static String siteLabel(String siteName) {
+        return siteName.isEmpty() ? DEFAULT_SITE : siteName;
+    }
+
+    /**
+     * Starts recording a site: every series of it at 0 (so a rate over a missing series never hides an
+     * event), the last successful deploy from its persisted history, and from now on each deploy as it ends.
+     */
+    public void watch(String siteName, DeployService siteDeploys) {
+        String site = siteLabel(siteName);
+        for (WebhookOutcome o : WebhookOutcome.values()) {
+            webhooks.initLabelValues(site, o.label());
+        }
+        for (Deployment.Outcome o : Deployment.Outcome.values()) {
+            deploys.initLabelValues(site, o.toString());
+        }
+        duration.initLabelValues(site);
+        siteDeploys.history().recent().stream()
+                .filter(d -> d.outcome() == Deployment.Outcome.DEPLOYED)
+                .findFirst()
+                .ifPresent(d -> lastSuccess.labelValues(site).set(endSeconds(d)));
+        queues.add(new Queue(site, siteDeploys));
+        siteDeploys.onFinished(d -> deployEnded(site, d));
+    }
+
+    /** One request to a site's webhook ended with {@code outcome}. */
+    public void webhook(String siteName, WebhookOutcome outcome) {
+        webhooks.labelValues(siteLabel(siteName), outcome.label()).inc();
+    }
+
+    private void deployEnded(String site, Deployment d) {
+        deploys.labelValues(site, d.outcome().toString()).inc();
+        if (d.outcome() != Deployment.Outcome.CANCELLED) {
+            duration.labelValues(site).observe(Unit.millisToSeconds(d.ms()));
+        }
+        if (d.outcome() == Deployment.Outcome.DEPLOYED) {
+            lastSuccess.labelValues(site).set(endSeconds(d));
+        }
+    }
+
+    private static double endSeconds(Deployment d) {
+        return Unit.millisToSeconds(d.started().toEpochMilli() + d.ms());
+    }
+
+    /** Everything, in the Prometheus text format ({@link #contentType()}). */
+    public byte[] scrape() {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(4096);
+        try {
+            writer.write(out, registry.scrape());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);  // a ByteArrayOutputStream does not fail
+        }
+        return out.toByteArray();
+    }
+
+    /** {@code text/plain; version=0.0.4; charset=utf-8}. */
+    public String contentType() {
+        return writer.getContentType();
+    }
+}
