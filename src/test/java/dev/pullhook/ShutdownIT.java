@@ -91,7 +91,7 @@ class ShutdownIT {
         try (TestRepos repos = TestRepos.create(dir);
              GatedGitServer git = GatedGitServer.serve(repos.origin)) {
             repos.setSiteRemoteUrl(git.url());
-            TestDaemon d = TestDaemon.start(repos);
+            TestDaemon d = TestDaemon.start(repos, Map.of("deploy.on.start", "false"));
             URI health = d.uri("/health");
             try {
                 ObjectId pushed = repos.pushNewCommit();
@@ -139,7 +139,7 @@ class ShutdownIT {
              GatedGitServer git = GatedGitServer.serve(repos.origin)) {
             repos.setSiteRemoteUrl(git.url());
             Set<Thread> otherWorkers = deployThreads();
-            TestDaemon d = TestDaemon.start(repos, Map.of("shutdown.drain.seconds", "1"));
+            TestDaemon d = TestDaemon.start(repos, Map.of("shutdown.drain.seconds", "1", "deploy.on.start", "false"));
             URI health = d.uri("/health");
             try {
                 ObjectId pushed = repos.pushNewCommit();
@@ -172,7 +172,7 @@ class ShutdownIT {
     @Test
     void stopWhenIdleReturnsIsRepeatableAndLaterRequestsCannotConnect() {
         try (TestRepos repos = TestRepos.create(dir)) {
-            TestDaemon d = TestDaemon.start(repos);
+            TestDaemon d = TestDaemon.start(repos, Map.of("deploy.on.start", "false"));
             URI health = d.uri("/health");
             assertEquals(200, d.get("/health").statusCode());
             d.close();
