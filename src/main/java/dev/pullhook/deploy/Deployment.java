@@ -34,6 +34,32 @@ public record Deployment(long id, String trigger, List<String> deliveries, Insta
         }
     }
 
+    /** The fields as JSON-ready values: what the history file keeps and {@code /status} shows. */
+    public java.util.Map<String, Object> toMap() {
+        java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("id", id);
+        m.put("trigger", trigger);
+        m.put("deliveries", deliveries);
+        m.put("started", started.toString());
+        m.put("ms", ms);
+        m.put("from", from);
+        m.put("to", to);
+        m.put("outcome", outcome.toString());
+        m.put("error", error);
+        m.put("saved", saved);
+        if (command == null) {
+            m.put("command", null);
+        } else {
+            java.util.Map<String, Object> c = new java.util.LinkedHashMap<>();
+            c.put("exit", command.exitCode());
+            c.put("timedOut", command.timedOut());
+            c.put("ms", command.ms());
+            c.put("output", command.output());
+            m.put("command", c);
+        }
+        return m;
+    }
+
     /** An abbreviated commit id for log lines. */
     static String abbrev(String id) {
         return id == null ? null : id.substring(0, Math.min(7, id.length()));

@@ -17,7 +17,6 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -155,28 +154,7 @@ public final class StateDir implements AutoCloseable {
     }
 
     static Map<String, Object> toJson(Deployment d) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("id", d.id());
-        m.put("trigger", d.trigger());
-        m.put("deliveries", d.deliveries());
-        m.put("started", d.started().toString());
-        m.put("ms", d.ms());
-        m.put("from", d.from());
-        m.put("to", d.to());
-        m.put("outcome", d.outcome().toString());
-        m.put("error", d.error());
-        m.put("saved", d.saved());
-        if (d.command() != null) {
-            Map<String, Object> c = new LinkedHashMap<>();
-            c.put("exit", d.command().exitCode());
-            c.put("timedOut", d.command().timedOut());
-            c.put("ms", d.command().ms());
-            c.put("output", d.command().output());
-            m.put("command", c);
-        } else {
-            m.put("command", null);
-        }
-        return m;
+        return d.toMap();
     }
 
     private static Deployment fromJson(JsonNode n) {

@@ -2,23 +2,10 @@ package dev.pullhook.git;
 
 import dev.pullhook.config.GitAuth;
 import org.eclipse.jgit.api.Git;
-import org.eclipse.jgit.api.TransportCommand;
-import org.eclipse.jgit.api.Status;
 import org.eclipse.jgit.api.ResetCommand;
 import org.eclipse.jgit.api.errors.GitAPIException;
 import org.eclipse.jgit.api.errors.JGitInternalException;
 import org.eclipse.jgit.dircache.DirCache;
-import org.eclipse.jgit.dircache.DirCacheEntry;
-import org.eclipse.jgit.dircache.DirCacheIterator;
-import org.eclipse.jgit.lib.FileMode;
-import org.eclipse.jgit.lib.ObjectReader;
-import org.eclipse.jgit.treewalk.EmptyTreeIterator;
-import org.eclipse.jgit.treewalk.FileTreeIterator;
-import org.eclipse.jgit.treewalk.TreeWalk;
-import org.eclipse.jgit.treewalk.WorkingTreeIterator;
-import org.eclipse.jgit.treewalk.filter.AndTreeFilter;
-import org.eclipse.jgit.treewalk.filter.IndexDiffFilter;
-import org.eclipse.jgit.treewalk.filter.TreeFilter;
 import org.eclipse.jgit.errors.LockFailedException;
 import org.eclipse.jgit.errors.RepositoryNotFoundException;
 import org.eclipse.jgit.lib.Constants;
@@ -33,16 +20,10 @@ import org.eclipse.jgit.lib.Ref;
 import org.eclipse.jgit.lib.Repository;
 import org.eclipse.jgit.storage.file.FileRepositoryBuilder;
 import org.eclipse.jgit.transport.RefSpec;
-import org.eclipse.jgit.transport.SshTransport;
-import org.eclipse.jgit.transport.UsernamePasswordCredentialsProvider;
-import org.eclipse.jgit.transport.sshd.SshdSessionFactory;
-import org.eclipse.jgit.transport.sshd.SshdSessionFactoryBuilder;
 import org.eclipse.jgit.transport.RemoteConfig;
 import org.eclipse.jgit.util.FS;
 
-import java.io.File;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -73,8 +54,7 @@ public final class WorkingCopy implements AutoCloseable {
     private final String remote;
     private final String branch;
     private final Duration timeout;
-    private final GitAuth auth;
-    private final SshdSessionFactory ssh;
+    private final RemoteAuth auth;
     private volatile Repository repo;
 
     public WorkingCopy(Path path, String remote, String branch, Duration timeout, GitAuth auth) {
@@ -82,43 +62,7 @@ public final class WorkingCopy implements AutoCloseable {
         this.remote = remote;
         this.branch = branch;
         this.timeout = timeout;
-        this.auth = auth;
-        this.ssh = auth.sshKey() == null && auth.knownHosts() == null ? null : sshFactory(auth);
-    }
-
-    /**
-     * SSH with exactly the configured key and known_hosts: no {@code ~/.ssh/config}, and host keys checked
-     * strictly (an unknown host is refused, never trusted on first use).
-     */
-    private static SshdSessionFactory sshFactory(GitAuth auth) {
-        File home = FS.DETECTED.userHome();
-        SshdSessionFactoryBuilder b = new SshdSessionFactoryBuilder()
-                .setHomeDirectory(home)
-                .setSshDirectory(auth.sshKey() != null ? auth.sshKey().getParent().toFile() : new File(home, ".ssh"))
-                .setConfigFile(f -> null);
-        if (auth.sshKey() != null) {
-            b.setDefaultIdentities(f -> List.of(auth.sshKey()));
-        }
-        if (auth.knownHosts() != null) {
-            b.setDefaultKnownHostsFiles(f -> List.of(auth.knownHosts()));
-        }
-        return b.build(null);
-    }
-
-    /** Applies the configured credentials to a command that talks to the remote. */
-    private <C extends TransportCommand<C, ?>> C authenticated(C command) {
-        if (ssh != null) {
-            command.setTransportConfigCallback(t -> {
-                if (t instanceof SshTransport st) {
-                    st.setSshSessionFactory(ssh);
-                }
-            });
-        }
-        if (auth.httpsUsername() != null && auth.httpsPassword() != null) {
-            command.setCredentialsProvider(new UsernamePasswordCredentialsProvider(auth.httpsUsername(),
-                    new String(auth.httpsPassword().bytes(), StandardCharsets.UTF_8)));
-        }
-        return command;
+        this.auth = new RemoteAuth(auth);
     }
 
     /** Why {@code name} cannot be a branch to deploy, or {@code null} when it can. */
@@ -231,7 +175,7 @@ public final class WorkingCopy implements AutoCloseable {
         String tracking = Constants.R_REMOTES + remote + "/" + branch;
         try {
             // '+': follow force-pushes, exactly like `git fetch` with the default refspec
-            authenticated(new Git(r).fetch())
+            auth.apply(new Git(r).fetch())
                     .setRemote(remote)
                     .setRefSpecs(new RefSpec("+" + Constants.R_HEADS + branch + ":" + tracking))
                     .setTimeout((int) Math.max(1, Math.min(timeout.toSeconds(), maxTime.toSeconds())))
@@ -249,21 +193,21 @@ public final class WorkingCopy implements AutoCloseable {
                         + " stopped: the deploy ran out of time (deploy.timeout.seconds): " + rootMessage(e), e);
             }
             throw new GitException(GitException.Phase.FETCH, "fetch from " + remote + " failed: "
-                    + explain(rootMessage(e)), e);
+                    + auth.explain(rootMessage(e)), e);
         }
     }
 
     /** The tip of the branch on the remote, asked without fetching ({@code git ls-remote}); null if it has none. */
     public ObjectId remoteTip() throws GitException {
         try {
-            Map<String, Ref> refs = authenticated(new Git(repo()).lsRemote()).setRemote(remote).setHeads(true)
+            Map<String, Ref> refs = auth.apply(new Git(repo()).lsRemote()).setRemote(remote).setHeads(true)
                     .setTimeout((int) Math.max(1, timeout.toSeconds())).callAsMap();
             Ref ref = refs.get(Constants.R_HEADS + branch);
             return ref == null ? null : ref.getObjectId();
         } catch (GitAPIException | JGitInternalException e) {
             reopenLater();
             throw new GitException(GitException.Phase.FETCH, "ls-remote of " + remote + " failed: "
-                    + explain(rootMessage(e)), e);
+                    + auth.explain(rootMessage(e)), e);
         }
     }
 
@@ -279,41 +223,13 @@ public final class WorkingCopy implements AutoCloseable {
 
     /**
      * Tracked files whose content differs from HEAD (edited, deleted, staged, or in conflict), sorted; at
-     * most {@code limit}. Like {@code git status --untracked-files=no}: folders the index does not know are
-     * never entered, so a big untracked or ignored folder (uploads, caches, node_modules) costs nothing, and
-     * files are only read when their size or time differs from the index.
+     * most {@code limit}, see {@link LocalChanges}.
      */
     public List<String> localChanges(int limit) throws GitException {
         Repository r = repo();
-        TreeSet<String> all = new TreeSet<>();
-        try (ObjectReader reader = r.newObjectReader(); TreeWalk walk = new TreeWalk(r, reader)) {
-            DirCache index = r.readDirCache();
-            ObjectId head = r.resolve(Constants.HEAD + "^{tree}");
-            int headIdx = head == null ? walk.addTree(new EmptyTreeIterator()) : walk.addTree(head);
-            int indexIdx = walk.addTree(new DirCacheIterator(index));
-            int treeIdx = walk.addTree(new FileTreeIterator(r));
-            walk.setRecursive(true);
-            walk.setFilter(AndTreeFilter.create(new Tracked(headIdx, indexIdx),
-                    new IndexDiffFilter(indexIdx, treeIdx, false)));
-            while (walk.next()) {
-                DirCacheIterator inIndex = walk.getTree(indexIdx, DirCacheIterator.class);
-                WorkingTreeIterator onDisk = walk.getTree(treeIdx, WorkingTreeIterator.class);
-                DirCacheEntry entry = inIndex == null ? null : inIndex.getDirCacheEntry();
-                boolean changed = entry == null || entry.getStage() != DirCacheEntry.STAGE_0
-                        || onDisk == null
-                        || !walk.getObjectId(headIdx).equals(entry.getObjectId())
-                        || walk.getFileMode(headIdx) != entry.getFileMode()
-                        || (entry.getFileMode() != FileMode.GITLINK && onDisk.isModified(entry, true, reader));
-                if (changed) {
-                    all.add(walk.getPathString());
-                }
-            }
-            for (int i = 0; i < index.getEntryCount(); i++) {
-                // deleted in the index but still in HEAD ("git rm --cached") shows only in the HEAD tree
-                if (index.getEntry(i).getStage() != DirCacheEntry.STAGE_0) {
-                    all.add(index.getEntry(i).getPathString());
-                }
-            }
+        TreeSet<String> all;
+        try {
+            all = LocalChanges.find(r);
         } catch (IOException | RuntimeException e) {
             reopenLater();
             throw new GitException(GitException.Phase.CHECK, "cannot read the working copy's status: "
@@ -328,35 +244,6 @@ public final class WorkingCopy implements AutoCloseable {
             out.add(f);
         }
         return out;
-    }
-
-    /**
-     * Keeps only paths the index or HEAD knows (a staged deletion is only in HEAD), so untracked folders
-     * are never entered.
-     */
-    private static final class Tracked extends TreeFilter {
-        private final int headIdx;
-        private final int indexIdx;
-
-        Tracked(int headIdx, int indexIdx) {
-            this.headIdx = headIdx;
-            this.indexIdx = indexIdx;
-        }
-
-        @Override
-        public boolean include(TreeWalk walk) {
-            return walk.getTree(indexIdx, DirCacheIterator.class) != null || walk.getRawMode(headIdx) != 0;
-        }
-
-        @Override
-        public boolean shouldBeRecursive() {
-            return false;
-        }
-
-        @Override
-        public TreeFilter clone() {
-            return this;
-        }
     }
 
     /** Saves edits of tracked files as a stash entry (like {@code git stash}); returns its commit id, or null if nothing to save. */
@@ -444,7 +331,7 @@ public final class WorkingCopy implements AutoCloseable {
         }
         Git git = new Git(r);
         git.submoduleInit().call();
-        int updated = authenticated(git.submoduleUpdate()).setTimeout((int) Math.max(1, timeout.toSeconds())).call().size();
+        int updated = auth.apply(git.submoduleUpdate()).setTimeout((int) Math.max(1, timeout.toSeconds())).call().size();
         try (SubmoduleWalk walk = SubmoduleWalk.forIndex(r)) {
             while (walk.next()) {
                 try (Repository sub = walk.getRepository()) {
@@ -661,24 +548,6 @@ public final class WorkingCopy implements AutoCloseable {
         return rootMessage(e);
     }
 
-    /** Adds what to do to the JGit messages sysadmins meet most. */
-    private String explain(String message) {
-        String m = message.toLowerCase(java.util.Locale.ROOT);
-        if (m.contains("server key did not validate") || m.contains("host key")) {
-            return message + " (the remote's SSH host key is not in " + (auth.knownHosts() == null
-                    ? "~/.ssh/known_hosts" : "git.ssh.known.hosts " + auth.knownHosts())
-                    + "; add it with ssh-keyscan after checking its fingerprint)";
-        }
-        if (m.contains("no more authentication methods") || m.contains("auth fail")) {
-            return message + " (the remote refused the SSH key " + (auth.sshKey() == null ? "in ~/.ssh" : auth.sshKey())
-                    + "; is it added as a deploy key?)";
-        }
-        if (m.contains("not authorized") || m.contains("authentication is required")) {
-            return message + " (check git.https.username and the password or token)";
-        }
-        return message;
-    }
-
     private static String rootMessage(Throwable e) {
         String message = e.getMessage();
         for (Throwable t = e.getCause(); t != null; t = t.getCause()) {
@@ -699,8 +568,6 @@ public final class WorkingCopy implements AutoCloseable {
     @Override
     public void close() {
         reopenLater();
-        if (ssh != null) {
-            ssh.close();
-        }
+        auth.close();
     }
 }

@@ -36,20 +36,7 @@ final class StatusJson {
     static Map<String, Object> site(SiteEndpoint site) {
         List<Map<String, Object>> recent = new ArrayList<>();
         for (Deployment d : site.deploys().history().recent()) {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("id", d.id());
-            m.put("trigger", d.trigger());
-            m.put("deliveries", d.deliveries());
-            m.put("started", d.started().toString());
-            m.put("ms", d.ms());
-            m.put("from", d.from());
-            m.put("to", d.to());
-            m.put("outcome", d.outcome().toString());
-            m.put("error", d.error());
-            m.put("saved", d.saved());
-            m.put("command", d.command() == null ? null : Map.of("exit", d.command().exitCode(),
-                    "timedOut", d.command().timedOut(), "ms", d.command().ms(), "output", d.command().output()));
-            recent.add(m);
+            recent.add(d.toMap());
         }
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("name", site.name());

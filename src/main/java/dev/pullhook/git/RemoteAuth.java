@@ -1,0 +1,86 @@
+package dev.pullhook.git;
+
+import dev.pullhook.config.GitAuth;
+import org.eclipse.jgit.api.TransportCommand;
+import org.eclipse.jgit.transport.SshTransport;
+import org.eclipse.jgit.transport.UsernamePasswordCredentialsProvider;
+import org.eclipse.jgit.transport.sshd.SshdSessionFactory;
+import org.eclipse.jgit.transport.sshd.SshdSessionFactoryBuilder;
+import org.eclipse.jgit.util.FS;
+
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The credentials of the remote, applied to every command that talks to it: SSH with exactly the
+ * configured key and known_hosts (no {@code ~/.ssh/config}; host keys checked strictly, never trusted on
+ * first use), HTTPS with a user and password or token given to JGit directly (never written to
+ * {@code .git/config}). Also turns JGit's authentication errors into what to do about them.
+ */
+final class RemoteAuth implements AutoCloseable {
+    private final GitAuth auth;
+    private final SshdSessionFactory ssh;
+
+    RemoteAuth(GitAuth auth) {
+        this.auth = auth;
+        this.ssh = auth.sshKey() == null && auth.knownHosts() == null ? null : sshFactory(auth);
+    }
+
+    private static SshdSessionFactory sshFactory(GitAuth auth) {
+        File home = FS.DETECTED.userHome();
+        SshdSessionFactoryBuilder b = new SshdSessionFactoryBuilder()
+                .setHomeDirectory(home)
+                .setSshDirectory(auth.sshKey() != null ? auth.sshKey().getParent().toFile() : new File(home, ".ssh"))
+                .setConfigFile(f -> null);
+        if (auth.sshKey() != null) {
+            b.setDefaultIdentities(f -> List.of(auth.sshKey()));
+        }
+        if (auth.knownHosts() != null) {
+            b.setDefaultKnownHostsFiles(f -> List.of(auth.knownHosts()));
+        }
+        return b.build(null);
+    }
+
+    /** Applies the configured credentials to a command that talks to the remote. */
+    <C extends TransportCommand<C, ?>> C apply(C command) {
+        if (ssh != null) {
+            command.setTransportConfigCallback(t -> {
+                if (t instanceof SshTransport st) {
+                    st.setSshSessionFactory(ssh);
+                }
+            });
+        }
+        if (auth.httpsUsername() != null && auth.httpsPassword() != null) {
+            command.setCredentialsProvider(new UsernamePasswordCredentialsProvider(auth.httpsUsername(),
+                    new String(auth.httpsPassword().bytes(), StandardCharsets.UTF_8)));
+        }
+        return command;
+    }
+
+    /** Adds what to do to the JGit messages sysadmins meet most. */
+    String explain(String message) {
+        String m = message.toLowerCase(Locale.ROOT);
+        if (m.contains("server key did not validate") || m.contains("host key")) {
+            return message + " (the remote's SSH host key is not in " + (auth.knownHosts() == null
+                    ? "~/.ssh/known_hosts" : "git.ssh.known.hosts " + auth.knownHosts())
+                    + "; add it with ssh-keyscan after checking its fingerprint)";
+        }
+        if (m.contains("no more authentication methods") || m.contains("auth fail")) {
+            return message + " (the remote refused the SSH key " + (auth.sshKey() == null ? "in ~/.ssh" : auth.sshKey())
+                    + "; is it added as a deploy key?)";
+        }
+        if (m.contains("not authorized") || m.contains("authentication is required")) {
+            return message + " (check git.https.username and the password or token)";
+        }
+        return message;
+    }
+
+    @Override
+    public void close() {
+        if (ssh != null) {
+            ssh.close();
+        }
+    }
+}
