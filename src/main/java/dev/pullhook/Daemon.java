@@ -10,6 +10,7 @@ import dev.pullhook.http.HttpApi;
 import dev.pullhook.http.SiteEndpoint;
 import dev.pullhook.webhook.PushEventParser;
 import dev.pullhook.webhook.RecentDeliveries;
+import dev.pullhook.webhook.RejectionLog;
 import dev.pullhook.webhook.WebhookAuthenticator;
 import dev.pullhook.webhook.WebhookReceiver;
 import io.javalin.Javalin;
@@ -35,6 +36,7 @@ public final class Daemon implements AutoCloseable {
     private final Config config;
     private final List<StateDir> states;
     private final List<SiteEndpoint> sites;
+    private final RejectionLog rejections;
     private final Javalin app;
     private boolean stopped;
 
@@ -42,13 +44,15 @@ public final class Daemon implements AutoCloseable {
         this.config = config;
         this.states = states;
         this.sites = new ArrayList<>();
+        // shared by all sites: the budget is per client address, whichever site it knocks on
+        this.rejections = new RejectionLog(config.rejectionsLoggedPerMinute(), System::currentTimeMillis).start();
         for (int i = 0; i < config.sites().size(); i++) {
-            sites.add(endpoint(config.sites().get(i), states.get(i)));
+            sites.add(endpoint(config.sites().get(i), states.get(i), rejections));
         }
         this.app = new HttpApi(config, sites).create();
     }
 
-    private static SiteEndpoint endpoint(SiteConfig site, StateDir state) {
+    private static SiteEndpoint endpoint(SiteConfig site, StateDir state, RejectionLog rejections) {
         WorkingCopy workingCopy = new WorkingCopy(site.repoPath(), site.remote(), site.branch(), site.gitTimeout(),
                 site.gitAuth());
         DeployService deploys = new DeployService(workingCopy, site, state);
@@ -56,7 +60,7 @@ public final class Daemon implements AutoCloseable {
                 new WebhookAuthenticator(site.secret().bytes()),
                 new PushEventParser(site.branch()),
                 new RecentDeliveries(1000, Duration.ofDays(7), Clock.systemUTC()),
-                deploys);
+                deploys, rejections);
         return new SiteEndpoint(site, receiver, deploys);
     }
 
@@ -129,6 +133,7 @@ public final class Daemon implements AutoCloseable {
                 .map(s -> CompletableFuture.runAsync(() -> s.deploys().shutdown(config.drainTimeout())))
                 .toArray(CompletableFuture[]::new)).join();
         app.stop();
+        rejections.close();
         states.forEach(StateDir::close);
         log.info("stopped");
     }

@@ -22,15 +22,18 @@ import java.util.Optional;
  * @param trustedProxies peers allowed to set the client address with X-Forwarded-For ({@code server.trusted.proxies})
  * @param connectionsPerClient open connections one client address may hold; trusted proxies are exempt
  *                       ({@code server.connections.per.client})
+ * @param rejectionsLoggedPerMinute rejected requests logged per client address and minute; the rest are
+ *                       counted in one line ({@code server.log.rejections.per.minute})
  * @param sites          the deployed working copies, the unnamed one (if any) first
  */
 public record Config(String host, int port, long maxBodyBytes, Duration waitTimeout, Duration drainTimeout,
-                     List<String> trustedProxies, int connectionsPerClient, List<SiteConfig> sites) {
+                     List<String> trustedProxies, int connectionsPerClient, int rejectionsLoggedPerMinute,
+                     List<SiteConfig> sites) {
 
     /** A copy listening on another port (the demo and tests pick a free one). */
     public Config withPort(int newPort) {
         return new Config(host, newPort, maxBodyBytes, waitTimeout, drainTimeout, trustedProxies, connectionsPerClient,
-                sites);
+                rejectionsLoggedPerMinute, sites);
     }
 
     /** The unnamed site, or the first one. */
@@ -85,6 +88,7 @@ public record Config(String host, int port, long maxBodyBytes, Duration waitTime
         parts.add("server.host=\"" + host + "\" server.port=" + port
                 + " server.trusted.proxies=\"" + String.join(", ", trustedProxies) + "\""
                 + " server.connections.per.client=" + connectionsPerClient
+                + " server.log.rejections.per.minute=" + rejectionsLoggedPerMinute
                 + " webhook.max.body.bytes=" + maxBodyBytes
                 + " webhook.wait.timeout.seconds=" + waitTimeout.toSeconds()
                 + " shutdown.drain.seconds=" + drainTimeout.toSeconds());

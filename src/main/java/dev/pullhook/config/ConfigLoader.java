@@ -68,6 +68,7 @@ public final class ConfigLoader {
         d.put("server.port", "5000");
         d.put("server.trusted.proxies", "127.0.0.1, ::1");
         d.put("server.connections.per.client", "16");
+        d.put("server.log.rejections.per.minute", "20");
         d.put("sites", null);
         d.put("repo.path", null);
         d.put("repo.remote", "origin");
@@ -177,6 +178,7 @@ public final class ConfigLoader {
         long drain = values.number("shutdown.drain.seconds", 0, 3600);
         List<String> trustedProxies = addresses("server.trusted.proxies", v.get("server.trusted.proxies"), problems);
         long perClient = values.number("server.connections.per.client", 1, 10_000);
+        long rejectionsLogged = values.number("server.log.rejections.per.minute", 1, 1_000_000);
 
         List<String> names = new ArrayList<>();
         if (v.containsKey("sites")) {
@@ -234,7 +236,7 @@ public final class ConfigLoader {
             throw new ConfigException(problems);
         }
         return new Config(host, port, maxBody, Duration.ofSeconds(wait), Duration.ofSeconds(drain), trustedProxies,
-                (int) perClient, List.copyOf(sites));
+                (int) perClient, (int) rejectionsLogged, List.copyOf(sites));
     }
 
     /** One site from its resolved keys; problems name the site's own keys. Null when it has problems. */

@@ -39,6 +39,8 @@ import java.util.concurrent.TimeUnit;
 public final class HttpApi {
     private static final Logger log = LoggerFactory.getLogger(HttpApi.class);
     private static final String DELIVERY = "pullhook.delivery";
+    /** Set on a rejected request past its client's log budget (see RejectionLog): no request line either. */
+    private static final String QUIET = "pullhook.quiet";
 
     private final Config config;
     private final Map<String, SiteEndpoint> sites = new LinkedHashMap<>();
@@ -134,9 +136,13 @@ public final class HttpApi {
                     error(ctx, 404, "not found");
                 }
             });
-            cfg.requestLogger.http((ctx, ms) -> log.info("http method={} path={} status={} ms={} client={} delivery={}",
-                    ctx.method(), safe(ctx.path()), ctx.statusCode(), Math.round(ms), ctx.ip(),
-                    orDash(ctx.attribute(DELIVERY))));
+            cfg.requestLogger.http((ctx, ms) -> {
+                if (ctx.attribute(QUIET) == null) {
+                    log.info("http method={} path={} status={} ms={} client={} delivery={}",
+                            ctx.method(), safe(ctx.path()), ctx.statusCode(), Math.round(ms), ctx.ip(),
+                            orDash(ctx.attribute(DELIVERY)));
+                }
+            });
         });
     }
 
@@ -253,7 +259,8 @@ public final class HttpApi {
         WebhookReceiver.Receipt receipt = site.receiver().receive(ctx::header, header -> headerValues(ctx, header), body,
                 ctx.ip(), delivery);
         metrics.webhook(site.name(), WebhookOutcome.of(receipt));
-        if (receipt instanceof WebhookReceiver.Rejected) {
+        if (receipt instanceof WebhookReceiver.Rejected r) {
+            quietUnless(ctx, r.logged());
             ctx.status(403).json(Map.of("status", "forbidden", "error", "missing or invalid signature"));
         } else if (receipt instanceof WebhookReceiver.Invalid r) {
             error(ctx, 400, r.event().reason());
@@ -285,7 +292,8 @@ public final class HttpApi {
                 ctx.bodyAsBytes(), ctx.ip());
         if (receipt instanceof WebhookReceiver.Queued r) {
             answerQueued(ctx, r.ticket());
-        } else if (receipt instanceof WebhookReceiver.Rejected) {
+        } else if (receipt instanceof WebhookReceiver.Rejected r) {
+            quietUnless(ctx, r.logged());
             ctx.status(403).json(Map.of("status", "forbidden", "error", "missing or invalid signature"));
         } else {
             error(ctx, 503, "shutting down");
@@ -386,6 +394,12 @@ public final class HttpApi {
             t = t.getCause();
         }
         return safe(String.valueOf(t.getMessage()));
+    }
+
+    private static void quietUnless(Context ctx, boolean logged) {
+        if (!logged) {
+            ctx.attribute(QUIET, Boolean.TRUE);
+        }
     }
 
     private static String orDash(Object value) {

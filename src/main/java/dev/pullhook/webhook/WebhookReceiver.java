@@ -21,7 +21,8 @@ public final class WebhookReceiver {
     }
 
     /** The credentials did not verify. */
-    public record Rejected(AuthResult auth) implements Receipt {
+    /** The credentials did not verify; {@code logged} is false when the client's log budget was spent. */
+    public record Rejected(AuthResult auth, boolean logged) implements Receipt {
     }
 
     /** Verified, but the body is not what the host says it is. */
@@ -59,8 +60,11 @@ public final class WebhookReceiver {
     /** {@code "site=<name> "} for a named site, else empty: starts the key=value part of log lines. */
     private final String label;
 
+    private final RejectionLog rejections;
+
     public WebhookReceiver(String site, WebhookAuthenticator authenticator, PushEventParser parser,
-                           RecentDeliveries deliveries, DeployService deploys) {
+                           RecentDeliveries deliveries, DeployService deploys, RejectionLog rejections) {
+        this.rejections = rejections;
         this.authenticator = authenticator;
         this.parser = parser;
         this.deliveries = deliveries;
@@ -80,9 +84,12 @@ public final class WebhookReceiver {
         String id = delivery == null ? "-" : delivery;
         AuthResult auth = authenticator.authenticateAll(headerValues, body);
         if (!auth.accepted()) {
-            log.warn("webhook rejected {}client={} delivery={} header={} reason=\"{}\"", label, client, id, auth.header(),
+            boolean logged = rejections.mayLog(client);
+            if (logged) {
+                log.warn("webhook rejected {}client={} delivery={} header={} reason=\"{}\"", label, client, id, auth.header(),
                     auth.reason());
-            return new Rejected(auth);
+            }
+            return new Rejected(auth, logged);
         }
         PushEvent event = parser.parse(header, header.apply("Content-Type"), body);
         String what = label + "client=" + client + " delivery=" + id + " host=" + event.host() + " event=\"" + event.event() + "\"";
@@ -143,8 +150,11 @@ public final class WebhookReceiver {
     public Receipt receiveRollback(Function<String, List<String>> headerValues, byte[] body, String client) {
         AuthResult auth = authenticator.authenticateAll(headerValues, body);
         if (!auth.accepted()) {
-            log.warn("rollback rejected {}client={} header={} reason=\"{}\"", label, client, auth.header(), auth.reason());
-            return new Rejected(auth);
+            boolean logged = rejections.mayLog(client);
+            if (logged) {
+                log.warn("rollback rejected {}client={} header={} reason=\"{}\"", label, client, auth.header(), auth.reason());
+            }
+            return new Rejected(auth, logged);
         }
         try {
             DeployService.Ticket ticket = deploys.submitRollback("rollback");

@@ -31,6 +31,8 @@ public final class TestDaemon implements AutoCloseable {
         Map<String, String> values = new HashMap<>();
         values.put("repo.path", repos.site.toString());
         values.put("server.port", "0");
+        // tests assert on the log line of every rejected request; RejectionLogIT checks the real budget
+        values.put("server.log.rejections.per.minute", "1000000");
         values.putAll(keys);
         try {
             Config config = new ConfigLoader(Map.of("PULLHOOK_SECRET", SECRET), w -> { }).fromMap(values);
