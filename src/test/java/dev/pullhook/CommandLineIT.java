@@ -1,5 +1,6 @@
 package dev.pullhook;
 
+import dev.pullhook.testing.Ports;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pullhook.config.ConfigLoader;
 import dev.pullhook.testing.TestRepos;
@@ -12,8 +13,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -91,13 +90,6 @@ class CommandLineIT {
         }
         return Files.writeString(dir.resolve("config-" + port + "-" + extra.length + ".properties"), text.toString());
     }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
-    }
-
     // ---- check -----------------------------------------------------------------------------------------
 
     @Test
@@ -122,7 +114,7 @@ class CommandLineIT {
 
     @Test
     void checkWithAnUnreachableRemoteExits1() throws Exception {
-        int closed = freePort();
+        int closed = Ports.free();
         repos.setSiteRemoteUrl("git://127.0.0.1:" + closed + "/origin.git");
         Run r = run("check", "--config", config(0).toString());
         assertEquals(1, r.status(), r::all);
@@ -145,7 +137,7 @@ class CommandLineIT {
     void checkLooksAtEverySiteOrTheOneNamed() throws Exception {
         TestRepos other = TestRepos.create(dir.resolve("other"));
         try {
-            other.setSiteRemoteUrl("git://127.0.0.1:" + freePort() + "/origin.git");
+            other.setSiteRemoteUrl("git://127.0.0.1:" + Ports.free() + "/origin.git");
             Path config = config(0, "sites = shop", "site.shop.repo.path = " + other.site,
                     "site.shop.webhook.secret.file = " + secretFile);
             Run all = run("check", "--config", config.toString());
@@ -227,7 +219,7 @@ class CommandLineIT {
 
     @Test
     void statusWithoutARunningDaemonExits1() throws Exception {
-        Run r = run("status", "--config", config(freePort()).toString());
+        Run r = run("status", "--config", config(Ports.free()).toString());
         assertEquals(1, r.status(), r::all);
         assertTrue(r.err().contains("no daemon answers on http://127.0.0.1:"), r::err);
     }

@@ -1,5 +1,6 @@
 package dev.pullhook;
 
+import dev.pullhook.testing.Ports;
 import dev.pullhook.testing.Signatures;
 import dev.pullhook.testing.TestDaemon;
 import dev.pullhook.testing.TestRepos;
@@ -10,7 +11,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -41,7 +41,7 @@ class CrashRecoveryIT {
         TestRepos repos = TestRepos.create(tmp.resolve("repos"));
         Path secret = tmp.resolve("secret");
         Files.writeString(secret, TestDaemon.SECRET + "\n");
-        int port = freePort();
+        int port = Ports.free();
         Path config = tmp.resolve("config.properties");
         Files.writeString(config, "repo.path=" + repos.site + "\nwebhook.secret.file=" + secret
                 + "\nserver.port=" + port + "\n");
@@ -185,12 +185,6 @@ class CrashRecoveryIT {
             return git.status().call().isClean();
         } catch (Exception e) {
             return false;
-        }
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
         }
     }
 }

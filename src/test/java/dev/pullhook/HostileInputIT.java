@@ -1,5 +1,6 @@
 package dev.pullhook;
 
+import dev.pullhook.testing.Fixtures;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pullhook.testing.LogCapture;
@@ -75,7 +76,7 @@ class HostileInputIT {
     private static final String SECRET = TestDaemon.SECRET;
     private static final int MAX_BODY = 5 * 1024 * 1024;  // webhook.max.body.bytes default
     private static final String OTHER_SHA = "8ab4b39c8b7063e989314742c2cad9538d9b1200";
-    private static final byte[] PUSH = fixture("github/push.json");
+    private static final byte[] PUSH = Fixtures.payload("github/push.json");
     private static final String POST_LOGGED = "http method=POST path=/pull-repo status=";
 
     private TestRepos repos;
@@ -132,18 +133,6 @@ class HostileInputIT {
             return new Answer(r.status(), r.body());
         }
     }
-
-    private static byte[] fixture(String name) {
-        try (InputStream in = HostileInputIT.class.getResourceAsStream("/payloads/" + name)) {
-            if (in == null) {
-                throw new IllegalArgumentException("no fixture " + name);
-            }
-            return in.readAllBytes();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
     private static byte[] utf8(String s) {
         return s.getBytes(StandardCharsets.UTF_8);
     }
@@ -908,7 +897,7 @@ class HostileInputIT {
 
     @Test
     void bitbucketCloudBranchNameWithANewlineIsIgnoredOnOneLogLine() throws IOException {
-        JsonNode payload = JSON.readTree(fixture("bitbucket-cloud/push.json"));
+        JsonNode payload = JSON.readTree(Fixtures.payload("bitbucket-cloud/push.json"));
         ((com.fasterxml.jackson.databind.node.ObjectNode) payload.path("push").path("changes").get(0).path("new"))
                 .put("name", "main\nINJECTED-BB level=ERROR");
         byte[] body = JSON.writeValueAsBytes(payload);
@@ -924,7 +913,7 @@ class HostileInputIT {
 
     @Test
     void bitbucketDataCenterRefWithDotDotIsIgnored() throws IOException {
-        JsonNode payload = JSON.readTree(fixture("bitbucket-dc/push.json"));
+        JsonNode payload = JSON.readTree(Fixtures.payload("bitbucket-dc/push.json"));
         for (JsonNode change : payload.path("changes")) {
             ((com.fasterxml.jackson.databind.node.ObjectNode) change.path("ref")).put("id", "refs/heads/main/../main");
             ((com.fasterxml.jackson.databind.node.ObjectNode) change).put("refId", "refs/heads/main/../main");
@@ -1139,7 +1128,7 @@ class HostileInputIT {
             for (int i = 0; i < 3; i++) {
                 HttpResponse<String> health = daemon.get("/health");
                 assertEquals(200, health.statusCode());
-                byte[] ping = fixture("github/ping.json");
+                byte[] ping = Fixtures.payload("github/ping.json");
                 Answer pong = Answer.of(daemon.post("/pull-repo", ping,
                         github("ping", "X-Hub-Signature-256", "sha256=" + hex256(ping))));
                 assertJson(pong, 200, "pong");

@@ -1,5 +1,7 @@
 package dev.pullhook;
 
+import dev.pullhook.testing.Ports;
+import dev.pullhook.testing.Fixtures;
 import dev.pullhook.testing.LogCapture;
 import dev.pullhook.testing.Signatures;
 import dev.pullhook.testing.TestDaemon;
@@ -15,11 +17,6 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -87,8 +84,8 @@ class NginxIT {
         https = HttpClient.newBuilder().sslContext(trusting(cert)).version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(5)).build();
 
-        httpPort = freePort();
-        httpsPort = freePort();
+        httpPort = Ports.free();
+        httpsPort = Ports.free();
         Path server = tmp.resolve("pullhook.conf");
         Files.writeString(server, derive(Files.readString(CONF), httpPort, httpsPort, daemon.daemon.port(), cert, key));
         Path main = tmp.resolve("nginx.conf");
@@ -119,7 +116,7 @@ class NginxIT {
     void signedBitbucketPushThroughNginxDeploysAndLogsTheForwardedClient() throws Exception {
         ObjectId pushed = repos.pushNewCommit();
         String delivery = "{" + UUID.randomUUID() + "}";
-        byte[] body = fixture("bitbucket-cloud/push.json");
+        byte[] body = Fixtures.payload("bitbucket-cloud/push.json");
         HttpResponse<String> r = postHttps("/pull-repo", body, "Content-Type", "application/json",
                 "X-Event-Key", "repo:push", "X-Request-UUID", delivery, "User-Agent", "Bitbucket-Webhooks/2.0",
                 "X-Hub-Signature", Signatures.sha256(TestDaemon.SECRET, body),
@@ -144,7 +141,7 @@ class NginxIT {
     /** Bitbucket Data Center's delivery id travels in X-Request-Id: NGINX passes it, and adds none of its own. */
     @Test
     void nginxPassesTheHostsRequestIdAndGeneratesNone() throws Exception {
-        byte[] body = fixture("bitbucket-dc/push.json");
+        byte[] body = Fixtures.payload("bitbucket-dc/push.json");
         String id = "dc-" + UUID.randomUUID();
         HttpResponse<String> dc = postHttps("/pull-repo", body, "Content-Type", "application/json",
                 "X-Event-Key", "repo:refs_changed", "X-Request-Id", id,
@@ -153,7 +150,7 @@ class NginxIT {
         await("the delivery logged with the host's id", () -> !log.linesWith("client=198.51.100.21 delivery=" + id).isEmpty());
 
         // a Bitbucket event without any delivery header: pullhook must see none (no generated X-Request-Id)
-        byte[] cloud = fixture("bitbucket-cloud/push.json");
+        byte[] cloud = Fixtures.payload("bitbucket-cloud/push.json");
         HttpResponse<String> r = postHttps("/pull-repo", cloud, "Content-Type", "application/json",
                 "X-Event-Key", "repo:push", "X-Hub-Signature", Signatures.sha256(TestDaemon.SECRET, cloud),
                 "X-Forwarded-For", "198.51.100.22");
@@ -206,7 +203,7 @@ class NginxIT {
         try (TestRepos other = TestRepos.create(tmp.resolve("other"));
              TestDaemon direct = TestDaemon.start(other, Map.of("server.trusted.proxies", "10.9.9.9"))) {
             String delivery = "{" + UUID.randomUUID() + "}";
-            byte[] body = fixture("bitbucket-cloud/push.json");
+            byte[] body = Fixtures.payload("bitbucket-cloud/push.json");
             HttpResponse<String> r = direct.post("/pull-repo", body, "Content-Type", "application/json",
                     "X-Event-Key", "repo:push", "X-Request-UUID", delivery,
                     "X-Hub-Signature", Signatures.sha256(TestDaemon.SECRET, body),
@@ -296,7 +293,7 @@ class NginxIT {
         Process p = new ProcessBuilder(nginxCommand(mainConf)).redirectErrorStream(true)
                 .redirectOutput(tmp.resolve("nginx.out").toFile()).start();
         long deadline = System.nanoTime() + PATIENCE.toNanos();
-        while (!(listening(httpPort) && listening(httpsPort))) {
+        while (!(Ports.listening(httpPort) && Ports.listening(httpsPort))) {
             if (!p.isAlive() || System.nanoTime() > deadline) {
                 p.destroyForcibly();
                 fail("nginx did not start:\n" + Files.readString(tmp.resolve("nginx.out"))
@@ -381,33 +378,6 @@ class NginxIT {
         ctx.init(null, tmf.getTrustManagers(), null);
         return ctx;
     }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
-    }
-
-    private static boolean listening(int port) {
-        try (Socket s = new Socket()) {
-            s.connect(new InetSocketAddress("127.0.0.1", port), 200);
-            return true;
-        } catch (IOException e) {
-            return false;
-        }
-    }
-
-    private static byte[] fixture(String name) {
-        try (InputStream in = NginxIT.class.getResourceAsStream("/payloads/" + name)) {
-            if (in == null) {
-                throw new IllegalArgumentException("no fixture " + name);
-            }
-            return in.readAllBytes();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
     private static void await(String what, BooleanSupplier condition) throws InterruptedException {
         long deadline = System.nanoTime() + PATIENCE.toNanos();
         while (!condition.getAsBoolean()) {

@@ -1,5 +1,6 @@
 package dev.pullhook;
 
+import dev.pullhook.testing.Fixtures;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pullhook.testing.LogCapture;
 import dev.pullhook.testing.Signatures;
@@ -15,7 +16,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.URLEncoder;
 import java.net.http.HttpResponse;
@@ -61,18 +61,6 @@ class ProviderIT {
         repos.close();
         log.close();
     }
-
-    static byte[] fixture(String name) {
-        try (InputStream in = ProviderIT.class.getResourceAsStream("/payloads/" + name)) {
-            if (in == null) {
-                throw new IllegalArgumentException("no fixture " + name);
-            }
-            return in.readAllBytes();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
     /** The headers a real delivery of {@code host} carries, signed over {@code body} the way that host signs. */
     static String[] headersFor(String host, String event, String delivery, byte[] body) {
         String hex = Signatures.hmacHex("HmacSHA256", SECRET, body);
@@ -106,7 +94,7 @@ class ProviderIT {
     }
 
     private HttpResponse<String> deliver(String host, String event, String file, String query) {
-        byte[] body = fixture(file);
+        byte[] body = Fixtures.payload(file);
         return daemon.post("/pull-repo" + query, body, headersFor(host, event, UUID.randomUUID().toString(), body));
     }
 
@@ -187,7 +175,7 @@ class ProviderIT {
     @Test
     void githubFormEncodedDeliveryIsVerifiedOverTheRawFormBody() {
         ObjectId pushed = repos.pushNewCommit();
-        String form = "payload=" + URLEncoder.encode(new String(fixture("github/push.json"), StandardCharsets.UTF_8),
+        String form = "payload=" + URLEncoder.encode(new String(Fixtures.payload("github/push.json"), StandardCharsets.UTF_8),
                 StandardCharsets.UTF_8);
         byte[] body = form.getBytes(StandardCharsets.US_ASCII);
         String[] headers = headersFor("github", "push", UUID.randomUUID().toString(), body);
@@ -243,7 +231,7 @@ class ProviderIT {
     @Test
     void redeliveredIdIsAnsweredDuplicateWithoutASecondDeploy() {
         repos.pushNewCommit();
-        byte[] body = fixture("bitbucket-cloud/push.json");
+        byte[] body = Fixtures.payload("bitbucket-cloud/push.json");
         String id = "{" + UUID.randomUUID() + "}";
         String[] headers = headersFor("bitbucket-cloud", "repo:push", id, body);
         HttpResponse<String> first = daemon.post("/pull-repo?wait=true", body, headers);
@@ -262,7 +250,7 @@ class ProviderIT {
         ObjectId pushed = repos.pushNewCommit();
         String goodUrl = repos.origin.toUri().toString();
         repos.setSiteRemoteUrl(tmp.resolve("no-such-origin.git").toUri().toString());
-        byte[] body = fixture("github/push.json");
+        byte[] body = Fixtures.payload("github/push.json");
         String[] headers = headersFor("github", "push", UUID.randomUUID().toString(), body);
         try {
             HttpResponse<String> failed = daemon.post("/pull-repo?wait=true", body, headers);
@@ -279,7 +267,7 @@ class ProviderIT {
     @Test
     void deliveryIdIsOnEveryLogLineOfTheRequestAndInStatus() {
         repos.pushNewCommit();
-        byte[] body = fixture("gitea/push.json");
+        byte[] body = Fixtures.payload("gitea/push.json");
         String id = "f6266f16-1bf3-46a5-9ea4-" + System.nanoTime();
         HttpResponse<String> r = daemon.post("/pull-repo?wait=true", body, headersFor("gitea", "push", id, body));
         assertEquals(200, r.statusCode(), r.body());
@@ -304,7 +292,7 @@ class ProviderIT {
                 {"gogs", "push", "f6266f16-1bf3-46a5-9ea4-00000000000f"},
         };
         for (String[] c : cases) {
-            byte[] body = fixture(c[0] + "/push.json");
+            byte[] body = Fixtures.payload(c[0] + "/push.json");
             daemon.post("/pull-repo", body, headersFor(c[0], c[1], c[2], body));
             assertFalse(log.linesWith("webhook", "host=" + c[0], "delivery=" + c[2]).isEmpty(), c[0]);
         }

@@ -1,5 +1,6 @@
 package dev.pullhook;
 
+import dev.pullhook.testing.Ports;
 import dev.pullhook.testing.LogCapture;
 import dev.pullhook.testing.TestDaemon;
 import dev.pullhook.testing.TestRepos;
@@ -13,10 +14,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -211,7 +208,7 @@ class RemoteAuthIT {
                 // sshd started by root insists on its privilege separation directory
                 Files.createDirectories(Path.of("/run/sshd"));
             }
-            int port = freePort();
+            int port = Ports.free();
             Path config = dir.resolve("sshd_config");
             Files.writeString(config, String.join("\n",
                     "Port " + port,
@@ -235,7 +232,7 @@ class RemoteAuthIT {
                     .redirectErrorStream(true).redirectOutput(dir.resolve("sshd.log").toFile()).start();
             Sshd sshd = new Sshd(dir, port, clientKey, Files.readString(pub(hostKey)), p);
             long deadline = System.nanoTime() + PATIENCE.toNanos();
-            while (!listening(port)) {
+            while (!Ports.listening(port)) {
                 if (!p.isAlive() || System.nanoTime() > deadline) {
                     sshd.close();
                     fail("sshd did not start:\n" + sshd.log());
@@ -525,21 +522,6 @@ class RemoteAuthIT {
             return new Output(p.exitValue(), text);
         } finally {
             p.destroyForcibly();
-        }
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        }
-    }
-
-    private static boolean listening(int port) {
-        try (Socket s = new Socket()) {
-            s.connect(new InetSocketAddress("127.0.0.1", port), 200);
-            return true;
-        } catch (IOException e) {
-            return false;
         }
     }
 }

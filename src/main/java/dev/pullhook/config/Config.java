@@ -30,12 +30,6 @@ public record Config(String host, int port, long maxBodyBytes, Duration waitTime
                      List<String> trustedProxies, int connectionsPerClient, int rejectionsLoggedPerMinute,
                      List<SiteConfig> sites) {
 
-    /** A copy listening on another port (the demo and tests pick a free one). */
-    public Config withPort(int newPort) {
-        return new Config(host, newPort, maxBodyBytes, waitTimeout, drainTimeout, trustedProxies, connectionsPerClient,
-                rejectionsLoggedPerMinute, sites);
-    }
-
     /** The unnamed site, or the first one. */
     public SiteConfig site() {
         return sites.get(0);

@@ -16,14 +16,11 @@ import org.eclipse.jetty.server.AbstractConnector;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.handler.GracefulHandler;
 import org.eclipse.jetty.util.component.LifeCycle;
-import org.eclipse.jetty.util.InetAddressSet;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.net.InetAddress;
 import java.time.Instant;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -44,22 +41,17 @@ public final class HttpApi {
 
     private final Config config;
     private final Map<String, SiteEndpoint> sites = new LinkedHashMap<>();
-    private final Map<String, InetAddressSet> allowFrom = new HashMap<>();
-    private final InetAddressSet trustedProxies = new InetAddressSet();
+    private final ClientAddresses addresses;
     /** One registry per daemon (one HttpApi per daemon), never the library's global one. */
     private final Metrics metrics = new Metrics();
 
     public HttpApi(Config config, List<SiteEndpoint> endpoints) {
         this.config = config;
-        config.trustedProxies().forEach(trustedProxies::add);
+        this.addresses = new ClientAddresses(config.trustedProxies());
         for (SiteEndpoint site : endpoints) {
             sites.put(site.name(), site);
             metrics.watch(site.name(), site.deploys());
-            if (!site.config().allowFrom().isEmpty()) {
-                InetAddressSet set = new InetAddressSet();
-                site.config().allowFrom().forEach(set::add);
-                allowFrom.put(site.name(), set);
-            }
+            addresses.allow(site.name(), site.config().allowFrom());
         }
     }
 
@@ -78,7 +70,7 @@ public final class HttpApi {
                 http.setIdleTimeout(10_000);
             });
             ClientConnectionLimit perClient = new ClientConnectionLimit(config.connectionsPerClient(),
-                    trustedProxies::test);
+                    addresses::isTrustedProxy);
             cfg.jetty.modifyServer(server -> {
                 // let in-flight requests finish on SIGTERM (Javalin's default handler chain is not graceful)
                 server.insertHandler(new GracefulHandler());
@@ -102,7 +94,7 @@ public final class HttpApi {
             cfg.jsonMapper(new JavalinJackson().updateMapper(m ->
                     m.configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)));
 
-            cfg.contextResolver.ip = this::clientAddress;
+            cfg.contextResolver.ip = ctx -> addresses.client(ctx.req().getRemoteAddr(), ctx.header("X-Forwarded-For"));
             cfg.routes.post("/pull-repo", ctx -> pullRepo(ctx, ""));
             cfg.routes.post("/pull-repo/{site}", ctx -> pullRepo(ctx, ctx.pathParam("site")));
             cfg.routes.post("/rollback", ctx -> rollback(ctx, ""));
@@ -146,67 +138,8 @@ public final class HttpApi {
         });
     }
 
-    /**
-     * The client's address: the TCP peer, unless the peer is a trusted proxy; then X-Forwarded-For is read
-     * right to left and the first address that is not a trusted proxy wins (the left-most entries are
-     * whatever the client wrote, so they are never believed).
-     */
-    private String clientAddress(Context ctx) {
-        String peer = ctx.req().getRemoteAddr();
-        String xff = ctx.header("X-Forwarded-For");
-        if (xff == null || !trusted(trustedProxies, peer)) {
-            return peer;
-        }
-        String[] hops = xff.split(",");
-        for (int i = hops.length - 1; i >= 0; i--) {
-            String hop = hops[i].strip();
-            if (hop.isEmpty()) {
-                continue;
-            }
-            if (!isAddress(hop)) {
-                return peer;  // garbage in the header: don't guess
-            }
-            if (!trusted(trustedProxies, hop)) {
-                return hop;
-            }
-        }
-        return peer;
-    }
-
     private static List<String> headerValues(Context ctx, String name) {
         return java.util.Collections.list(ctx.req().getHeaders(name));
-    }
-
-    /** An IPv4 or IPv6 literal (syntax only; {@link #parse} decides). */
-    private static boolean isAddress(String s) {
-        return s.length() <= 47 && (IPV4.matcher(s).matches() || s.matches("\\[?[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*]?"));
-    }
-
-    private static final java.util.regex.Pattern IPV4 = java.util.regex.Pattern.compile(
-            "(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}");
-
-    /**
-     * The address of a literal, never asking DNS: IPv4 only with valid octets, IPv6 only in brackets, which
-     * {@link InetAddress#getByName} takes as a literal or refuses.
-     */
-    private static InetAddress parse(String literal) {
-        String s = literal.replace("[", "").replace("]", "");
-        try {
-            if (IPV4.matcher(s).matches()) {
-                return InetAddress.getByName(s);
-            }
-            if (s.indexOf(':') >= 0 && s.matches("[0-9A-Fa-f:.]+")) {
-                return InetAddress.getByName("[" + s + "]");
-            }
-        } catch (java.net.UnknownHostException e) {
-            return null;
-        }
-        return null;
-    }
-
-    private static boolean trusted(InetAddressSet set, String literal) {
-        InetAddress address = literal == null ? null : parse(literal);
-        return address != null && set.test(address);
     }
 
     /** The site a request names, or null after answering 404 (unknown sites and odd names alike). */
@@ -222,8 +155,7 @@ public final class HttpApi {
 
     /** {@code webhook.allow.from}: others get 403 before any other work. */
     private boolean allowed(Context ctx, SiteEndpoint site) {
-        InetAddressSet allow = allowFrom.get(site.name());
-        if (allow == null || trusted(allow, ctx.ip())) {
+        if (addresses.allowed(site.name(), ctx.ip())) {
             return true;
         }
         log.warn("client refused client={} path={} reason=\"not in webhook.allow.from\"", ctx.ip(), safe(ctx.path()));

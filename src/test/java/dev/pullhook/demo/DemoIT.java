@@ -1,0 +1,59 @@
+package dev.pullhook.demo;
+
+import dev.pullhook.Daemon;
+import dev.pullhook.config.ConfigLoader;
+import dev.pullhook.testing.Signatures;
+import org.eclipse.jgit.api.Git;
+import org.eclipse.jgit.lib.PersonIdent;
+import org.junit.jupiter.api.Test;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@code --demo} with no configuration: the printed paths and URL work, a push from the printed developer
+ * clone followed by a signed POST deploys it, the secret is never printed, and the folder goes at the end.
+ */
+class DemoIT {
+    @Test
+    void demoDeploysAPushFromItsOwnCloneAndCleansUp() throws Exception {
+        Demo demo = Demo.create(new ConfigLoader(Map.of(), w -> { }));
+        Path dir = demo.config().repoPath().getParent();
+        try (Daemon daemon = Daemon.start(demo.config())) {
+            String text = demo.instructions(daemon.port());
+            String secret = Files.readString(dir.resolve("secret")).strip();
+            assertFalse(text.contains(secret), "the instructions read the secret from its file, never show it");
+            assertTrue(text.contains("http://127.0.0.1:" + daemon.port() + "/pull-repo?wait=true"), text);
+            Matcher devPath = Pattern.compile("cd (\\S+/dev) ").matcher(text);
+            assertTrue(devPath.find(), text);
+
+            Path dev = Path.of(devPath.group(1));
+            Files.writeString(dev.resolve("index.html"), "<p>changed</p>\n");
+            PersonIdent who = new PersonIdent("demo", "demo@example.invalid");
+            try (Git git = Git.open(dev.toFile())) {
+                git.commit().setAll(true).setMessage("demo change").setAuthor(who).setCommitter(who).call();
+                git.push().setRemote("origin").add("main").call();
+            }
+            HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                            URI.create("http://127.0.0.1:" + daemon.port() + "/pull-repo?wait=true"))
+                    .header("X-Hub-Signature-256", Signatures.sha256(secret, new byte[0]))
+                    .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, r.statusCode(), r.body());
+            assertEquals("<p>changed</p>\n", Files.readString(dir.resolve("site/index.html")));
+        } finally {
+            demo.cleanUp();
+        }
+        assertFalse(Files.exists(dir), "the demo folder is removed");
+    }
+}
