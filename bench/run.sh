@@ -170,10 +170,14 @@ ensure_repos() {  # ensure_repos SIZE: bare origin + pullhook's working copy + t
 }
 
 # bring both working copies to origin/main with the git CLI (a previous run may have stopped half-way), and
-# both object stores to one pack: JGit keeps one pack per fetch, so without this every run would start
-# from a different state (and past 50 packs JGit's auto-gc starts repacking in the background)
+# all three object stores to one pack: JGit keeps one pack per fetch, so without this every run would start
+# from a different state (and past 50 packs JGit's auto-gc starts repacking in the background); the origin
+# keeps every bench push as loose objects, and after a few runs hundreds of loose commits made each fetch
+# walk them all on the serving side (JGit's bitmap walk: 68 ms of 80 on small), which a real server's gc
+# would have packed long before
 sync_repos() {
     local dir=$WORK/$1 wc
+    git -C "$dir/origin.git" repack -adq
     for wc in site twin; do
         git -C "$dir/$wc" fetch -q origin
         git -C "$dir/$wc" reset -q --hard origin/main

@@ -30,10 +30,10 @@ final class LocalChanges {
     private LocalChanges() {
     }
 
-    static TreeSet<String> find(Repository r) throws IOException {
+    /** @param index the index as read by the caller (read again here only if it changed on disk) */
+    static TreeSet<String> find(Repository r, DirCache index) throws IOException {
         TreeSet<String> changed = new TreeSet<>();
         try (ObjectReader reader = r.newObjectReader(); TreeWalk walk = new TreeWalk(r, reader)) {
-            DirCache index = r.readDirCache();
             ObjectId head = r.resolve(Constants.HEAD + "^{tree}");
             int headIdx = head == null ? walk.addTree(new EmptyTreeIterator()) : walk.addTree(head);
             int indexIdx = walk.addTree(new DirCacheIterator(index));

@@ -4,6 +4,7 @@ import org.eclipse.jgit.dircache.DirCache;
 import org.eclipse.jgit.dircache.DirCacheCheckout;
 import org.eclipse.jgit.dircache.DirCacheEditor;
 import org.eclipse.jgit.dircache.DirCacheEntry;
+import org.eclipse.jgit.errors.LockFailedException;
 import org.eclipse.jgit.lib.Constants;
 import org.eclipse.jgit.lib.FileMode;
 import org.eclipse.jgit.lib.ObjectId;
@@ -49,9 +50,11 @@ final class TreeSwitch {
     /**
      * Moves HEAD (and the checked-out branch) from {@code from} to {@code to} by writing only what differs.
      *
+     * @param index the index as last read by the caller: locked here and read again only if it changed on
+     *              disk since; on an exception its in-memory state is undefined and must be dropped
      * @return false, having changed nothing, when the fast path does not apply
      */
-    static boolean apply(Repository repo, ObjectId from, ObjectId to) throws IOException {
+    static boolean apply(Repository repo, DirCache index, ObjectId from, ObjectId to) throws IOException {
         if (from == null) {
             return false;
         }
@@ -87,8 +90,11 @@ final class TreeSwitch {
                     return false;
                 }
             }
-            DirCache index = repo.lockDirCache();
+            if (!index.lock()) {
+                throw new LockFailedException(repo.getIndexFile());
+            }
             try {
+                index.read();
                 DirCacheEditor editor = index.editor();
                 WorkingTreeOptions options = repo.getConfig().get(WorkingTreeOptions.KEY);
                 for (String path : deletions) {

@@ -56,6 +56,13 @@ public final class WorkingCopy implements AutoCloseable {
     private final Duration timeout;
     private final RemoteAuth auth;
     private volatile Repository repo;
+    /**
+     * The index as this daemon last read or wrote it, kept between deploys: {@link DirCache#read()} parses
+     * the file again only when it changed on disk (size, time, inode), so a deploy that follows our own
+     * write neither parses nor SHA-1-checks it (4.8 MB for 50,000 files). Dropped on any failure, when its
+     * in-memory state may differ from the file.
+     */
+    private DirCache index;
 
     public WorkingCopy(Path path, String remote, String branch, Duration timeout, GitAuth auth) {
         this.path = path;
@@ -229,7 +236,7 @@ public final class WorkingCopy implements AutoCloseable {
         Repository r = repo();
         TreeSet<String> all;
         try {
-            all = LocalChanges.find(r);
+            all = LocalChanges.find(r, index(r));
         } catch (IOException | RuntimeException e) {
             reopenLater();
             throw new GitException(GitException.Phase.CHECK, "cannot read the working copy's status: "
@@ -445,11 +452,12 @@ public final class WorkingCopy implements AutoCloseable {
             }
             if (knownClean) {
                 try {
-                    if (TreeSwitch.apply(r, r.resolve(Constants.HEAD), target)) {
+                    if (TreeSwitch.apply(r, index(r), r.resolve(Constants.HEAD), target)) {
                         return true;
                     }
-                } catch (IOException e) {
-                    if (lockHeld(e)) {
+                } catch (IOException | RuntimeException e) {
+                    forgetIndex();  // edited in memory, maybe not written
+                    if (e instanceof RuntimeException || lockHeld(e)) {
                         throw e;
                     }
                     // a half-done fast path is repaired by the general reset right below
@@ -558,7 +566,22 @@ public final class WorkingCopy implements AutoCloseable {
         return message == null ? e.getClass().getSimpleName() : message;
     }
 
+    /** The index, read again only if it changed on disk since this daemon last read or wrote it. */
+    private synchronized DirCache index(Repository r) throws IOException {
+        if (index == null) {
+            index = r.readDirCache();
+        } else {
+            index.read();
+        }
+        return index;
+    }
+
+    private synchronized void forgetIndex() {
+        index = null;
+    }
+
     private synchronized void reopenLater() {
+        index = null;
         if (repo != null) {
             repo.close();
             repo = null;
