@@ -8,23 +8,39 @@ import org.eclipse.jgit.lib.FileMode;
 import org.eclipse.jgit.lib.ObjectId;
 import org.eclipse.jgit.lib.ObjectReader;
 import org.eclipse.jgit.lib.Repository;
+import org.eclipse.jgit.treewalk.CanonicalTreeParser;
 import org.eclipse.jgit.treewalk.EmptyTreeIterator;
 import org.eclipse.jgit.treewalk.FileTreeIterator;
 import org.eclipse.jgit.treewalk.TreeWalk;
 import org.eclipse.jgit.treewalk.WorkingTreeIterator;
 import org.eclipse.jgit.treewalk.filter.AndTreeFilter;
+import org.eclipse.jgit.treewalk.WorkingTreeOptions;
 import org.eclipse.jgit.treewalk.filter.IndexDiffFilter;
+import org.eclipse.jgit.treewalk.filter.PathFilterGroup;
 import org.eclipse.jgit.treewalk.filter.TreeFilter;
 
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.TreeSet;
 
 /**
  * Finds the tracked files whose content differs from HEAD: edited or deleted on disk, staged, or in
- * conflict. Like {@code git status --untracked-files=no}, in one walk of HEAD, the index and the working
- * tree: folders that neither the index nor HEAD knows are never entered, so a big untracked or ignored
- * folder (uploads, caches, node_modules) costs nothing, and a file is read only when its size or time
- * differs from the index.
+ * conflict. Like {@code git status --untracked-files=no}, and as git's own index refresh does it: first
+ * HEAD is compared with the index (trees skipped whole when their ids match), and every index entry's
+ * {@code lstat} with what the index recorded (type, executable bit, size, time). Only the paths that this
+ * leaves in doubt (usually none) go through JGit's full walk of HEAD, the index and the working tree,
+ * which reads files, applies filters and decides. Untracked folders (uploads, caches, node_modules) are
+ * never entered, and no folder is listed.
  */
 final class LocalChanges {
     private LocalChanges() {
@@ -32,15 +48,107 @@ final class LocalChanges {
 
     /** @param index the index as read by the caller (read again here only if it changed on disk) */
     static TreeSet<String> find(Repository r, DirCache index) throws IOException {
+        ObjectId head = r.resolve(Constants.HEAD + "^{tree}");
+        Set<String> doubtful = stagedPaths(r, head, index);
+        doubtful.addAll(statDiffers(r, index));
+        if (doubtful.isEmpty()) {
+            return new TreeSet<>();
+        }
+        return walk(r, index, head, PathFilterGroup.createFromStrings(doubtful));
+    }
+
+    /** Paths where the index differs from HEAD: staged edits, additions and deletions. */
+    private static Set<String> stagedPaths(Repository r, ObjectId head, DirCache index) throws IOException {
+        Set<String> staged = new HashSet<>();
+        try (TreeWalk walk = new TreeWalk(r)) {
+            walk.addTree(head == null ? new EmptyTreeIterator() : new CanonicalTreeParser(null, walk.getObjectReader(), head));
+            walk.addTree(new DirCacheIterator(index));
+            walk.setFilter(TreeFilter.ANY_DIFF);
+            walk.setRecursive(true);
+            while (walk.next()) {
+                staged.add(walk.getPathString());
+            }
+        }
+        return staged;
+    }
+
+    /**
+     * Index entries whose file on disk may differ: anything but a regular file with the recorded
+     * executable bit, size and modification time under real folders, and every entry that the index
+     * itself marks as needing a look (smudged by a racy write, conflicted, submodules, symbolic links).
+     * Errs towards doubt: the full walk decides.
+     */
+    private static Set<String> statDiffers(Repository r, DirCache index) {
+        Path workTree = r.getWorkTree().toPath();
+        boolean fileMode = r.getConfig().get(WorkingTreeOptions.KEY).isFileMode();
+        Map<String, Boolean> realFolders = new HashMap<>();
+        Set<String> doubtful = new HashSet<>();
+        for (int i = 0; i < index.getEntryCount(); i++) {
+            DirCacheEntry e = index.getEntry(i);
+            if (e.isAssumeValid() && e.getStage() == DirCacheEntry.STAGE_0) {
+                continue;  // git does not look at these either
+            }
+            String path = e.getPathString();
+            if (!statMatches(workTree, path, e, fileMode) || !parentIsRealFolder(workTree, path, realFolders)) {
+                doubtful.add(path);
+            }
+        }
+        return doubtful;
+    }
+
+    private static boolean statMatches(Path workTree, String path, DirCacheEntry e, boolean fileMode) {
+        int mode = e.getRawMode();
+        if (e.getStage() != DirCacheEntry.STAGE_0 || e.isSmudged() || e.isUpdateNeeded() || e.isSkipWorkTree()
+                || e.isIntentToAdd() || (mode != FileMode.REGULAR_FILE.getBits()
+                && mode != FileMode.EXECUTABLE_FILE.getBits())) {
+            return false;
+        }
+        PosixFileAttributes a;
+        try {
+            a = Files.readAttributes(workTree.resolve(path), PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        } catch (IOException | RuntimeException gone) {
+            return false;
+        }
+        if (!a.isRegularFile() || e.getLength() != (int) a.size()) {
+            return false;
+        }
+        if (fileMode && a.permissions().contains(PosixFilePermission.OWNER_EXECUTE)
+                != (mode == FileMode.EXECUTABLE_FILE.getBits())) {
+            return false;
+        }
+        Instant recorded = e.getLastModifiedInstant();
+        Instant onDisk = a.lastModifiedTime().toInstant();
+        // an index written without nanoseconds (git built without USE_NSEC) records whole seconds
+        return recorded.equals(onDisk) || (recorded.getNano() == 0 && recorded.getEpochSecond() == onDisk.getEpochSecond());
+    }
+
+    /** False when a folder on the path is missing, a file, or a symbolic link (lstat follows those). */
+    private static boolean parentIsRealFolder(Path workTree, String path, Map<String, Boolean> known) {
+        int slash = path.lastIndexOf('/');
+        if (slash < 0) {
+            return true;
+        }
+        String parent = path.substring(0, slash);
+        Boolean real = known.get(parent);
+        if (real == null) {
+            real = parentIsRealFolder(workTree, parent, known) && Files.isDirectory(workTree.resolve(parent),
+                    LinkOption.NOFOLLOW_LINKS);
+            known.put(parent, real);
+        }
+        return real;
+    }
+
+    /** JGit's walk of HEAD, the index and the working tree over {@code paths}: it reads files and decides. */
+    private static TreeSet<String> walk(Repository r, DirCache index, ObjectId head, TreeFilter paths)
+            throws IOException {
         TreeSet<String> changed = new TreeSet<>();
         try (ObjectReader reader = r.newObjectReader(); TreeWalk walk = new TreeWalk(r, reader)) {
-            ObjectId head = r.resolve(Constants.HEAD + "^{tree}");
             int headIdx = head == null ? walk.addTree(new EmptyTreeIterator()) : walk.addTree(head);
             int indexIdx = walk.addTree(new DirCacheIterator(index));
             int treeIdx = walk.addTree(new FileTreeIterator(r));
             walk.setRecursive(true);
-            walk.setFilter(AndTreeFilter.create(new Tracked(headIdx, indexIdx),
-                    new IndexDiffFilter(indexIdx, treeIdx, false)));
+            walk.setFilter(AndTreeFilter.create(List.of(paths, new Tracked(headIdx, indexIdx),
+                    new IndexDiffFilter(indexIdx, treeIdx, false))));
             while (walk.next()) {
                 DirCacheIterator inIndex = walk.getTree(indexIdx, DirCacheIterator.class);
                 WorkingTreeIterator onDisk = walk.getTree(treeIdx, WorkingTreeIterator.class);

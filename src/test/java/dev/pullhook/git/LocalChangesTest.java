@@ -1,0 +1,162 @@
+package dev.pullhook.git;
+
+import dev.pullhook.config.GitAuth;
+import org.eclipse.jgit.api.Git;
+import org.eclipse.jgit.lib.PersonIdent;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The local-changes check on a real working copy: it compares each file's lstat with the index and
+ * hands only doubtful paths to JGit's full walk, so every kind of change must still be found, and a file
+ * that was merely touched must not be reported.
+ */
+class LocalChangesTest {
+    private static final PersonIdent WHO = new PersonIdent("Test", "test@example.invalid");
+
+    @TempDir
+    Path dir;
+    private Path site;
+    private Git git;
+    private WorkingCopy wc;
+
+    @BeforeEach
+    void createWorkingCopy() throws Exception {
+        site = dir.resolve("site");
+        git = Git.init().setInitialBranch("main").setDirectory(site.toFile()).call();
+        write("README.md", "# site\n");
+        write("app/index.html", "<h1>hello</h1>\n");
+        write("app/static/style.css", "body { color: black }\n");
+        write("bin/run.sh", "#!/bin/sh\necho run\n");
+        Files.setPosixFilePermissions(site.resolve("bin/run.sh"), PosixFilePermissions.fromString("rwxr-xr-x"));
+        try (var files = Files.walk(site)) {
+            // an hour old: an index entry written in the same instant as its file is "racy", and the
+            // check would read every file instead of trusting lstat, which is the path under test
+            FileTime past = FileTime.fromMillis(System.currentTimeMillis() - 3_600_000);
+            for (Path p : (Iterable<Path>) files.filter(Files::isRegularFile).filter(p -> !p.startsWith(site.resolve(".git")))::iterator) {
+                Files.setLastModifiedTime(p, past);
+            }
+        }
+        git.add().addFilepattern(".").call();
+        git.commit().setMessage("first").setAuthor(WHO).setCommitter(WHO).call();
+        wc = new WorkingCopy(site, "origin", "main", Duration.ofSeconds(10), GitAuth.NONE);
+    }
+
+    @AfterEach
+    void close() {
+        wc.close();
+        git.close();
+    }
+
+    private void write(String path, String content) throws Exception {
+        Path p = site.resolve(path);
+        Files.createDirectories(p.getParent());
+        Files.writeString(p, content, StandardCharsets.UTF_8);
+    }
+
+    private List<String> changes() throws Exception {
+        return wc.localChanges(100);
+    }
+
+    /** The git command line in the working copy, as a sysadmin would run it (bounded). */
+    private void gitCli(String... args) throws Exception {
+        List<String> command = new java.util.ArrayList<>(List.of("git", "-C", site.toString()));
+        command.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
+        pb.environment().put("GIT_CONFIG_NOSYSTEM", "1");
+        Process p = pb.start();
+        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "git " + args[0] + " did not finish");
+        assertEquals(0, p.exitValue(), () -> "git " + String.join(" ", args) + ": " + output);
+    }
+
+    @Test
+    void noEntryIsRacyInTheseTests() throws Exception {
+        try (var repo = org.eclipse.jgit.storage.file.FileRepositoryBuilder.create(site.resolve(".git").toFile())) {
+            var index = repo.readDirCache();
+            for (int i = 0; i < index.getEntryCount(); i++) {
+                assertTrue(!index.getEntry(i).isSmudged(), index.getEntry(i).getPathString());
+            }
+        }
+    }
+
+    @Test
+    void cleanWorkingCopyHasNoChangesAlsoAfterTheIndexIsRewrittenByTheGitCli() throws Exception {
+        assertEquals(List.of(), changes());
+        gitCli("reset", "-q", "--hard");
+        assertEquals(List.of(), changes());
+    }
+
+    @Test
+    void touchedButUnchangedFileIsNotAChange() throws Exception {
+        Files.setLastModifiedTime(site.resolve("app/index.html"), FileTime.fromMillis(System.currentTimeMillis() + 5_000));
+        assertEquals(List.of(), changes());
+    }
+
+    @Test
+    void editOfTheSameSizeIsFoundByItsContent() throws Exception {
+        write("app/index.html", "<h1>HELLO</h1>\n");
+        assertEquals(List.of("app/index.html"), changes());
+    }
+
+    @Test
+    void deletedResizedAndExecutableBitChangesAreFound() throws Exception {
+        Files.delete(site.resolve("README.md"));
+        write("app/static/style.css", "body { color: red; background: white }\n");
+        Files.setPosixFilePermissions(site.resolve("bin/run.sh"), PosixFilePermissions.fromString("rw-r--r--"));
+        assertEquals(List.of("README.md", "app/static/style.css", "bin/run.sh"), changes());
+    }
+
+    @Test
+    void fileReplacedBySymbolicLinkOrFolderIsFound() throws Exception {
+        Files.delete(site.resolve("README.md"));
+        Files.createSymbolicLink(site.resolve("README.md"), site.resolve("app/index.html"));
+        Files.delete(site.resolve("bin/run.sh"));
+        Files.createDirectories(site.resolve("bin/run.sh"));
+        assertEquals(List.of("README.md", "bin/run.sh"), changes());
+    }
+
+    @Test
+    void folderReplacedByASymbolicLinkToAnIdenticalCopyIsFound() throws Exception {
+        // lstat of app/static/style.css follows the link: the folder itself must be looked at
+        Path copy = dir.resolve("elsewhere");
+        Files.createDirectories(copy);
+        Path css = site.resolve("app/static/style.css");
+        Files.copy(css, copy.resolve("style.css"), java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
+        Files.delete(css);
+        Files.delete(site.resolve("app/static"));
+        Files.createSymbolicLink(site.resolve("app/static"), copy);
+        assertEquals(List.of("app/static/style.css"), changes());
+    }
+
+    @Test
+    void stagedDeletionAdditionAndEditAreFound() throws Exception {
+        gitCli("rm", "--cached", "-q", "README.md");
+        write("new.txt", "new\n");
+        gitCli("add", "new.txt");
+        write("app/index.html", "<h1>staged</h1>\n");
+        gitCli("add", "app/index.html");
+        assertEquals(List.of("README.md", "app/index.html", "new.txt"), changes());
+    }
+
+    @Test
+    void untrackedFilesAreNotChanges() throws Exception {
+        write("uploads/photo.jpg", "jpeg\n");
+        write("app/cache.tmp", "tmp\n");
+        assertEquals(List.of(), changes());
+    }
+}
