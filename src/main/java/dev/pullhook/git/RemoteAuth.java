@@ -3,6 +3,7 @@ package dev.pullhook.git;
 import dev.pullhook.config.GitAuth;
 import org.eclipse.jgit.api.TransportCommand;
 import org.eclipse.jgit.transport.SshTransport;
+import org.eclipse.jgit.transport.Transport;
 import org.eclipse.jgit.transport.UsernamePasswordCredentialsProvider;
 import org.eclipse.jgit.transport.sshd.SshdSessionFactory;
 import org.eclipse.jgit.transport.sshd.SshdSessionFactoryBuilder;
@@ -46,17 +47,32 @@ final class RemoteAuth implements AutoCloseable {
     /** Applies the configured credentials to a command that talks to the remote. */
     <C extends TransportCommand<C, ?>> C apply(C command) {
         if (ssh != null) {
-            command.setTransportConfigCallback(t -> {
-                if (t instanceof SshTransport st) {
-                    st.setSshSessionFactory(ssh);
-                }
-            });
+            command.setTransportConfigCallback(this::useSsh);
         }
         if (auth.httpsUsername() != null && auth.httpsPassword() != null) {
-            command.setCredentialsProvider(new UsernamePasswordCredentialsProvider(auth.httpsUsername(),
-                    new String(auth.httpsPassword().bytes(), StandardCharsets.UTF_8)));
+            command.setCredentialsProvider(credentials());
         }
         return command;
+    }
+
+    /** Applies the configured credentials to a transport opened directly. */
+    Transport apply(Transport transport) {
+        useSsh(transport);
+        if (auth.httpsUsername() != null && auth.httpsPassword() != null) {
+            transport.setCredentialsProvider(credentials());
+        }
+        return transport;
+    }
+
+    private void useSsh(Transport transport) {
+        if (ssh != null && transport instanceof SshTransport st) {
+            st.setSshSessionFactory(ssh);
+        }
+    }
+
+    private UsernamePasswordCredentialsProvider credentials() {
+        return new UsernamePasswordCredentialsProvider(auth.httpsUsername(),
+                new String(auth.httpsPassword().bytes(), StandardCharsets.UTF_8));
     }
 
     /** Adds what to do to the JGit messages sysadmins meet most. */
