@@ -20,6 +20,7 @@ import org.eclipse.jgit.treewalk.filter.PathFilterGroup;
 import org.eclipse.jgit.treewalk.filter.TreeFilter;
 
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -32,6 +33,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinTask;
 
 /**
  * Finds the tracked files whose content differs from HEAD: edited or deleted on disk, staged, or in
@@ -76,66 +80,114 @@ final class LocalChanges {
      * Index entries whose file on disk may differ: anything but a regular file with the recorded
      * executable bit, size and modification time under real folders, and every entry that the index
      * itself marks as needing a look (smudged by a racy write, conflicted, submodules, symbolic links).
-     * Errs towards doubt: the full walk decides.
+     * Errs towards doubt: the full walk decides. A big index is split in two halves, one of them looked at
+     * on the common pool: lstat is most of the time, and a 2-core server does two at once.
      */
-    private static Set<String> statDiffers(Repository r, DirCache index) {
+    private static Set<String> statDiffers(Repository r, DirCache index) throws IOException {
         Path workTree = r.getWorkTree().toPath();
         boolean fileMode = r.getConfig().get(WorkingTreeOptions.KEY).isFileMode();
-        Map<String, Boolean> realFolders = new HashMap<>();
-        Set<String> doubtful = new HashSet<>();
-        for (int i = 0; i < index.getEntryCount(); i++) {
-            DirCacheEntry e = index.getEntry(i);
-            if (e.isAssumeValid() && e.getStage() == DirCacheEntry.STAGE_0) {
-                continue;  // git does not look at these either
-            }
-            String path = e.getPathString();
-            if (!statMatches(workTree, path, e, fileMode) || !parentIsRealFolder(workTree, path, realFolders)) {
-                doubtful.add(path);
-            }
+        int n = index.getEntryCount();
+        if (n < PARALLEL_FROM || Runtime.getRuntime().availableProcessors() < 2) {
+            return new StatScan(workTree, fileMode).scan(index, 0, n);
+        }
+        int half = n / 2;
+        ForkJoinTask<Set<String>> second = ForkJoinPool.commonPool()
+                .submit(() -> new StatScan(workTree, fileMode).scan(index, half, n));
+        Set<String> doubtful = new StatScan(workTree, fileMode).scan(index, 0, half);
+        try {
+            doubtful.addAll(second.get());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while checking the working tree");
+        } catch (ExecutionException e) {
+            throw new IOException("cannot check the working tree: " + e.getCause(), e.getCause());
         }
         return doubtful;
     }
 
-    private static boolean statMatches(Path workTree, String path, DirCacheEntry e, boolean fileMode) {
-        int mode = e.getRawMode();
-        if (e.getStage() != DirCacheEntry.STAGE_0 || e.isSmudged() || e.isUpdateNeeded() || e.isSkipWorkTree()
-                || e.isIntentToAdd() || (mode != FileMode.REGULAR_FILE.getBits()
-                && mode != FileMode.EXECUTABLE_FILE.getBits())) {
-            return false;
-        }
-        PosixFileAttributes a;
-        try {
-            a = Files.readAttributes(workTree.resolve(path), PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-        } catch (IOException | RuntimeException gone) {
-            return false;
-        }
-        if (!a.isRegularFile() || e.getLength() != (int) a.size()) {
-            return false;
-        }
-        if (fileMode && a.permissions().contains(PosixFilePermission.OWNER_EXECUTE)
-                != (mode == FileMode.EXECUTABLE_FILE.getBits())) {
-            return false;
-        }
-        Instant recorded = e.getLastModifiedInstant();
-        Instant onDisk = a.lastModifiedTime().toInstant();
-        // an index written without nanoseconds (git built without USE_NSEC) records whole seconds
-        return recorded.equals(onDisk) || (recorded.getNano() == 0 && recorded.getEpochSecond() == onDisk.getEpochSecond());
-    }
+    /** Index entries from this many on are checked in two halves. */
+    private static final int PARALLEL_FROM = 4_000;
 
-    /** False when a folder on the path is missing, a file, or a symbolic link (lstat follows those). */
-    private static boolean parentIsRealFolder(Path workTree, String path, Map<String, Boolean> known) {
-        int slash = path.lastIndexOf('/');
-        if (slash < 0) {
-            return true;
+    /** One pass of lstat over a range of index entries; remembers which folders are real ones. */
+    private static final class StatScan {
+        private final Path workTree;
+        private final boolean fileMode;
+        private final Map<String, Boolean> realFolders = new HashMap<>();
+        private String lastFolder = "";
+        private boolean lastFolderReal = true;
+
+        StatScan(Path workTree, boolean fileMode) {
+            this.workTree = workTree;
+            this.fileMode = fileMode;
         }
-        String parent = path.substring(0, slash);
-        Boolean real = known.get(parent);
-        if (real == null) {
-            real = parentIsRealFolder(workTree, parent, known) && Files.isDirectory(workTree.resolve(parent),
-                    LinkOption.NOFOLLOW_LINKS);
-            known.put(parent, real);
+
+        Set<String> scan(DirCache index, int from, int to) {
+            Set<String> doubtful = new HashSet<>();
+            for (int i = from; i < to; i++) {
+                DirCacheEntry e = index.getEntry(i);
+                if (e.isAssumeValid() && e.getStage() == DirCacheEntry.STAGE_0) {
+                    continue;  // git does not look at these either
+                }
+                String path = e.getPathString();
+                if (!statMatches(e, path) || !inRealFolder(path)) {
+                    doubtful.add(path);
+                }
+            }
+            return doubtful;
         }
-        return real;
+
+        private boolean statMatches(DirCacheEntry e, String path) {
+            int mode = e.getRawMode();
+            if (e.getStage() != DirCacheEntry.STAGE_0 || e.isSmudged() || e.isUpdateNeeded() || e.isSkipWorkTree()
+                    || e.isIntentToAdd() || (mode != FileMode.REGULAR_FILE.getBits()
+                    && mode != FileMode.EXECUTABLE_FILE.getBits())) {
+                return false;
+            }
+            PosixFileAttributes a;
+            try {
+                a = Files.readAttributes(workTree.resolve(path), PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            } catch (IOException | RuntimeException gone) {
+                return false;
+            }
+            if (!a.isRegularFile() || e.getLength() != (int) a.size()) {
+                return false;
+            }
+            if (fileMode && a.permissions().contains(PosixFilePermission.OWNER_EXECUTE)
+                    != (mode == FileMode.EXECUTABLE_FILE.getBits())) {
+                return false;
+            }
+            Instant recorded = e.getLastModifiedInstant();
+            Instant onDisk = a.lastModifiedTime().toInstant();
+            // an index written without nanoseconds (git built without USE_NSEC) records whole seconds
+            return recorded.equals(onDisk)
+                    || (recorded.getNano() == 0 && recorded.getEpochSecond() == onDisk.getEpochSecond());
+        }
+
+        /** False when a folder on the path is missing, a file, or a symbolic link (lstat follows those). */
+        private boolean inRealFolder(String path) {
+            int slash = path.lastIndexOf('/');
+            if (slash < 0) {
+                return true;
+            }
+            // entries are sorted by path: most share the folder of the one before
+            if (slash == lastFolder.length() && path.startsWith(lastFolder)) {
+                return lastFolderReal;
+            }
+            lastFolder = path.substring(0, slash);
+            lastFolderReal = isRealFolder(lastFolder);
+            return lastFolderReal;
+        }
+
+        private boolean isRealFolder(String folder) {
+            Boolean real = realFolders.get(folder);
+            if (real == null) {
+                int slash = folder.lastIndexOf('/');
+                real = (slash < 0 || isRealFolder(folder.substring(0, slash)))
+                        && Files.isDirectory(workTree.resolve(folder), LinkOption.NOFOLLOW_LINKS);
+                realFolders.put(folder, real);
+            }
+            return real;
+        }
     }
 
     /** JGit's walk of HEAD, the index and the working tree over {@code paths}: it reads files and decides. */

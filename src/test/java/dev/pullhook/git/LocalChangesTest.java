@@ -43,16 +43,7 @@ class LocalChangesTest {
         write("app/static/style.css", "body { color: black }\n");
         write("bin/run.sh", "#!/bin/sh\necho run\n");
         Files.setPosixFilePermissions(site.resolve("bin/run.sh"), PosixFilePermissions.fromString("rwxr-xr-x"));
-        try (var files = Files.walk(site)) {
-            // an hour old: an index entry written in the same instant as its file is "racy", and the
-            // check would read every file instead of trusting lstat, which is the path under test
-            FileTime past = FileTime.fromMillis(System.currentTimeMillis() - 3_600_000);
-            for (Path p : (Iterable<Path>) files.filter(Files::isRegularFile).filter(p -> !p.startsWith(site.resolve(".git")))::iterator) {
-                Files.setLastModifiedTime(p, past);
-            }
-        }
-        git.add().addFilepattern(".").call();
-        git.commit().setMessage("first").setAuthor(WHO).setCommitter(WHO).call();
+        commitAllWithOldTimes("first");
         wc = new WorkingCopy(site, "origin", "main", Duration.ofSeconds(10), GitAuth.NONE);
     }
 
@@ -60,6 +51,23 @@ class LocalChangesTest {
     void close() {
         wc.close();
         git.close();
+    }
+
+    /**
+     * Commits everything with the files' times an hour back: an index entry written in the same instant
+     * as its file is "racy", and the check would read every file instead of trusting lstat, which is the
+     * path under test.
+     */
+    private void commitAllWithOldTimes(String message) throws Exception {
+        FileTime past = FileTime.fromMillis(System.currentTimeMillis() - 3_600_000);
+        try (var files = Files.walk(site)) {
+            for (Path p : (Iterable<Path>) files.filter(Files::isRegularFile)
+                    .filter(p -> !p.startsWith(site.resolve(".git")))::iterator) {
+                Files.setLastModifiedTime(p, past);
+            }
+        }
+        git.add().addFilepattern(".").call();
+        git.commit().setMessage(message).setAuthor(WHO).setCommitter(WHO).call();
     }
 
     private void write(String path, String content) throws Exception {
@@ -151,6 +159,36 @@ class LocalChangesTest {
         write("app/index.html", "<h1>staged</h1>\n");
         gitCli("add", "app/index.html");
         assertEquals(List.of("README.md", "app/index.html", "new.txt"), changes());
+    }
+
+    @Test
+    void changesInBothHalvesOfABigIndexAreFound() throws Exception {
+        // from 4,000 entries the lstat pass runs in two halves on two threads
+        for (int d = 0; d < 41; d++) {
+            for (int f = 0; f < 100; f++) {
+                write(String.format("big/d%02d/f%03d.txt", d, f), "file " + d + "/" + f + "\n");
+            }
+        }
+        commitAllWithOldTimes("big");
+        write("big/d03/f050.txt", "changed in the first half, and longer\n");
+        Files.delete(site.resolve("big/d39/f001.txt"));
+        Path copy = dir.resolve("copy-of-d40");
+        Files.createDirectories(copy);
+        try (var files = Files.list(site.resolve("big/d40"))) {
+            for (Path p : (Iterable<Path>) files::iterator) {
+                Files.copy(p, copy.resolve(p.getFileName()), java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
+                Files.delete(p);
+            }
+        }
+        Files.delete(site.resolve("big/d40"));
+        Files.createSymbolicLink(site.resolve("big/d40"), copy);
+
+        List<String> found = wc.localChanges(1_000);
+
+        assertEquals(102, found.size(), found::toString);  // the 100 files behind the link, and two more
+        assertEquals("big/d03/f050.txt", found.get(0));
+        assertEquals("big/d39/f001.txt", found.get(1));
+        assertTrue(found.get(2).startsWith("big/d40/"), found::toString);
     }
 
     @Test
