@@ -2,6 +2,7 @@ package dev.pullhook;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pullhook.testing.GitCli;
 import dev.pullhook.testing.LogCapture;
 import dev.pullhook.testing.Poll;
 import dev.pullhook.testing.Signatures;
@@ -235,28 +236,16 @@ class SafeDeployIT {
             ObjectId first = repos.pushNewCommit();
             assertDeployed(deploy(d), first);  // the daemon has written the index itself
             ObjectId before = repos.siteHead();
-            runGitInSite("rm", "--cached", "-q", "README.md");  // a staged deletion; the file stays on disk
+            GitCli.run(repos.site, "rm", "--cached", "-q", "README.md");  // a staged deletion; the file stays on disk
             repos.pushNewCommit();
 
             String error = assertFailed(deploy(d));
 
             assertTrue(error.contains("local changes") && error.contains("README.md"), error);
             assertEquals(before, repos.siteHead(), "HEAD did not move");
-            runGitInSite("reset", "-q", "--", "README.md");  // the admin takes it back: the next deploy works
+            GitCli.run(repos.site, "reset", "-q", "--", "README.md");  // the admin takes it back: the next deploy works
             assertDeployed(deploy(d), repos.originTip());
         }
-    }
-
-    /** The git command line in the site's working copy, as a sysadmin would run it (bounded). */
-    private void runGitInSite(String... args) throws Exception {
-        List<String> command = new java.util.ArrayList<>(List.of("git", "-C", repos.site.toString()));
-        command.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
-        pb.environment().put("GIT_CONFIG_NOSYSTEM", "1");
-        Process git = pb.start();
-        String output = new String(git.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(git.waitFor(30, java.util.concurrent.TimeUnit.SECONDS), "git " + args[0] + " did not finish");
-        assertEquals(0, git.exitValue(), () -> "git " + String.join(" ", args) + ": " + output);
     }
 
     @Test

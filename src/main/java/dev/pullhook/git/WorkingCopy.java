@@ -19,6 +19,7 @@ import org.eclipse.jgit.lib.ObjectId;
 import org.eclipse.jgit.lib.Ref;
 import org.eclipse.jgit.lib.Repository;
 import org.eclipse.jgit.storage.file.FileRepositoryBuilder;
+import org.eclipse.jgit.transport.FetchConnection;
 import org.eclipse.jgit.transport.RefSpec;
 import org.eclipse.jgit.transport.RemoteConfig;
 import org.eclipse.jgit.transport.Transport;
@@ -34,7 +35,6 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.TreeSet;
 import java.util.function.BooleanSupplier;
@@ -64,6 +64,8 @@ public final class WorkingCopy implements AutoCloseable {
      * in-memory state may differ from the file.
      */
     private DirCache index;
+    /** The remote's repository, kept open between fetches when it is one on this machine. */
+    private LocalRemote localRemote;
 
     public WorkingCopy(Path path, String remote, String branch, Duration timeout, GitAuth auth) {
         this.path = path;
@@ -192,7 +194,7 @@ public final class WorkingCopy implements AutoCloseable {
             } else {
                 // Without submodules, the transport directly: the fetch command would walk every file of
                 // the fetched tree looking for them (50,000 entries on a big site, on every deploy).
-                try (Transport transport = auth.apply(Transport.open(r, remote))) {
+                try (Transport transport = openTransport(r)) {
                     transport.setTimeout(seconds);
                     transport.fetch(new Cancellable(cancelled), List.of(spec));
                 }
@@ -215,12 +217,13 @@ public final class WorkingCopy implements AutoCloseable {
 
     /** The tip of the branch on the remote, asked without fetching ({@code git ls-remote}); null if it has none. */
     public ObjectId remoteTip() throws GitException {
-        try {
-            Map<String, Ref> refs = auth.apply(new Git(repo()).lsRemote()).setRemote(remote).setHeads(true)
-                    .setTimeout((int) Math.max(1, timeout.toSeconds())).callAsMap();
-            Ref ref = refs.get(Constants.R_HEADS + branch);
-            return ref == null ? null : ref.getObjectId();
-        } catch (GitAPIException | JGitInternalException e) {
+        try (Transport transport = openTransport(repo())) {
+            transport.setTimeout((int) Math.max(1, timeout.toSeconds()));
+            try (FetchConnection connection = transport.openFetch()) {
+                Ref ref = connection.getRef(Constants.R_HEADS + branch);
+                return ref == null ? null : ref.getObjectId();
+            }
+        } catch (URISyntaxException | IOException | RuntimeException e) {
             reopenLater();
             throw new GitException(GitException.Phase.FETCH, "ls-remote of " + remote + " failed: "
                     + auth.explain(rootMessage(e)), e);
@@ -575,6 +578,25 @@ public final class WorkingCopy implements AutoCloseable {
         return message == null ? e.getClass().getSimpleName() : message;
     }
 
+    /**
+     * A transport to the remote: from the kept repository when the remote is one on this machine (see
+     * {@link LocalRemote}), else JGit's, with the configured credentials.
+     */
+    private synchronized Transport openTransport(Repository r) throws URISyntaxException, IOException {
+        java.io.File gitDir = LocalRemote.gitDirOf(r, remote);
+        if (localRemote != null && !localRemote.gitDir().equals(gitDir)) {
+            localRemote.close();
+            localRemote = null;
+        }
+        if (gitDir == null) {
+            return auth.apply(Transport.open(r, remote));
+        }
+        if (localRemote == null) {
+            localRemote = LocalRemote.open(gitDir, r.getFS());
+        }
+        return localRemote.transport(r, new RemoteConfig(r.getConfig(), remote).getURIs().get(0));
+    }
+
     /** The index, read again only if it changed on disk since this daemon last read or wrote it. */
     private synchronized DirCache index(Repository r) throws IOException {
         if (index == null) {
@@ -591,6 +613,10 @@ public final class WorkingCopy implements AutoCloseable {
 
     private synchronized void reopenLater() {
         index = null;
+        if (localRemote != null) {
+            localRemote.close();
+            localRemote = null;
+        }
         if (repo != null) {
             repo.close();
             repo = null;

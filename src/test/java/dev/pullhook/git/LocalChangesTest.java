@@ -1,6 +1,7 @@
 package dev.pullhook.git;
 
 import dev.pullhook.config.GitAuth;
+import dev.pullhook.testing.GitCli;
 import org.eclipse.jgit.api.Git;
 import org.eclipse.jgit.lib.PersonIdent;
 import org.junit.jupiter.api.AfterEach;
@@ -15,7 +16,6 @@ import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -80,18 +80,6 @@ class LocalChangesTest {
         return wc.localChanges(100);
     }
 
-    /** The git command line in the working copy, as a sysadmin would run it (bounded). */
-    private void gitCli(String... args) throws Exception {
-        List<String> command = new java.util.ArrayList<>(List.of("git", "-C", site.toString()));
-        command.addAll(List.of(args));
-        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
-        pb.environment().put("GIT_CONFIG_NOSYSTEM", "1");
-        Process p = pb.start();
-        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "git " + args[0] + " did not finish");
-        assertEquals(0, p.exitValue(), () -> "git " + String.join(" ", args) + ": " + output);
-    }
-
     @Test
     void noEntryIsRacyInTheseTests() throws Exception {
         try (var repo = org.eclipse.jgit.storage.file.FileRepositoryBuilder.create(site.resolve(".git").toFile())) {
@@ -105,7 +93,7 @@ class LocalChangesTest {
     @Test
     void cleanWorkingCopyHasNoChangesAlsoAfterTheIndexIsRewrittenByTheGitCli() throws Exception {
         assertEquals(List.of(), changes());
-        gitCli("reset", "-q", "--hard");
+        GitCli.run(site, "reset", "-q", "--hard");
         assertEquals(List.of(), changes());
     }
 
@@ -153,11 +141,11 @@ class LocalChangesTest {
 
     @Test
     void stagedDeletionAdditionAndEditAreFound() throws Exception {
-        gitCli("rm", "--cached", "-q", "README.md");
+        GitCli.run(site, "rm", "--cached", "-q", "README.md");
         write("new.txt", "new\n");
-        gitCli("add", "new.txt");
+        GitCli.run(site, "add", "new.txt");
         write("app/index.html", "<h1>staged</h1>\n");
-        gitCli("add", "app/index.html");
+        GitCli.run(site, "add", "app/index.html");
         assertEquals(List.of("README.md", "app/index.html", "new.txt"), changes());
     }
 
