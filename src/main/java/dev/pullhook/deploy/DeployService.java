@@ -102,10 +102,20 @@ public final class DeployService {
     /**
      * Queues what is due at start: a recovery deploy when the previous process died mid-deploy (whatever
      * {@code deploy.on.start} says: the working copy may be half reset), else a check that deploys only if
-     * the remote tip moved while the daemon was down. Also warms JGit up first.
+     * the remote tip moved while the daemon was down. Before them, on the worker (the server already answers),
+     * the warm-up: {@link WorkingCopy#warmUp}, with a deploy rehearsed in {@code <state.dir>/warm-up}.
      */
     public void start(boolean deployOnStart) {
-        worker.execute(workingCopy::warmUp);
+        worker.execute(() -> {
+            long t0 = System.nanoTime();
+            String problem = workingCopy.warmUp(state.path().resolve("warm-up"));
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+            if (problem == null) {
+                log.info("warm-up done{} ms={}", label, ms);
+            } else {
+                log.info("warm-up incomplete{} ms={} problem=\"{}\" (only the first deploy is slower)", label, ms, problem);
+            }
+        });
         if (interrupted != null) {
             log.warn("deploy interrupted last time{} ({}); recovering the working copy", label, interrupted);
             submitCheck("recovery");
