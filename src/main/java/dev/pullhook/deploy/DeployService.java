@@ -32,6 +32,7 @@ import java.util.function.Consumer;
  */
 public final class DeployService {
     private static final Logger log = LoggerFactory.getLogger(DeployService.class);
+    private static final boolean GC_WHEN_IDLE = Boolean.getBoolean("pullhook.gc.when.idle");
 
     /** What the queue is doing. */
     public enum State {
@@ -64,6 +65,8 @@ public final class DeployService {
     private Job pendingDeploy;
     private boolean closed;
     private String interrupted;
+    /** Work was done since the last collection when idle; used on the worker thread only. */
+    private boolean worked;
 
     public DeployService(WorkingCopy workingCopy, SiteConfig config, StateDir state) {
         this.workingCopy = workingCopy;
@@ -115,6 +118,8 @@ public final class DeployService {
             } else {
                 log.info("warm-up incomplete{} ms={} problem=\"{}\" (only the first deploy is slower)", label, ms, problem);
             }
+            worked = true;
+            collectIfIdle();
         });
         if (interrupted != null) {
             log.warn("deploy interrupted last time{} ({}); recovering the working copy", label, interrupted);
@@ -284,6 +289,33 @@ public final class DeployService {
             // never runs beside a deploy
             deployer.housekeeping(result.id());
         }
+        if (result != null) {
+            worked = true;
+        }
+        collectIfIdle();
+    }
+
+    /**
+     * After work (the warm-up, a deploy), once nothing else is queued: one full collection, with which the
+     * serial collector gives the heap that the work grew back to the system (as far as the unit's
+     * {@code -XX:MaxHeapFreeRatio} asks). Only with {@code -Dpullhook.gc.when.idle=true}, which the systemd
+     * unit sets: in a JVM that runs other things too (the tests, say) that is not this class's call. A start
+     * or poll check that found nothing to do does not count as work, so polling never collects. Runs on the
+     * worker, so a deploy queued meanwhile waits for it (as it would for any stop-the-world pause).
+     */
+    private void collectIfIdle() {
+        if (!GC_WHEN_IDLE || !worked) {
+            return;
+        }
+        synchronized (lock) {
+            if (closed || !queue.isEmpty()) {
+                return;
+            }
+        }
+        worked = false;
+        long t0 = System.nanoTime();
+        System.gc();
+        log.debug("gc when idle{} ms={}", label, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
     }
 
     /** The phase an interrupted deploy was in, from its marker ("unknown" when the marker does not say). */
