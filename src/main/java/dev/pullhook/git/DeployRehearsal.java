@@ -66,6 +66,9 @@ final class DeployRehearsal {
                 head.link(Constants.R_HEADS + BRANCH);
                 StoredConfig config = site.getConfig();
                 config.setString("remote", "origin", "url", originDir.toString());
+                // JGit starts a background "gc --auto" after each fetch (fetch.autogc); on the scratch repository it
+                // would race the removal of the scratch folder (and log an error when it loses)
+                config.setBoolean("fetch", null, "autogc", false);
                 config.save();
                 // an empty first commit: the working copy can stand on it with no files and no index
                 ObjectId empty = commit(origin, null, -1);
