@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -160,7 +161,9 @@ class SystemdUnitIT {
         for (String option : jvmOptions(execStart(Files.readString(UNIT)))) {
             command.add(option.startsWith("-Duser.home=") ? "-Duser.home=" + tmp.resolve("home") : option);
         }
-        command.addAll(List.of("-Xlog:class+load=info:file=" + classes, "-cp", System.getProperty("java.class.path"),
+        Path javaTmp = Files.createDirectories(tmp.resolve("java-tmp"));
+        command.addAll(List.of("-Xlog:class+load=info:file=" + classes, "-Djava.io.tmpdir=" + javaTmp,
+                "-cp", System.getProperty("java.class.path"),
                 "dev.pullhook.Main", "--config", config.toString()));
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().keySet().removeIf(k -> k.startsWith("PULLHOOK_"));
@@ -169,7 +172,9 @@ class SystemdUnitIT {
         Process daemon = pb.start();
         try {
             Poll.until("warm-up done in the log", () -> logHas(log, "warm-up done"));
-            assertFalse(Files.exists(repos.site.resolve(".git/pullhook/warm-up")), "the rehearsal's scratch folder is gone");
+            try (Stream<Path> left = Files.list(javaTmp)) {
+                assertEquals(List.of(), left.toList(), "the rehearsal's scratch folder is removed");
+            }
             ObjectId tip = repos.pushNewCommit();
             HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
                             URI.create("http://127.0.0.1:" + port + "/pull-repo?wait=true"))

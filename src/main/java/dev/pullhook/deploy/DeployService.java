@@ -6,6 +6,9 @@ import org.eclipse.jgit.lib.ObjectId;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -106,12 +109,12 @@ public final class DeployService {
      * Queues what is due at start: a recovery deploy when the previous process died mid-deploy (whatever
      * {@code deploy.on.start} says: the working copy may be half reset), else a check that deploys only if
      * the remote tip moved while the daemon was down. Before them, on the worker (the server already answers),
-     * the warm-up: {@link WorkingCopy#warmUp}, with a deploy rehearsed in {@code <state.dir>/warm-up}.
+     * the warm-up: {@link WorkingCopy#warmUp}, with a deploy rehearsed in a temporary folder.
      */
     public void start(boolean deployOnStart) {
         worker.execute(() -> {
             long t0 = System.nanoTime();
-            String problem = workingCopy.warmUp(state.path().resolve("warm-up"));
+            String problem = workingCopy.warmUp(scratchFolder());
             long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
             if (problem == null) {
                 log.info("warm-up done{} ms={}", label, ms);
@@ -126,6 +129,20 @@ public final class DeployService {
             submitCheck("recovery");
         } else if (deployOnStart) {
             submitCheck("start");
+        }
+    }
+
+    /**
+     * A new folder for the warm-up's rehearsal under {@code java.io.tmpdir} (under systemd the service's own
+     * {@code PrivateTmp}), or null when none can be made. Not in the state folder: by default that lies inside
+     * the working copy, and a working copy moved away mid-rehearsal left JGit's in-process transport waiting
+     * for its timeout.
+     */
+    private static Path scratchFolder() {
+        try {
+            return Files.createTempDirectory("pullhook-warm-up-");
+        } catch (IOException | RuntimeException e) {
+            return null;
         }
     }
 

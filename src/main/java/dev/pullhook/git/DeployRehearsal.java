@@ -39,7 +39,8 @@ final class DeployRehearsal {
     private static final String BRANCH = "main";
     private static final PersonIdent WHO = new PersonIdent("pullhook warm-up", "warm-up@pullhook.invalid",
             Instant.EPOCH, java.time.ZoneOffset.UTC);
-    private static final Duration TIMEOUT = Duration.ofSeconds(30);
+    /** A local fetch of a few objects takes milliseconds; this only bounds a broken one. */
+    private static final Duration TIMEOUT = Duration.ofSeconds(5);
 
     private DeployRehearsal() {
     }

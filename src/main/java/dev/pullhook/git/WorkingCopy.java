@@ -525,7 +525,7 @@ public final class WorkingCopy implements AutoCloseable {
      * which the start-up check's fetch of an unmoved tip never reaches). Changes nothing here or on the
      * remote. Failures only make the first deploy slower: a real deploy reports them.
      *
-     * @param scratch a folder of pullhook's own that may be created and removed, or null to skip the rehearsal
+     * @param scratch an empty or missing folder of pullhook's own, removed afterwards; null skips the rehearsal
      * @return null when all went well, else what failed (for the log)
      */
     public String warmUp(Path scratch) {
