@@ -30,9 +30,24 @@ public final class Main {
     }
 
     public static void main(String[] args) {
+        avoidJmxInJetty();
         int status = run(args);
         if (status != 0) {
             System.exit(status);
+        }
+    }
+
+    /**
+     * Jetty pads some shared counters to a cache line, and finds how many object references fit in one by
+     * asking the platform MBean server whether references are compressed. That one question starts JMX
+     * (about 360 classes, 3 MiB of resident memory, a noticeable part of the start-up), which nothing else
+     * in pullhook uses. The answer is known here: 4-byte references (16 a 64-byte line) below a 32 GB heap,
+     * where the JVM compresses them by default, else 8. An explicit {@code -D} setting wins.
+     */
+    static void avoidJmxInJetty() {
+        String key = "org.eclipse.jetty.util.referencesPerCacheLine";
+        if (System.getProperty(key) == null) {
+            System.setProperty(key, Runtime.getRuntime().maxMemory() < (32L << 30) ? "16" : "8");
         }
     }
 

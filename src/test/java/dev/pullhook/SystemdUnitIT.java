@@ -1,18 +1,30 @@
 package dev.pullhook;
 
+import dev.pullhook.testing.Poll;
+import dev.pullhook.testing.Ports;
+import dev.pullhook.testing.Signatures;
+import dev.pullhook.testing.TestDaemon;
+import dev.pullhook.testing.TestRepos;
+import org.eclipse.jgit.lib.ObjectId;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -22,8 +34,9 @@ import static org.junit.jupiter.api.Assertions.fail;
 /**
  * Checks the shipped unit {@code systemd/pullhook.service} with the real {@code systemd-analyze} (it works
  * offline, without systemd running as init): {@code verify} finds nothing to say, {@code security
- * --offline=true} rates the exposure at most 2.0, the JVM accepts the unit's options, and the settings the
- * daemon relies on are there. It does not start the unit: this machine has no systemd as PID 1.
+ * --offline=true} rates the exposure at most 2.0, the JVM accepts the unit's options, the daemon starts and
+ * deploys with them, and the settings the daemon relies on are there. It does not start the unit itself:
+ * this machine has no systemd as PID 1.
  */
 class SystemdUnitIT {
     private static final Path UNIT = Path.of(System.getProperty("user.dir"), "systemd", "pullhook.service");
@@ -113,6 +126,9 @@ class SystemdUnitIT {
         List<String> options = jvmOptions(execStart(Files.readString(UNIT)));
         assertTrue(options.contains("-XX:+UseSerialGC") && options.contains("-Xmx64m")
                 && options.contains("-XX:TieredStopAtLevel=1") && options.contains("-Xshare:auto"), options.toString());
+        // the full GC pullhook runs when idle only gives memory back together with these
+        assertTrue(options.contains("-Dpullhook.gc.when.idle=true") && options.contains("-XX:MaxHeapFreeRatio=40")
+                && options.contains("-XX:-ShrinkHeapInSteps"), options.toString());
         assertTrue(options.stream().anyMatch(o -> o.startsWith("-XX:SharedArchiveFile=/var/lib/pullhook/")), options.toString());
         List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElseThrow());
@@ -123,6 +139,68 @@ class SystemdUnitIT {
         // the archive does not exist here: -Xshare:auto must start anyway, and quietly
         assertFalse(r.output().toLowerCase().contains("warning"), r.output());
         assertFalse(r.output().toLowerCase().contains("error"), r.output());
+    }
+
+    /**
+     * The daemon itself, started with exactly the unit's JVM options (its home moved to a temporary folder;
+     * the CDS archive does not exist here, so -Xshare:auto runs without it): it answers, its warm-up
+     * finishes, it deploys a push within the unit's 64 MB heap, and it never starts JMX (Main answers
+     * Jetty's one question to it, see {@link Main#avoidJmxInJetty()}).
+     */
+    @Test
+    void theDaemonStartsWarmsUpAndDeploysWithTheUnitsJvmOptions() throws Exception {
+        TestRepos repos = TestRepos.create(tmp.resolve("repos"));
+        Path secret = Files.writeString(tmp.resolve("secret"), TestDaemon.SECRET + "\n");
+        int port = Ports.free();
+        Path config = Files.writeString(tmp.resolve("config.properties"), "repo.path=" + repos.site
+                + "\nwebhook.secret.file=" + secret + "\nserver.port=" + port + "\n");
+        Path log = tmp.resolve("daemon.log");
+        Path classes = tmp.resolve("classes.log");
+        List<String> command = new ArrayList<>();
+        command.add(ProcessHandle.current().info().command().orElseThrow());
+        for (String option : jvmOptions(execStart(Files.readString(UNIT)))) {
+            command.add(option.startsWith("-Duser.home=") ? "-Duser.home=" + tmp.resolve("home") : option);
+        }
+        Path javaTmp = Files.createDirectories(tmp.resolve("java-tmp"));
+        command.addAll(List.of("-Xlog:class+load=info:file=" + classes, "-Djava.io.tmpdir=" + javaTmp,
+                "-cp", System.getProperty("java.class.path"),
+                "dev.pullhook.Main", "--config", config.toString()));
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().keySet().removeIf(k -> k.startsWith("PULLHOOK_"));
+        pb.environment().put("GIT_CONFIG_NOSYSTEM", "1");
+        pb.environment().put("XDG_CONFIG_HOME", tmp.resolve("xdg").toString());
+        Process daemon = pb.start();
+        try {
+            Poll.until("warm-up done in the log", () -> logHas(log, "warm-up done"));
+            try (Stream<Path> left = Files.list(javaTmp)) {
+                assertEquals(List.of(), left.toList(), "the rehearsal's scratch folder is removed");
+            }
+            ObjectId tip = repos.pushNewCommit();
+            HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                            URI.create("http://127.0.0.1:" + port + "/pull-repo?wait=true"))
+                    .header("X-Hub-Signature-256", Signatures.sha256(TestDaemon.SECRET, new byte[0]))
+                    .timeout(Duration.ofSeconds(60)).POST(HttpRequest.BodyPublishers.noBody()).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, r.statusCode(), r.body());
+            assertEquals(tip, repos.siteHead());
+            String loaded = Files.readString(classes);
+            assertTrue(loaded.contains("dev.pullhook.git.DeployRehearsal"), "class logging works");
+            assertFalse(loaded.contains("javax.management.MBeanServer "), "JMX was started");
+        } finally {
+            daemon.destroy();
+            daemon.waitFor(30, TimeUnit.SECONDS);
+            daemon.destroyForcibly();
+            repos.close();
+            System.out.println("--- daemon log ---\n" + Files.readString(log));
+        }
+    }
+
+    private static boolean logHas(Path log, String text) {
+        try {
+            return Files.exists(log) && Files.readString(log).contains(text);
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     @Test

@@ -6,6 +6,9 @@ import org.eclipse.jgit.lib.ObjectId;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -32,6 +35,7 @@ import java.util.function.Consumer;
  */
 public final class DeployService {
     private static final Logger log = LoggerFactory.getLogger(DeployService.class);
+    private static final boolean GC_WHEN_IDLE = Boolean.getBoolean("pullhook.gc.when.idle");
 
     /** What the queue is doing. */
     public enum State {
@@ -64,6 +68,8 @@ public final class DeployService {
     private Job pendingDeploy;
     private boolean closed;
     private String interrupted;
+    /** Work was done since the last collection when idle; used on the worker thread only. */
+    private boolean worked;
 
     public DeployService(WorkingCopy workingCopy, SiteConfig config, StateDir state) {
         this.workingCopy = workingCopy;
@@ -102,15 +108,41 @@ public final class DeployService {
     /**
      * Queues what is due at start: a recovery deploy when the previous process died mid-deploy (whatever
      * {@code deploy.on.start} says: the working copy may be half reset), else a check that deploys only if
-     * the remote tip moved while the daemon was down. Also warms JGit up first.
+     * the remote tip moved while the daemon was down. Before them, on the worker (the server already answers),
+     * the warm-up: {@link WorkingCopy#warmUp}, with a deploy rehearsed in a temporary folder.
      */
     public void start(boolean deployOnStart) {
-        worker.execute(workingCopy::warmUp);
+        worker.execute(() -> {
+            long t0 = System.nanoTime();
+            String problem = workingCopy.warmUp(scratchFolder());
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+            if (problem == null) {
+                log.info("warm-up done{} ms={}", label, ms);
+            } else {
+                log.info("warm-up incomplete{} ms={} problem=\"{}\" (only the first deploy is slower)", label, ms, problem);
+            }
+            worked = true;
+            collectIfIdle();
+        });
         if (interrupted != null) {
             log.warn("deploy interrupted last time{} ({}); recovering the working copy", label, interrupted);
             submitCheck("recovery");
         } else if (deployOnStart) {
             submitCheck("start");
+        }
+    }
+
+    /**
+     * A new folder for the warm-up's rehearsal under {@code java.io.tmpdir} (under systemd the service's own
+     * {@code PrivateTmp}), or null when none can be made. Not in the state folder: by default that lies inside
+     * the working copy, and a working copy moved away mid-rehearsal left JGit's in-process transport waiting
+     * for its timeout.
+     */
+    private static Path scratchFolder() {
+        try {
+            return Files.createTempDirectory("pullhook-warm-up-");
+        } catch (IOException | RuntimeException e) {
+            return null;
         }
     }
 
@@ -274,6 +306,33 @@ public final class DeployService {
             // never runs beside a deploy
             deployer.housekeeping(result.id());
         }
+        if (result != null) {
+            worked = true;
+        }
+        collectIfIdle();
+    }
+
+    /**
+     * After work (the warm-up, a deploy), once nothing else is queued: one full collection, with which the
+     * serial collector gives the heap that the work grew back to the system (as far as the unit's
+     * {@code -XX:MaxHeapFreeRatio} asks). Only with {@code -Dpullhook.gc.when.idle=true}, which the systemd
+     * unit sets: in a JVM that runs other things too (the tests, say) that is not this class's call. A start
+     * or poll check that found nothing to do does not count as work, so polling never collects. Runs on the
+     * worker, so a deploy queued meanwhile waits for it (as it would for any stop-the-world pause).
+     */
+    private void collectIfIdle() {
+        if (!GC_WHEN_IDLE || !worked) {
+            return;
+        }
+        synchronized (lock) {
+            if (closed || !queue.isEmpty()) {
+                return;
+            }
+        }
+        worked = false;
+        long t0 = System.nanoTime();
+        System.gc();
+        log.debug("gc when idle{} ms={}", label, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
     }
 
     /** The phase an interrupted deploy was in, from its marker ("unknown" when the marker does not say). */

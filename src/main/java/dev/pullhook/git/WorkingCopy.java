@@ -538,11 +538,19 @@ public final class WorkingCopy implements AutoCloseable {
     }
 
     /**
-     * Pays JGit's one-time costs (the file system's timestamp probe, opening the repository, reading the
-     * index and pack list) so the first deploy after start is not the slow one. Failures are ignored:
-     * a real deploy reports them.
+     * Pays JGit's one-time costs so the first deploy after start is not the slow one: the file system's
+     * timestamp probe, opening the repository, reading the index and pack list, the local-changes walk over
+     * this working copy (its inodes), and a whole deploy rehearsed on throwaway repositories in
+     * {@code scratch} ({@link DeployRehearsal}: the fetch that receives a pack, the checks and the reset,
+     * which the start-up check's fetch of an unmoved tip never reaches). Changes nothing here or on the
+     * remote. Failures only make the first deploy slower: a real deploy reports them.
+     *
+     * @param scratch an empty or missing folder of pullhook's own, removed afterwards; null skips the rehearsal
+     * @return null when all went well, else what failed (for the log)
      */
-    public void warmUp() {
+    public String warmUp(Path scratch) {
+        String problem = null;
+        boolean localRemote = false;
         try {
             FS.getFileStoreAttributes(path);
             Repository r = repo();
@@ -552,10 +560,22 @@ public final class WorkingCopy implements AutoCloseable {
             if (head != null) {
                 r.getObjectDatabase().has(head);
             }
-            new RemoteConfig(r.getConfig(), remote);
+            RemoteConfig rc = new RemoteConfig(r.getConfig(), remote);
+            // JGit's TransportLocal: a path or a file: URL, whose sending side then runs in this process
+            localRemote = rc.getURIs().stream().anyMatch(u -> u.getHost() == null
+                    && (u.getScheme() == null || u.getScheme().equals("file")));
         } catch (IOException | GitException | URISyntaxException | RuntimeException e) {
             reopenLater();
+            problem = "working copy: " + rootMessage(e);
         }
+        if (scratch != null) {
+            try {
+                DeployRehearsal.run(scratch, localRemote);
+            } catch (IOException | GitException | RuntimeException e) {
+                problem = (problem == null ? "" : problem + "; ") + "rehearsal: " + rootMessage(e);
+            }
+        }
+        return problem;
     }
 
     private String lockAwareMessage(Exception e) {
