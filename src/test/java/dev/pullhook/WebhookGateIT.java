@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -126,6 +127,116 @@ class WebhookGateIT {
                 assertEquals("missing or invalid signature", json(r).path("error").asText());
             }
             Poll.until("the rejection's log line", () -> !log.linesWith("rollback rejected client=127.0.0.1").isEmpty());
+        }
+    }
+
+    /** A push payload for {@code commit}, padded with a JSON field to {@code size} bytes. */
+    private static byte[] paddedPush(ObjectId commit, int size) {
+        String head = "{\"ref\":\"refs/heads/main\",\"after\":\"" + commit.name()
+                + "\",\"repository\":{\"full_name\":\"octo/site\"},\"padding\":\"";
+        return (head + "x".repeat(size - head.length() - 2) + "\"}").getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** {@code body} in HTTP/1.1 chunked framing, {@code piece} bytes a chunk. */
+    private static byte[] chunked(byte[] body, int piece) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        for (int i = 0; i < body.length; i += piece) {
+            int n = Math.min(piece, body.length - i);
+            out.writeBytes(RawHttp.latin1(Integer.toHexString(n) + "\r\n"));
+            out.write(body, i, n);
+            out.writeBytes(RawHttp.latin1("\r\n"));
+        }
+        out.writeBytes(RawHttp.latin1("0\r\n\r\n"));
+        return out.toByteArray();
+    }
+
+    /** Bodies over the 64 KiB the gate reads itself go on to the routes, which answer them as before. */
+    @Test
+    void bodiesLargerThanTheGateReadsAreAnsweredByTheRoutes() {
+        try (TestRepos repos = TestRepos.create(tmp); LogCapture log = new LogCapture();
+             TestDaemon daemon = TestDaemon.start(repos, Map.of("deploy.on.start", "false"))) {
+            int port = daemon.daemon.port();
+            ObjectId pushed = repos.pushNewCommit();
+            byte[] body = paddedPush(pushed, 100 * 1024);
+            String forged = "X-Hub-Signature-256: sha256=" + "0".repeat(64);
+            String signed = "X-Hub-Signature-256: " + Signatures.sha256(TestDaemon.SECRET, body);
+            String[] github = {"Content-Type: application/json", "X-GitHub-Event: push"};
+
+            // forged, with a Content-Length: 403 from the route
+            RawHttp.Response r = RawHttp.exchange(port, concat(RawHttp.latin1(head(port, "/pull-repo", body.length,
+                    github[0], github[1], "X-GitHub-Delivery: gate-large-1", forged)), body), false);
+            assertEquals(403, r.status(), r::toString);
+            assertEquals("missing or invalid signature", json(r).path("error").asText());
+            // forged and chunked: the gate reads 64 KiB, then hands what it read and the rest to the route
+            r = RawHttp.exchange(port, concat(RawHttp.latin1(chunkedHead(port, "/pull-repo", github[0], github[1],
+                    "X-GitHub-Delivery: gate-large-2", forged)), chunked(body, 10_000)), false);
+            assertEquals(403, r.status(), r::toString);
+            Poll.until("both rejections logged", () -> log.linesWith("webhook rejected", "delivery=gate-large-").size() == 2);
+            assertNotEquals(pushed, repos.siteHead(), "nothing deployed");
+
+            // signed and chunked: the route gets every byte in order, so the HMAC verifies and it deploys
+            r = RawHttp.exchange(port, concat(RawHttp.latin1(chunkedHead(port, "/pull-repo?wait=true", github[0], github[1],
+                    "X-GitHub-Delivery: gate-large-3", signed)), chunked(body, 10_000)), false);
+            assertEquals(200, r.status(), r::toString);
+            assertEquals("deployed", json(r).path("status").asText(), r::toString);
+            assertEquals(pushed, repos.siteHead());
+        }
+    }
+
+    private static String chunkedHead(int port, String target, String... headerLines) {
+        StringBuilder b = new StringBuilder("POST " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\n");
+        for (String h : headerLines) {
+            b.append(h).append("\r\n");
+        }
+        return b.append("Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n").toString();
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        for (byte[] p : parts) {
+            out.writeBytes(p);
+        }
+        return out.toByteArray();
+    }
+
+    /**
+     * The gate holds at most 4 MiB of bodies at once. 80 clients each send 60 KiB of a 62 KiB forged body and
+     * wait (4.7 MiB, more than it holds); then each sends the rest. Those past its budget went on to the
+     * routes with the bytes read so far: every one is answered 403 all the same.
+     */
+    @Test
+    void bodiesPastTheGatesMemoryBudgetAreAnsweredByTheRoutes() throws InterruptedException {
+        int clients = 80;
+        byte[] body = new byte[62 * 1024];
+        Arrays.fill(body, (byte) ' ');
+        int first = 60 * 1024;
+        try (TestRepos repos = TestRepos.create(tmp); LogCapture log = new LogCapture();
+             TestDaemon daemon = TestDaemon.start(repos, Map.of("deploy.on.start", "false"))) {
+            int port = daemon.daemon.port();
+            List<RawHttp> waiting = new ArrayList<>();
+            try {
+                for (int i = 0; i < clients; i++) {
+                    RawHttp c = RawHttp.connect(port);
+                    waiting.add(c);
+                    c.send(head(port, "/pull-repo", body.length, "X-GitHub-Delivery: gate-held-" + i,
+                            "X-Hub-Signature-256: sha256=" + "0".repeat(64)));
+                    c.send(Arrays.copyOf(body, first));
+                }
+                Thread.sleep(1000);  // lets the server read what was sent: a settle, not a measurement
+                for (RawHttp c : waiting) {
+                    c.send(Arrays.copyOfRange(body, first, body.length));
+                }
+                for (RawHttp c : waiting) {
+                    RawHttp.Response r = c.read(false);
+                    assertEquals(403, r.status(), r::toString);
+                    assertEquals("missing or invalid signature", json(r).path("error").asText());
+                }
+            } finally {
+                waiting.forEach(RawHttp::close);
+            }
+            Poll.until("every rejection logged", () -> log.linesWith("webhook rejected", "delivery=gate-held-").size() == clients);
+            PrometheusText m = PrometheusText.parse(daemon.get("/metrics").body());
+            assertEquals((double) clients, m.value("pullhook_webhook_requests_total", "site", "default", "outcome", "forbidden"));
         }
     }
 

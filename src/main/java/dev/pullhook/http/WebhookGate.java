@@ -11,33 +11,46 @@ import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.thread.Invocable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Answers forged webhooks before Javalin sees them. For a POST to a site's {@code /pull-repo} or
- * {@code /rollback} path it reads the body without holding a thread, has the site's {@link WebhookReceiver}
- * check the credentials, and when they do not verify answers 403 itself: counted, and logged within the
- * client's budget, as the route would. Everything else (credentials that verify, a body over the limit or cut
- * off, a client outside {@code webhook.allow.from}, any other path) goes on to Javalin unchanged, with the bytes
- * already read handed over, so the routes still decide every other answer.
+ * {@code /rollback} path with a small body it reads the body as it arrives, has the site's
+ * {@link WebhookReceiver} check the credentials, and when they do not verify answers 403 itself: counted, and
+ * logged within the client's budget, as the route would. Everything else (credentials that verify, a larger or
+ * cut-off body, a client outside {@code webhook.allow.from}, any other path or method) goes on to Javalin
+ * unchanged, with the bytes already read handed over, so the routes still decide every other answer.
  *
  * <p>Why: Jetty's servlet layer and Javalin's dispatch cost about two thirds of a rejected request's CPU
- * (bench/README.md, finding 8), and a flood of forged requests is the load this daemon must shrug off.
+ * (bench/README.md, findings 8 and 9). The gate tells Jetty it never blocks, so Jetty runs it on the
+ * selector thread that read the request (one per two cores): a forged request costs no hand-off between
+ * threads, and a flood of them cannot take more CPU than the selector threads have, which leaves the rest
+ * to the deploys. It must therefore never block: Javalin (which does) always runs on a pool thread.
  */
 final class WebhookGate extends Handler.Wrapper {
     private static final Logger log = LoggerFactory.getLogger(WebhookGate.class);
     /** The answer to every forged request, serialised once. */
     static final byte[] FORBIDDEN = "{\"status\":\"forbidden\",\"error\":\"missing or invalid signature\"}"
             .getBytes(StandardCharsets.UTF_8);
+    /**
+     * Larger bodies are left to the routes: their HMAC would hold up the selector thread, and every other
+     * connection on it, for too long. Push payloads are mostly well under it.
+     */
+    static final int MAX_BODY_BYTES = 64 * 1024;
+    /** All bodies held by the gate at once: past it, requests go to the routes as they come (a thread each). */
+    static final long MAX_HELD_BYTES = 4L * 1024 * 1024;
 
     private record Target(SiteEndpoint site, boolean rollback) {
     }
@@ -45,8 +58,10 @@ final class WebhookGate extends Handler.Wrapper {
     private final Map<String, Target> targets = new HashMap<>();
     private final ClientAddresses addresses;
     private final Metrics metrics;
-    private final long maxBodyBytes;
+    private final int maxBodyBytes;
+    private final AtomicLong held = new AtomicLong();
 
+    /** @param maxBodyBytes {@code webhook.max.body.bytes}: the gate reads at most this much (and no more than 64 KiB) */
     WebhookGate(Iterable<SiteEndpoint> sites, ClientAddresses addresses, Metrics metrics, long maxBodyBytes) {
         for (SiteEndpoint site : sites) {
             // the exact paths of HttpApi's routes; any other spelling takes the routes' own way
@@ -56,51 +71,73 @@ final class WebhookGate extends Handler.Wrapper {
         }
         this.addresses = addresses;
         this.metrics = metrics;
-        this.maxBodyBytes = maxBodyBytes;
+        this.maxBodyBytes = (int) Math.min(maxBodyBytes, MAX_BODY_BYTES);
     }
 
     @Override
-    public boolean handle(Request request, Response response, Callback callback) throws Exception {
-        if (!"POST".equals(request.getMethod())) {
-            return super.handle(request, response, callback);
-        }
-        Target target = targets.get(request.getHttpURI().getPath());
-        if (target == null) {
-            return super.handle(request, response, callback);
+    public InvocationType getInvocationType() {
+        return InvocationType.NON_BLOCKING;
+    }
+
+    @Override
+    public boolean handle(Request request, Response response, Callback callback) {
+        Target target = "POST".equals(request.getMethod()) ? targets.get(request.getHttpURI().getPath()) : null;
+        if (target == null || request.getLength() > maxBodyBytes) {
+            forward(request, response, callback);
+            return true;
         }
         HttpFields headers = request.getHeaders();
         String client = addresses.client(Request.getRemoteAddr(request), headers.get(HttpHeader.X_FORWARDED_FOR));
-        long length = request.getLength();
-        if (!addresses.allowed(target.site().name(), client) || length > maxBodyBytes) {
-            return super.handle(request, response, callback);
+        if (!addresses.allowed(target.site().name(), client)) {
+            forward(request, response, callback);
+            return true;
         }
-        new Delivery(request, response, callback, target, client, length).read();
+        new Delivery(request, response, callback, target, client).read();
         return true;
     }
 
-    /** One request's way through the gate: read the body, then answer 403 or pass it on. */
-    private final class Delivery implements Runnable {
+    /** Runs the routes (Javalin's servlet, which may block) on a pool thread, never on the selector. */
+    private void forward(Request request, Response response, Callback callback) {
+        request.getComponents().getExecutor().execute(() -> {
+            try {
+                if (!super.handle(request, response, callback)) {
+                    Response.writeError(request, response, callback, 404);
+                }
+            } catch (Throwable t) {
+                Response.writeError(request, response, callback, t);
+            }
+        });
+    }
+
+    /** One request's way through the gate: read the body, then answer 403 or hand it on. */
+    private final class Delivery implements Invocable.Task {
         private final Request request;
         private final Response response;
         private final Callback callback;
         private final Target target;
         private final String client;
-        private byte[] body;
+        private byte[] body = new byte[0];
         private int size;
+        /** Bytes of {@link #held} this delivery counts for. */
+        private int reserved;
 
-        Delivery(Request request, Response response, Callback callback, Target target, String client, long length) {
+        Delivery(Request request, Response response, Callback callback, Target target, String client) {
             this.request = request;
             this.response = response;
             this.callback = callback;
             this.target = target;
             this.client = client;
-            this.body = new byte[(int) Math.max(0, Math.min(length < 0 ? 1024 : length, maxBodyBytes))];
         }
 
-        /** Called again by Jetty when more of the body has come. */
+        /** Called by Jetty when more of the body has come. */
         @Override
         public void run() {
             read();
+        }
+
+        @Override
+        public InvocationType getInvocationType() {
+            return InvocationType.NON_BLOCKING;
         }
 
         void read() {
@@ -108,13 +145,14 @@ final class WebhookGate extends Handler.Wrapper {
                 readSome();
             } catch (Throwable t) {
                 // a bug, not the client: as the routes' exception handler would, log it and answer 500
+                release();
                 log.error("request failed method=POST path={} error=\"{}\"", HttpApi.safe(request.getHttpURI().getPath()),
                         t.toString(), t);
                 Response.writeError(request, response, callback, 500, "internal error");
             }
         }
 
-        private void readSome() throws Exception {
+        private void readSome() {
             while (true) {
                 Content.Chunk chunk = request.read();
                 if (chunk == null) {
@@ -123,16 +161,19 @@ final class WebhookGate extends Handler.Wrapper {
                 }
                 if (Content.Chunk.isFailure(chunk)) {
                     // cut off or timed out: the route reads the same failure and answers it
-                    pass(false, chunk);
+                    handOn(false, chunk);
                     return;
                 }
                 boolean last = chunk.isLast();
-                append(chunk.getByteBuffer());
-                chunk.release();
-                if (size > maxBodyBytes) {
-                    pass(last, null);  // the route reads on and answers 413
+                ByteBuffer data = chunk.getByteBuffer();
+                if (!keep(data)) {
+                    // too large for the gate: the route gets this chunk too, reads on and decides
+                    Content.Chunk copy = Content.Chunk.from(ByteBuffer.allocate(data.remaining()).put(data).flip(), last);
+                    chunk.release();
+                    handOn(last, copy);
                     return;
                 }
+                chunk.release();
                 if (last) {
                     decide();
                     return;
@@ -140,21 +181,35 @@ final class WebhookGate extends Handler.Wrapper {
             }
         }
 
-        private void append(ByteBuffer data) {
+        /** Appends {@code data} to the body; false when that would pass the gate's limits (then it is not appended). */
+        private boolean keep(ByteBuffer data) {
             int n = data.remaining();
             if (size + n > body.length) {
-                // grows past the limit by at most one chunk, which is enough to know it is too large
-                body = Arrays.copyOf(body, Math.max(size + n, (int) Math.min(2L * body.length, maxBodyBytes + 1)));
+                if (size + n > maxBodyBytes) {
+                    return false;
+                }
+                // grown as bytes come, so a client that promises a body and stalls holds nothing
+                int capacity = Math.min(maxBodyBytes, Math.max(size + n, 2 * body.length));
+                if (held.addAndGet(capacity - reserved) > MAX_HELD_BYTES) {
+                    held.addAndGet(reserved - capacity);
+                    return false;
+                }
+                reserved = capacity;
+                body = Arrays.copyOf(body, capacity);
             }
             data.get(body, size, n);
             size += n;
+            return true;
         }
 
-        private void decide() throws Exception {
-            if (size != body.length) {
-                body = Arrays.copyOf(body, size);
-            }
-            byte[] raw = body;
+        private void release() {
+            held.addAndGet(-reserved);
+            reserved = 0;
+        }
+
+        private void decide() {
+            release();
+            byte[] raw = size == body.length ? body : Arrays.copyOf(body, size);
             HttpFields headers = request.getHeaders();
             WebhookReceiver receiver = target.site().receiver();
             String delivery = target.rollback() ? null : DeliveryId.from(headers::get);
@@ -162,7 +217,7 @@ final class WebhookGate extends Handler.Wrapper {
                     ? receiver.rollbackRejection(headers::getValuesList, raw, client)
                     : receiver.rejection(headers::getValuesList, raw, client, delivery);
             if (rejected.isEmpty()) {
-                pass(true, null);
+                forward(new Replay(request, true, Content.Chunk.from(ByteBuffer.wrap(raw), true)), response, callback);
                 return;
             }
             if (!target.rollback()) {
@@ -180,43 +235,38 @@ final class WebhookGate extends Handler.Wrapper {
         }
 
         /**
-         * Hands the request on to Javalin, which reads the bytes read here first, then the rest: nothing when
-         * {@code ended}, else the failure met here, or what the client sends next.
+         * Hands the request on to the routes, which read the bytes read here first, then {@code next} (more
+         * bytes, or the failure met here), then what the client sends next unless the body {@code ended}.
          */
-        private void pass(boolean ended, Content.Chunk failure) throws Exception {
-            Request replay = new Replay(request, ByteBuffer.wrap(body, 0, size), ended, failure);
-            if (!WebhookGate.super.handle(replay, response, callback)) {
-                Response.writeError(replay, response, callback, 404);
-            }
+        private void handOn(boolean ended, Content.Chunk next) {
+            release();
+            Content.Chunk read = Content.Chunk.from(ByteBuffer.wrap(body, 0, size), false);
+            forward(new Replay(request, ended, read, next), response, callback);
         }
     }
 
-    /** The request as the gate found it: the body bytes it read come first, then whatever else the client sends. */
+    /** The request as the gate found it: the body chunks it read come first, then whatever else the client sends. */
     private static final class Replay extends Request.Wrapper {
-        /** The bytes read, then the failure met, if any; null once handed out. */
-        private Content.Chunk pending;
-        private Content.Chunk failure;
+        /** Handed out first, in order; the last of them ends the body when {@link #ended}. */
+        private final ArrayDeque<Content.Chunk> pending = new ArrayDeque<>(2);
         /** The gate read the whole body: nothing more to ask the connection for. */
         private final boolean ended;
 
-        Replay(Request request, ByteBuffer read, boolean ended, Content.Chunk failure) {
+        Replay(Request request, boolean ended, Content.Chunk... read) {
             super(request);
             this.ended = ended;
-            this.pending = Content.Chunk.from(read, ended);
-            this.failure = failure;
+            for (Content.Chunk c : read) {
+                if (c != null) {
+                    pending.add(c);
+                }
+            }
         }
 
         @Override
         public Content.Chunk read() {
             synchronized (this) {
-                if (pending != null) {
-                    Content.Chunk next = pending;
-                    pending = null;
-                    return next;
-                }
-                if (failure != null) {
-                    Content.Chunk next = failure;
-                    failure = null;
+                Content.Chunk next = pending.poll();
+                if (next != null) {
                     return next;
                 }
                 if (ended) {
@@ -230,7 +280,7 @@ final class WebhookGate extends Handler.Wrapper {
         public void demand(Runnable demandCallback) {
             boolean ready;
             synchronized (this) {
-                ready = pending != null || failure != null || ended;
+                ready = !pending.isEmpty() || ended;
             }
             if (ready) {
                 demandCallback.run();
