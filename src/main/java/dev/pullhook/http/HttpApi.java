@@ -9,6 +9,7 @@ import dev.pullhook.metrics.WebhookOutcome;
 import dev.pullhook.webhook.DeliveryId;
 import dev.pullhook.webhook.WebhookReceiver;
 import io.javalin.Javalin;
+import io.javalin.http.ContentType;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
 import io.javalin.json.JavalinJackson;
@@ -30,8 +31,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * The HTTP surface: routes, status codes and JSON shapes, and the one log line per request. It holds no
  * business logic: it reads the body (bounded), hands it to {@link WebhookReceiver} and maps the receipt to
- * a status code and JSON (and tells {@link Metrics}, whose registry it serves at {@code /metrics}). Builds
- * the app; {@code Main} starts it.
+ * a status code and JSON (and tells {@link Metrics}, whose registry it serves at {@code /metrics}). Forged
+ * webhooks never reach the routes: {@link WebhookGate}, in front of Javalin, answers them. Builds the app;
+ * {@code Main} starts it.
  */
 public final class HttpApi {
     private static final Logger log = LoggerFactory.getLogger(HttpApi.class);
@@ -71,8 +73,12 @@ public final class HttpApi {
             });
             ClientConnectionLimit perClient = new ClientConnectionLimit(config.connectionsPerClient(),
                     addresses::isTrustedProxy);
+            WebhookGate gate = new WebhookGate(sites.values(), addresses, metrics, config.maxBodyBytes());
             cfg.jetty.modifyServer(server -> {
-                // let in-flight requests finish on SIGTERM (Javalin's default handler chain is not graceful)
+                // forged webhooks are answered in front of the servlet layer; the rest pass on to the routes
+                server.insertHandler(gate);
+                // let in-flight requests finish on SIGTERM (Javalin's default handler chain is not graceful);
+                // inserted last, so it wraps the gate too
                 server.insertHandler(new GracefulHandler());
                 server.setStopTimeout(5_000);
                 server.addEventListener(new LifeCycle.Listener() {
@@ -130,12 +136,17 @@ public final class HttpApi {
             });
             cfg.requestLogger.http((ctx, ms) -> {
                 if (ctx.attribute(QUIET) == null) {
-                    log.info("http method={} path={} status={} ms={} client={} delivery={}",
-                            ctx.method(), safe(ctx.path()), ctx.statusCode(), Math.round(ms), ctx.ip(),
-                            orDash(ctx.attribute(DELIVERY)));
+                    logRequest(ctx.method().name(), ctx.path(), ctx.statusCode(), Math.round(ms), ctx.ip(),
+                            ctx.attribute(DELIVERY));
                 }
             });
         });
+    }
+
+    /** The one log line per request (also written by {@link WebhookGate} for the forged requests it answers). */
+    static void logRequest(String method, String path, int status, long ms, String client, Object delivery) {
+        log.info("http method={} path={} status={} ms={} client={} delivery={}", method, safe(path), status, ms, client,
+                orDash(delivery));
     }
 
     private static List<String> headerValues(Context ctx, String name) {
@@ -193,7 +204,7 @@ public final class HttpApi {
         metrics.webhook(site.name(), WebhookOutcome.of(receipt));
         if (receipt instanceof WebhookReceiver.Rejected r) {
             quietUnless(ctx, r.logged());
-            ctx.status(403).json(Map.of("status", "forbidden", "error", "missing or invalid signature"));
+            ctx.status(403).contentType(ContentType.APPLICATION_JSON).result(WebhookGate.FORBIDDEN);
         } else if (receipt instanceof WebhookReceiver.Invalid r) {
             error(ctx, 400, r.event().reason());
         } else if (receipt instanceof WebhookReceiver.Ignored r) {
@@ -226,7 +237,7 @@ public final class HttpApi {
             answerQueued(ctx, r.ticket());
         } else if (receipt instanceof WebhookReceiver.Rejected r) {
             quietUnless(ctx, r.logged());
-            ctx.status(403).json(Map.of("status", "forbidden", "error", "missing or invalid signature"));
+            ctx.status(403).contentType(ContentType.APPLICATION_JSON).result(WebhookGate.FORBIDDEN);
         } else {
             error(ctx, 503, "shutting down");
         }

@@ -2,6 +2,7 @@ package dev.pullhook.metrics;
 
 import dev.pullhook.deploy.DeployService;
 import dev.pullhook.deploy.Deployment;
+import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Gauge;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
@@ -14,6 +15,8 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
@@ -36,6 +39,11 @@ public final class Metrics {
     private final Histogram duration;
     private final Gauge lastSuccess;
     private final List<Queue> queues = new CopyOnWriteArrayList<>();
+    /**
+     * Each watched site's webhook counters by outcome (indexed by ordinal), looked up once: a flood of forged
+     * requests would otherwise pay a label lookup per request.
+     */
+    private final Map<String, CounterDataPoint[]> webhookCounters = new ConcurrentHashMap<>();
 
     private record Queue(String site, DeployService deploys) {
     }
@@ -95,9 +103,11 @@ public final class Metrics {
      */
     public void watch(String siteName, DeployService siteDeploys) {
         String site = siteLabel(siteName);
+        CounterDataPoint[] byOutcome = new CounterDataPoint[WebhookOutcome.values().length];
         for (WebhookOutcome o : WebhookOutcome.values()) {
-            webhooks.initLabelValues(site, o.label());
+            byOutcome[o.ordinal()] = webhooks.labelValues(site, o.label());
         }
+        webhookCounters.put(siteName, byOutcome);
         for (Deployment.Outcome o : Deployment.Outcome.values()) {
             deploys.initLabelValues(site, o.toString());
         }
@@ -112,7 +122,8 @@ public final class Metrics {
 
     /** One request to a site's webhook ended with {@code outcome}. */
     public void webhook(String siteName, WebhookOutcome outcome) {
-        webhooks.labelValues(siteLabel(siteName), outcome.label()).inc();
+        CounterDataPoint[] byOutcome = webhookCounters.get(siteName);
+        (byOutcome != null ? byOutcome[outcome.ordinal()] : webhooks.labelValues(siteLabel(siteName), outcome.label())).inc();
     }
 
     private void deployEnded(String site, Deployment d) {

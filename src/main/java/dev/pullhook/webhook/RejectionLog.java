@@ -5,6 +5,7 @@ import org.slf4j.LoggerFactory;
 
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 
 /**
@@ -25,11 +26,15 @@ public final class RejectionLog implements AutoCloseable {
 
     private static final class Window {
         final long start;
-        int logged;
-        long suppressed;
+        /** Rejections in this window so far; those past {@code perMinute} were only counted. */
+        final AtomicLong seen = new AtomicLong();
 
         Window(long start) {
             this.start = start;
+        }
+
+        long suppressed(int perMinute) {
+            return Math.max(0, seen.get() - perMinute);
         }
     }
 
@@ -66,29 +71,32 @@ public final class RejectionLog implements AutoCloseable {
     /** True when this rejection of {@code client} may be logged; false when it is only counted. */
     public boolean mayLog(String client) {
         long now = clockMs.getAsLong();
-        if (windows.size() > MAX_CLIENTS) {
-            sweep(now, true);
-        }
-        Window w = windows.compute(client, (c, old) -> {
-            if (old == null || now - old.start >= WINDOW_MS) {
-                if (old != null && old.suppressed > 0) {
-                    report(c, old);
+        // a flood comes from few addresses: the current window is usually there, and then a single atomic
+        // increment is all a rejection costs (no lock for the many threads of one flooding client)
+        Window w = windows.get(client);
+        if (w == null || now - w.start >= WINDOW_MS) {
+            if (windows.size() > MAX_CLIENTS) {
+                sweep(now, true);
+            }
+            w = windows.compute(client, (c, old) -> {
+                if (old == null || now - old.start >= WINDOW_MS) {
+                    if (old != null && old.suppressed(perMinute) > 0) {
+                        report(c, old, perMinute);
+                    }
+                    return new Window(now);
                 }
-                return new Window(now);
-            }
-            return old;
-        });
-        synchronized (w) {
-            if (w.logged < perMinute) {
-                w.logged++;
-                return true;
-            }
-            if (++w.suppressed == 1) {
-                log.warn("rejections client={} more than {} rejected requests this minute: the rest are counted,"
-                        + " not logged", client, perMinute);
-            }
-            return false;
+                return old;
+            });
         }
+        long n = w.seen.incrementAndGet();
+        if (n <= perMinute) {
+            return true;
+        }
+        if (n == perMinute + 1L) {
+            log.warn("rejections client={} more than {} rejected requests this minute: the rest are counted,"
+                    + " not logged", client, perMinute);
+        }
+        return false;
     }
 
     /** Reports the counts of finished minutes (and forgets them); with {@code all}, every minute. */
@@ -96,8 +104,8 @@ public final class RejectionLog implements AutoCloseable {
         windows.entrySet().removeIf(e -> {
             Window w = e.getValue();
             if (all || now - w.start >= WINDOW_MS) {
-                if (w.suppressed > 0) {
-                    report(e.getKey(), w);
+                if (w.suppressed(perMinute) > 0) {
+                    report(e.getKey(), w, perMinute);
                 }
                 return true;
             }
@@ -105,8 +113,8 @@ public final class RejectionLog implements AutoCloseable {
         });
     }
 
-    private static void report(String client, Window w) {
-        log.warn("rejections client={} not_logged={} in the minute from {}", client, w.suppressed,
+    private static void report(String client, Window w, int perMinute) {
+        log.warn("rejections client={} not_logged={} in the minute from {}", client, w.suppressed(perMinute),
                 java.time.Instant.ofEpochMilli(w.start));
     }
 }

@@ -6,6 +6,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.util.List;
+import java.util.Optional;
 import java.util.function.Function;
 
 /**
@@ -20,7 +21,6 @@ public final class WebhookReceiver {
     public sealed interface Receipt {
     }
 
-    /** The credentials did not verify. */
     /** The credentials did not verify; {@code logged} is false when the client's log budget was spent. */
     public record Rejected(AuthResult auth, boolean logged) implements Receipt {
     }
@@ -84,12 +84,7 @@ public final class WebhookReceiver {
         String id = delivery == null ? "-" : delivery;
         AuthResult auth = authenticator.authenticateAll(headerValues, body);
         if (!auth.accepted()) {
-            boolean logged = rejections.mayLog(client);
-            if (logged) {
-                log.warn("webhook rejected {}client={} delivery={} header={} reason=\"{}\"", label, client, id, auth.header(),
-                    auth.reason());
-            }
-            return new Rejected(auth, logged);
+            return rejected(auth, client, id);
         }
         PushEvent event = parser.parse(header, header.apply("Content-Type"), body);
         String what = label + "client=" + client + " delivery=" + id + " host=" + event.host() + " event=\"" + event.event() + "\"";
@@ -150,11 +145,7 @@ public final class WebhookReceiver {
     public Receipt receiveRollback(Function<String, List<String>> headerValues, byte[] body, String client) {
         AuthResult auth = authenticator.authenticateAll(headerValues, body);
         if (!auth.accepted()) {
-            boolean logged = rejections.mayLog(client);
-            if (logged) {
-                log.warn("rollback rejected {}client={} header={} reason=\"{}\"", label, client, auth.header(), auth.reason());
-            }
-            return new Rejected(auth, logged);
+            return rollbackRejected(auth, client);
         }
         try {
             DeployService.Ticket ticket = deploys.submitRollback("rollback");
@@ -163,6 +154,40 @@ public final class WebhookReceiver {
         } catch (IllegalStateException e) {
             return new Unavailable();
         }
+    }
+
+    /**
+     * Checks only the credentials of a delivery, so that a forged one can be answered before anything else is
+     * done with it: the rejection {@link #receive} would return (and log, within the client's budget), or empty
+     * when they verify. A delivery that verifies still goes to {@link #receive}, which checks them again.
+     */
+    public Optional<Rejected> rejection(Function<String, List<String>> headerValues, byte[] body, String client,
+                                        String delivery) {
+        AuthResult auth = authenticator.authenticateAll(headerValues, body);
+        return auth.accepted() ? Optional.empty() : Optional.of(rejected(auth, client, delivery == null ? "-" : delivery));
+    }
+
+    /** {@link #rejection} for {@link #receiveRollback}. */
+    public Optional<Rejected> rollbackRejection(Function<String, List<String>> headerValues, byte[] body, String client) {
+        AuthResult auth = authenticator.authenticateAll(headerValues, body);
+        return auth.accepted() ? Optional.empty() : Optional.of(rollbackRejected(auth, client));
+    }
+
+    private Rejected rejected(AuthResult auth, String client, String id) {
+        boolean logged = rejections.mayLog(client);
+        if (logged) {
+            log.warn("webhook rejected {}client={} delivery={} header={} reason=\"{}\"", label, client, id, auth.header(),
+                    auth.reason());
+        }
+        return new Rejected(auth, logged);
+    }
+
+    private Rejected rollbackRejected(AuthResult auth, String client) {
+        boolean logged = rejections.mayLog(client);
+        if (logged) {
+            log.warn("rollback rejected {}client={} header={} reason=\"{}\"", label, client, auth.header(), auth.reason());
+        }
+        return new Rejected(auth, logged);
     }
 
     private void remember(String key, PushEvent event, String outcome, long deployId) {
