@@ -87,6 +87,14 @@ class PullRepoIT {
 
     // ---- helpers --------------------------------------------------------------------------------------
 
+    /** Asserts a 500 "failed" answer and returns its body. */
+    private static JsonNode assertFailed(HttpResponse<String> response) {
+        assertEquals(500, response.statusCode(), response::body);
+        JsonNode body = json(response);
+        assertEquals("failed", body.get("status").asText(), response::body);
+        return body;
+    }
+
     private static JsonNode json(HttpResponse<String> response) {
         try {
             return JSON.readTree(response.body());
@@ -397,10 +405,7 @@ class PullRepoIT {
         ObjectId pushed = pushFile("after-outage");
         repos.setSiteRemoteUrl(root.resolve("no-such-origin.git").toUri().toString());
         try {
-            HttpResponse<String> failed = deployAndWait();
-            assertEquals(500, failed.statusCode(), failed::body);
-            JsonNode body = json(failed);
-            assertEquals("failed", body.get("status").asText());
+            JsonNode body = assertFailed(deployAndWait());
             String error = body.get("error").asText();
             assertTrue(error.contains("fetch"), error);
 
@@ -434,11 +439,7 @@ class PullRepoIT {
         Path lock = repos.site.resolve(".git").resolve("index.lock");
         Files.createFile(lock);
         try {
-            HttpResponse<String> failed = deployAndWait();
-            assertEquals(500, failed.statusCode(), failed::body);
-            JsonNode body = json(failed);
-            assertEquals("failed", body.get("status").asText());
-            String error = body.get("error").asText();
+            String error = assertFailed(deployAndWait()).get("error").asText();
             assertTrue(error.contains("lock"), error);
             assertTrue(error.contains("index.lock"), error);
             assertNull(repos.siteFile(file), "the working tree did not change");

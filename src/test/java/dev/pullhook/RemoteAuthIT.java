@@ -63,8 +63,7 @@ class RemoteAuthIT {
             repos.setSiteRemoteUrl(sshd.url(repos.origin));
             Path knownHosts = writeKnownHosts(sshd.port, sshd.hostKeyPub);
             ObjectId pushed = repos.pushNewCommit();
-            try (TestDaemon daemon = TestDaemon.start(repos, Map.of(
-                    "git.ssh.key", sshd.clientKey.toString(), "git.ssh.known.hosts", knownHosts.toString()))) {
+            try (TestDaemon daemon = sshDaemon(repos, sshd.clientKey, knownHosts)) {
                 HttpResponse<String> r = daemon.postSigned("/pull-repo?wait=true", "{}");
                 assertEquals(200, r.statusCode(), r.body());
                 assertTrue(r.body().contains("\"status\":\"deployed\""), r.body());
@@ -85,8 +84,7 @@ class RemoteAuthIT {
             Path knownHosts = writeKnownHosts(sshd.port, Files.readString(pub(otherHostKey)));
             ObjectId before = repos.siteHead();
             repos.pushNewCommit();
-            try (TestDaemon daemon = TestDaemon.start(repos, Map.of(
-                    "git.ssh.key", sshd.clientKey.toString(), "git.ssh.known.hosts", knownHosts.toString()))) {
+            try (TestDaemon daemon = sshDaemon(repos, sshd.clientKey, knownHosts)) {
                 HttpResponse<String> r = daemon.postSigned("/pull-repo?wait=true", "{}");
                 assertEquals(500, r.statusCode(), r.body());
                 assertTrue(r.body().contains("\"status\":\"failed\""), r.body());
@@ -110,8 +108,7 @@ class RemoteAuthIT {
             Path knownHosts = writeKnownHosts(sshd.port, sshd.hostKeyPub);
             Path strangerKey = sshKeygen(tmp.resolve("stranger_key"));
             repos.pushNewCommit();
-            try (TestDaemon daemon = TestDaemon.start(repos, Map.of(
-                    "git.ssh.key", strangerKey.toString(), "git.ssh.known.hosts", knownHosts.toString()))) {
+            try (TestDaemon daemon = sshDaemon(repos, strangerKey, knownHosts)) {
                 HttpResponse<String> r = daemon.postSigned("/pull-repo?wait=true", "{}");
                 assertEquals(500, r.statusCode(), r.body());
                 assertTrue(r.body().contains("deploy key"), "the error says what to check: " + r.body());
@@ -133,14 +130,18 @@ class RemoteAuthIT {
             repos.setSiteRemoteUrl(sshd.url(repos.origin));
             Path knownHosts = writeKnownHosts(sshd.port, sshd.hostKeyPub);
             Path strangerKey = sshKeygen(tmp.resolve("stranger_key"));
-            try (TestDaemon daemon = TestDaemon.start(repos, Map.of(
-                    "git.ssh.key", strangerKey.toString(), "git.ssh.known.hosts", knownHosts.toString()))) {
+            try (TestDaemon daemon = sshDaemon(repos, strangerKey, knownHosts)) {
                 assertEquals(500, daemon.postSigned("/pull-repo?wait=true", "{}").statusCode());
             }
             List<String> continuation = log.lines().stream()
                     .filter(l -> l.startsWith("publickey:")).toList();
             assertEquals(List.of(), continuation, "lines of a 'deploy failed' message that are not log lines");
         }
+    }
+
+    /** A daemon for {@code repos} that fetches over SSH with {@code key}, trusting only {@code knownHosts}. */
+    private static TestDaemon sshDaemon(TestRepos repos, Path key, Path knownHosts) {
+        return TestDaemon.start(repos, Map.of("git.ssh.key", key.toString(), "git.ssh.known.hosts", knownHosts.toString()));
     }
 
     private Path writeKnownHosts(int port, String hostKeyPub) throws IOException {

@@ -169,6 +169,41 @@ class ShutdownIT {
         }
     }
 
+    /**
+     * A waiter of a deploy that is stuck past the drain timeout keeps its request open; Jetty gives it 5 s,
+     * then stops anyway and throws. The daemon must still release what it holds (the state folder's lock),
+     * or a restart in the same process fails.
+     */
+    @Test
+    void stopWithARequestStillOpenWarnsAndStillReleasesTheStateFolder() throws Exception {
+        try (LogCapture logs = new LogCapture();
+             TestRepos repos = TestRepos.create(dir);
+             GatedGitServer git = GatedGitServer.serve(repos.origin)) {
+            repos.setSiteRemoteUrl(git.url());
+            Map<String, String> keys = Map.of("shutdown.drain.seconds", "1", "deploy.on.start", "false");
+            TestDaemon d = TestDaemon.start(repos, keys);
+            try {
+                repos.pushNewCommit();
+                git.hold();
+                CompletableFuture<HttpResponse<String>> waiter = postAsync(d, "/pull-repo?wait=true");
+                assertTrue(git.awaitHeldFetch(), "the deploy reached the remote");
+
+                d.close();
+
+                assertFalse(logs.linesWith("WARN", "requests that were still open").isEmpty(), logs::text);
+                waiter.handle((r, e) -> null).get(30, TimeUnit.SECONDS);
+                git.release();
+                repos.setSiteRemoteUrl(repos.origin.toUri().toString());
+                try (TestDaemon again = TestDaemon.start(repos, keys)) {
+                    assertEquals(200, again.get("/health").statusCode(), "a new daemon takes the state folder");
+                }
+            } finally {
+                git.release();
+                d.close();
+            }
+        }
+    }
+
     @Test
     void stopWhenIdleReturnsIsRepeatableAndLaterRequestsCannotConnect() {
         try (TestRepos repos = TestRepos.create(dir)) {

@@ -44,12 +44,16 @@ final class LocalRemote implements AutoCloseable {
         this.repo = repo;
     }
 
+    /** Where a remote on this machine is: its git folder, and its URL as configured (what messages name). */
+    record Location(File gitDir, URIish uri) {
+    }
+
     /**
-     * The git folder of {@code remoteName}, when that remote is a repository on this machine that JGit's
-     * own transport would serve in-process (a path or {@code file://} URL, no {@code uploadpack}
-     * command); otherwise null.
+     * Where {@code remoteName} is, when that remote is a repository on this machine that JGit's own
+     * transport would serve in-process (a path or {@code file://} URL, no {@code uploadpack} command);
+     * otherwise null.
      */
-    static File gitDirOf(Repository local, String remoteName) {
+    static Location locate(Repository local, String remoteName) {
         try {
             RemoteConfig remote = new RemoteConfig(local.getConfig(), remoteName);
             List<URIish> uris = remote.getURIs();
@@ -62,7 +66,8 @@ final class LocalRemote implements AutoCloseable {
                 return null;
             }
             File base = local.isBare() ? local.getDirectory() : local.getWorkTree();
-            return RepositoryCache.FileKey.resolve(local.getFS().resolve(base, uri.getPath()), local.getFS());
+            File gitDir = RepositoryCache.FileKey.resolve(local.getFS().resolve(base, uri.getPath()), local.getFS());
+            return gitDir == null ? null : new Location(gitDir, uri);
         } catch (URISyntaxException | RuntimeException e) {
             return null;  // JGit's transport reports what is wrong with it
         }

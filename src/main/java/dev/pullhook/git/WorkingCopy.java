@@ -21,7 +21,6 @@ import org.eclipse.jgit.lib.Repository;
 import org.eclipse.jgit.storage.file.FileRepositoryBuilder;
 import org.eclipse.jgit.transport.FetchConnection;
 import org.eclipse.jgit.transport.RefSpec;
-import org.eclipse.jgit.transport.RemoteConfig;
 import org.eclipse.jgit.transport.Transport;
 import org.eclipse.jgit.util.FS;
 
@@ -56,6 +55,7 @@ public final class WorkingCopy implements AutoCloseable {
     private final String branch;
     private final Duration timeout;
     private final RemoteAuth auth;
+    private final RemoteTransports transports;
     private volatile Repository repo;
     /**
      * The index as this daemon last read or wrote it, kept between deploys: {@link DirCache#read()} parses
@@ -64,8 +64,6 @@ public final class WorkingCopy implements AutoCloseable {
      * in-memory state may differ from the file.
      */
     private DirCache index;
-    /** The remote's repository, kept open between fetches when it is one on this machine. */
-    private LocalRemote localRemote;
 
     public WorkingCopy(Path path, String remote, String branch, Duration timeout, GitAuth auth) {
         this.path = path;
@@ -73,6 +71,7 @@ public final class WorkingCopy implements AutoCloseable {
         this.branch = branch;
         this.timeout = timeout;
         this.auth = new RemoteAuth(auth);
+        this.transports = new RemoteTransports(remote, this.auth);
     }
 
     /** Why {@code name} cannot be a branch to deploy, or {@code null} when it can. */
@@ -194,7 +193,7 @@ public final class WorkingCopy implements AutoCloseable {
             } else {
                 // Without submodules, the transport directly: the fetch command would walk every file of
                 // the fetched tree looking for them (50,000 entries on a big site, on every deploy).
-                try (Transport transport = openTransport(r)) {
+                try (Transport transport = transports.open(r)) {
                     transport.setTimeout(seconds);
                     transport.fetch(new Cancellable(cancelled), List.of(spec));
                 }
@@ -217,7 +216,7 @@ public final class WorkingCopy implements AutoCloseable {
 
     /** The tip of the branch on the remote, asked without fetching ({@code git ls-remote}); null if it has none. */
     public ObjectId remoteTip() throws GitException {
-        try (Transport transport = openTransport(repo())) {
+        try (Transport transport = transports.open(repo())) {
             transport.setTimeout((int) Math.max(1, timeout.toSeconds()));
             try (FetchConnection connection = transport.openFetch()) {
                 Ref ref = connection.getRef(Constants.R_HEADS + branch);
@@ -560,11 +559,9 @@ public final class WorkingCopy implements AutoCloseable {
             if (head != null) {
                 r.getObjectDatabase().has(head);
             }
-            RemoteConfig rc = new RemoteConfig(r.getConfig(), remote);
-            // JGit's TransportLocal: a path or a file: URL, whose sending side then runs in this process
-            localRemote = rc.getURIs().stream().anyMatch(u -> u.getHost() == null
-                    && (u.getScheme() == null || u.getScheme().equals("file")));
-        } catch (IOException | GitException | URISyntaxException | RuntimeException e) {
+            // a remote on this machine: its sending side runs in this process too (LocalRemote)
+            localRemote = LocalRemote.locate(r, remote) != null;
+        } catch (IOException | GitException | RuntimeException e) {
             reopenLater();
             problem = "working copy: " + rootMessage(e);
         }
@@ -598,25 +595,6 @@ public final class WorkingCopy implements AutoCloseable {
         return message == null ? e.getClass().getSimpleName() : message;
     }
 
-    /**
-     * A transport to the remote: from the kept repository when the remote is one on this machine (see
-     * {@link LocalRemote}), else JGit's, with the configured credentials.
-     */
-    private synchronized Transport openTransport(Repository r) throws URISyntaxException, IOException {
-        java.io.File gitDir = LocalRemote.gitDirOf(r, remote);
-        if (localRemote != null && !localRemote.gitDir().equals(gitDir)) {
-            localRemote.close();
-            localRemote = null;
-        }
-        if (gitDir == null) {
-            return auth.apply(Transport.open(r, remote));
-        }
-        if (localRemote == null) {
-            localRemote = LocalRemote.open(gitDir, r.getFS());
-        }
-        return localRemote.transport(r, new RemoteConfig(r.getConfig(), remote).getURIs().get(0));
-    }
-
     /** The index, read again only if it changed on disk since this daemon last read or wrote it. */
     private synchronized DirCache index(Repository r) throws IOException {
         if (index == null) {
@@ -633,10 +611,7 @@ public final class WorkingCopy implements AutoCloseable {
 
     private synchronized void reopenLater() {
         index = null;
-        if (localRemote != null) {
-            localRemote.close();
-            localRemote = null;
-        }
+        transports.close();
         if (repo != null) {
             repo.close();
             repo = null;
