@@ -36,7 +36,13 @@ public final class TestRepos implements AutoCloseable {
         origin = root.resolve("origin.git");
         dev = root.resolve("dev");
         site = root.resolve("site");
-        Git.init().setBare(true).setInitialBranch(BRANCH).setDirectory(origin.toFile()).call().close();
+        try (Git bare = Git.init().setBare(true).setInitialBranch(BRANCH).setDirectory(origin.toFile()).call()) {
+            // no background "gc --auto" after a push (JGit's receive.autogc): its gc.log.lock and new packs
+            // would appear in the origin at any time, under tests that compare its files
+            StoredConfig config = bare.getRepository().getConfig();
+            config.setBoolean("receive", null, "autogc", false);
+            config.save();
+        }
         devGit = Git.init().setInitialBranch(BRANCH).setDirectory(dev.toFile()).call();
         devGit.remoteAdd().setName("origin").setUri(new URIish(origin.toUri().toString())).call();
         commitAndPush("README.md", "# site\n", "first commit");
