@@ -7,6 +7,7 @@ import org.slf4j.LoggerFactory;
 
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.function.Function;
 
 /**
@@ -132,8 +133,16 @@ public final class WebhookReceiver {
                 ticket.joined() ? "joined the queued deploy" : "queued");
         remember(key, event, "queued", ticket.deployId());
         if (key != null) {
-            ticket.done().thenAccept(d -> deliveries.remember(key, event.host(), event.event(),
-                    d.outcome() == Deployment.Outcome.DEPLOYED ? "deployed" : RecentDeliveries.FAILED, d.id()));
+            // the outcome is remembered before anyone waiting on the deploy hears of it: a host (or a test)
+            // that redelivers a failed delivery the moment it gets the 500 must find it failed, not queued
+            CompletableFuture<Deployment> recorded = ticket.done().thenApply(d -> {
+                if (d != null) {
+                    deliveries.remember(key, event.host(), event.event(),
+                            d.outcome() == Deployment.Outcome.DEPLOYED ? "deployed" : RecentDeliveries.FAILED, d.id());
+                }
+                return d;
+            });
+            ticket = new DeployService.Ticket(ticket.deployId(), ticket.joined(), recorded);
         }
         return new Queued(ticket, event);
     }
