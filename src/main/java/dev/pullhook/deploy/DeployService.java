@@ -70,6 +70,10 @@ public final class DeployService {
     private String interrupted;
     /** Work was done since the last collection when idle; used on the worker thread only. */
     private boolean worked;
+    /** Counts the collections planned by {@link #collectIfIdle}; a newer plan cancels an older one. Worker only. */
+    private long workGeneration;
+    /** How long the queue must stay idle after work before the collection. */
+    private static final long IDLE_GC_DELAY_MS = 1000;
 
     public DeployService(WorkingCopy workingCopy, SiteConfig config, StateDir state) {
         this.workingCopy = workingCopy;
@@ -313,15 +317,36 @@ public final class DeployService {
     }
 
     /**
-     * After work (the warm-up, a deploy), once nothing else is queued: one full collection, with which the
-     * serial collector gives the heap that the work grew back to the system (as far as the unit's
-     * {@code -XX:MaxHeapFreeRatio} asks). Only with {@code -Dpullhook.gc.when.idle=true}, which the systemd
-     * unit sets: in a JVM that runs other things too (the tests, say) that is not this class's call. A start
-     * or poll check that found nothing to do does not count as work, so polling never collects. Runs on the
-     * worker, so a deploy queued meanwhile waits for it (as it would for any stop-the-world pause).
+     * After work (the warm-up, a deploy), once nothing else is queued for {@link #IDLE_GC_DELAY_MS}: one
+     * full collection, with which the serial collector gives the heap that the work grew back to the system
+     * (as far as the unit's {@code -XX:MaxHeapFreeRatio} asks). Only with {@code -Dpullhook.gc.when.idle=true},
+     * which the systemd unit sets: in a JVM that runs other things too (the tests, say) that is not this
+     * class's call. A start or poll check that found nothing to do does not count as work, so polling never
+     * collects. Not right after the deploy: that stop-the-world pause would hold up the answer to the
+     * {@code ?wait=true} caller, still being written on an HTTP thread (10 ms of a 25 ms deploy on a small
+     * site). Runs on the worker, so a deploy queued meanwhile waits for it (as for any pause).
      */
     private void collectIfIdle() {
         if (!GC_WHEN_IDLE || !worked) {
+            return;
+        }
+        long generation = ++workGeneration;
+        try {
+            poller.schedule(() -> {
+                try {
+                    worker.execute(() -> collectNow(generation));
+                } catch (java.util.concurrent.RejectedExecutionException e) {
+                    // shutting down
+                }
+            }, IDLE_GC_DELAY_MS, TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            // shutting down
+        }
+    }
+
+    /** On the worker: the collection {@link #collectIfIdle} planned, unless work came since. */
+    private void collectNow(long generation) {
+        if (generation != workGeneration || !worked) {
             return;
         }
         synchronized (lock) {
