@@ -11,9 +11,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Map;
+import java.util.Random;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -21,7 +25,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * A remote that is a repository on the same machine is fetched from a handle the daemon keeps open
  * between deploys. What happens to that repository meanwhile (git gc replacing its packs, a push, the
  * remote's URL pointing elsewhere) must be seen by the next deploy, as a fresh open would see it. (The
- * polls of SafeDeployIT go through the kept handle too.)
+ * polls of SafeDeployIT go through the kept handle too.) A push of a few files is fetched by copying its
+ * objects, a big one with the pack protocol: either way the working copy ends up as {@code git fetch}
+ * would leave it.
  */
 class LocalRemoteIT {
     @TempDir
@@ -83,6 +89,96 @@ class LocalRemoteIT {
             assertEquals(first, repos.siteHead(), "the mirror's tip, not origin's: " + response.body());
             repos.setSiteRemoteUrl(repos.origin.toUri().toString());
             assertDeployedTo(deploy(d), onOrigin);
+        }
+    }
+    @Test
+    void aPushOfAFewFilesLeavesTheRepositoryAsGitFetchWould() throws Exception {
+        try (TestDaemon d = TestDaemon.start(repos, Map.of("deploy.on.start", "false"))) {
+            repos.commitAndPush("app/lib/deep/one.txt", "one\n", "nested");
+            repos.commitAndPush("app/lib/two.txt", "two\n", "another folder level");
+            Files.writeString(repos.dev.resolve("app/lib/deep/one.txt"), "one, edited\n");
+            Path script = repos.dev.resolve("bin/run.sh");
+            Files.createDirectories(script.getParent());
+            Files.writeString(script, "#!/bin/sh\necho run\n");
+            Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
+            Files.createSymbolicLink(repos.dev.resolve("current"), Path.of("app/lib"));
+            GitCli.run(repos.dev, "add", "-A");
+            GitCli.run(repos.dev, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-q", "-m", "edit, script, link");
+            GitCli.run(repos.dev, "push", "-q", "origin", "main");
+            ObjectId tip = repos.originTip();
+
+            assertDeployedTo(deploy(d), tip);
+
+            assertEquals("one, edited\n", repos.siteFile("app/lib/deep/one.txt"));
+            assertEquals("two\n", repos.siteFile("app/lib/two.txt"));
+            assertTrue(Files.isExecutable(repos.site.resolve("bin/run.sh")));
+            assertEquals(Path.of("app/lib"), Files.readSymbolicLink(repos.site.resolve("current")));
+            assertEquals("", GitCli.run(repos.site, "status", "--porcelain"));
+            GitCli.run(repos.site, "fsck", "--strict", "--no-dangling");  // fails the test on any error
+            assertEquals(tip.name() + "\n", GitCli.run(repos.site, "rev-parse", "origin/main"));
+            String fetchHead = Files.readString(repos.site.resolve(".git/FETCH_HEAD"));
+            assertTrue(fetchHead.startsWith(tip.name() + "\t\tbranch 'main' of "), fetchHead);
+            String reflog = GitCli.run(repos.site, "reflog", "-1", "--format=%gs", "refs/remotes/origin/main");
+            assertEquals("fetch: fast-forward\n", reflog);
+        }
+    }
+
+    @Test
+    void aPushTooBigToCopyIsFetchedWithThePackProtocol() throws Exception {
+        try (TestDaemon d = TestDaemon.start(repos, Map.of("deploy.on.start", "false"))) {
+            byte[] big = new byte[17 << 20];  // over DirectFetch.MAX_BYTES
+            new Random(7).nextBytes(big);
+            Files.write(repos.dev.resolve("big.bin"), big);
+            for (int i = 0; i < 2_050; i++) {  // and over DirectFetch.MAX_OBJECTS
+                Path file = repos.dev.resolve("many/" + (i % 40) + "/" + i + ".txt");
+                Files.createDirectories(file.getParent());
+                Files.writeString(file, "file " + i + "\n");
+            }
+            GitCli.run(repos.dev, "add", "-A");
+            GitCli.run(repos.dev, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-q", "-m", "big");
+            GitCli.run(repos.dev, "push", "-q", "origin", "main");
+
+            assertDeployedTo(deploy(d), repos.originTip());
+
+            assertArrayEquals(big, Files.readAllBytes(repos.site.resolve("big.bin")));
+            assertEquals("file 2049\n", repos.siteFile("many/9/2049.txt"));
+            GitCli.run(repos.site, "fsck", "--strict", "--no-dangling");
+        }
+    }
+
+    @Test
+    void aBranchDeletedOnTheRemoteFailsTheDeployWithAReasonAndChangesNothing() throws Exception {
+        try (TestDaemon d = TestDaemon.start(repos, Map.of("deploy.on.start", "false"))) {
+            ObjectId deployed = repos.pushNewCommit();
+            assertDeployedTo(deploy(d), deployed);
+            GitCli.run(repos.origin, "update-ref", "-d", "refs/heads/main");
+
+            HttpResponse<String> response = deploy(d);
+
+            assertEquals(500, response.statusCode(), response::body);
+            assertTrue(response.body().contains("fetch from origin failed: the remote has no refs/heads/main"),
+                    response::body);
+            assertEquals(deployed, repos.siteHead());
+            assertEquals(deployed.name() + "\n", GitCli.run(repos.site, "rev-parse", "origin/main"));
+        }
+    }
+
+    @Test
+    void aShallowWorkingCopyIsFetchedWithThePackProtocolAndStaysShallow() throws Exception {
+        for (int i = 0; i < 3; i++) {
+            repos.pushNewCommit();
+        }
+        Path shallow = dir.resolve("shallow-site");
+        GitCli.run(dir, "clone", "-q", "--depth", "1", repos.origin.toUri().toString(), shallow.toString());
+        try (TestDaemon d = TestDaemon.start(repos, Map.of("deploy.on.start", "false", "repo.path", shallow.toString()))) {
+            ObjectId pushed = repos.commitAndPush("after-shallow.txt", "after\n", "after the shallow clone");
+
+            HttpResponse<String> response = deploy(d);
+
+            assertDeployedTo(response, pushed);
+            assertEquals("after\n", Files.readString(shallow.resolve("after-shallow.txt")));
+            assertEquals("2\n", GitCli.run(shallow, "rev-list", "--count", "HEAD"));
+            GitCli.run(shallow, "fsck", "--no-dangling");
         }
     }
 }

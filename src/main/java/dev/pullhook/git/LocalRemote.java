@@ -2,6 +2,8 @@ package dev.pullhook.git;
 
 import org.eclipse.jgit.errors.NotSupportedException;
 import org.eclipse.jgit.errors.TransportException;
+import org.eclipse.jgit.lib.ObjectId;
+import org.eclipse.jgit.lib.Ref;
 import org.eclipse.jgit.lib.Repository;
 import org.eclipse.jgit.lib.RepositoryCache;
 import org.eclipse.jgit.storage.file.FileRepositoryBuilder;
@@ -30,7 +32,8 @@ import java.util.List;
  * JGit's own local transport opens the remote afresh for every fetch and so loads its pack index,
  * bitmap index and reverse index again each time (several MB on a big repository, and as many
  * collections of the small heap); this one serves the fetch with JGit's {@link UploadPack} in a thread,
- * exactly as JGit's does, from the kept handle, which notices new packs and moved refs by itself.
+ * exactly as JGit's does, from the kept handle, which notices new packs and moved refs by itself; or, for
+ * the usual push of a few files, without the protocol at all ({@link DirectFetch}).
  * Any other remote (SSH, HTTPS, a bundle file, a configured {@code uploadpack} command) is left to JGit.
  */
 final class LocalRemote implements AutoCloseable {
@@ -81,6 +84,21 @@ final class LocalRemote implements AutoCloseable {
 
     File gitDir() {
         return gitDir;
+    }
+
+    /**
+     * Fetches {@code remoteRef} into {@code trackingRef} of {@code local} by copying objects
+     * ({@link DirectFetch}); null when that is not the way for this fetch (then {@link #transport}).
+     */
+    ObjectId copyBranch(Repository local, String remoteRef, String trackingRef, URIish uri,
+                        java.util.function.BooleanSupplier cancelled) throws IOException {
+        return DirectFetch.fetch(repo, local, remoteRef, trackingRef, uri.toString(), cancelled);
+    }
+
+    /** Where {@code ref} of the remote points now ({@code git ls-remote}); null if it has no such ref. */
+    ObjectId tip(String ref) throws IOException {
+        Ref r = repo.exactRef(ref);
+        return r == null ? null : r.getObjectId();
     }
 
     /** A transport that fetches from the kept repository; {@code uri} is what messages name. */

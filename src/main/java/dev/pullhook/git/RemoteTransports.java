@@ -2,6 +2,7 @@ package dev.pullhook.git;
 
 import org.eclipse.jgit.lib.Repository;
 import org.eclipse.jgit.transport.Transport;
+import org.eclipse.jgit.transport.URIish;
 
 import java.io.IOException;
 import java.net.URISyntaxException;
@@ -22,17 +23,33 @@ final class RemoteTransports implements AutoCloseable {
     }
 
     synchronized Transport open(Repository local) throws URISyntaxException, IOException {
+        LocalRemote.Location location = locate(local);
+        if (location == null) {
+            return auth.apply(Transport.open(local, remoteName));
+        }
+        return kept.transport(local, location.uri());
+    }
+
+    /** The kept handle of the remote when it is a repository on this machine, with its URL; else null. */
+    synchronized Near onThisMachine(Repository local) throws IOException {
+        LocalRemote.Location location = locate(local);
+        return location == null ? null : new Near(kept, location.uri());
+    }
+
+    /** A remote on this machine: its kept handle, and its URL as configured (what messages name). */
+    record Near(LocalRemote remote, URIish uri) {
+    }
+
+    /** Where the remote is if on this machine, with {@link #kept} open on it; null (none kept) otherwise. */
+    private LocalRemote.Location locate(Repository local) throws IOException {
         LocalRemote.Location location = LocalRemote.locate(local, remoteName);
         if (kept != null && (location == null || !kept.gitDir().equals(location.gitDir()))) {
             close();
         }
-        if (location == null) {
-            return auth.apply(Transport.open(local, remoteName));
-        }
-        if (kept == null) {
+        if (location != null && kept == null) {
             kept = LocalRemote.open(location.gitDir(), local.getFS());
         }
-        return kept.transport(local, location.uri());
+        return location;
     }
 
     /** Closes the kept handle, if any; the next {@link #open} opens a new one. */

@@ -191,11 +191,15 @@ public final class WorkingCopy implements AutoCloseable {
                 auth.apply(new Git(r).fetch()).setRemote(remote).setRefSpecs(spec).setTimeout(seconds)
                         .setProgressMonitor(new Cancellable(cancelled)).call();
             } else {
-                // Without submodules, the transport directly: the fetch command would walk every file of
-                // the fetched tree looking for them (50,000 entries on a big site, on every deploy).
-                try (Transport transport = transports.open(r)) {
-                    transport.setTimeout(seconds);
-                    transport.fetch(new Cancellable(cancelled), List.of(spec));
+                // Without submodules: from a remote on this machine by copying objects when that suits the
+                // push, else the transport directly: the fetch command would walk every file of the
+                // fetched tree looking for submodules (50,000 entries on a big site, on every deploy).
+                RemoteTransports.Near near = transports.onThisMachine(r);
+                if (near == null || near.remote().copyBranch(r, spec.getSource(), tracking, near.uri(), cancelled) == null) {
+                    try (Transport transport = transports.open(r)) {
+                        transport.setTimeout(seconds);
+                        transport.fetch(new Cancellable(cancelled), List.of(spec));
+                    }
                 }
             }
             Ref ref = r.exactRef(tracking);
@@ -216,6 +220,16 @@ public final class WorkingCopy implements AutoCloseable {
 
     /** The tip of the branch on the remote, asked without fetching ({@code git ls-remote}); null if it has none. */
     public ObjectId remoteTip() throws GitException {
+        try {
+            RemoteTransports.Near near = transports.onThisMachine(repo());
+            if (near != null) {
+                return near.remote().tip(Constants.R_HEADS + branch);
+            }
+        } catch (IOException | RuntimeException e) {
+            reopenLater();
+            throw new GitException(GitException.Phase.FETCH, "ls-remote of " + remote + " failed: "
+                    + rootMessage(e), e);
+        }
         try (Transport transport = transports.open(repo())) {
             transport.setTimeout((int) Math.max(1, timeout.toSeconds()));
             try (FetchConnection connection = transport.openFetch()) {
