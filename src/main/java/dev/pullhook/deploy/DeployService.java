@@ -113,12 +113,14 @@ public final class DeployService {
      * Queues what is due at start: a recovery deploy when the previous process died mid-deploy (whatever
      * {@code deploy.on.start} says: the working copy may be half reset), else a check that deploys only if
      * the remote tip moved while the daemon was down. Before them, on the worker (the server already answers),
-     * the warm-up: {@link WorkingCopy#warmUp}, with a deploy rehearsed in a temporary folder.
+     * the warm-up: {@link WorkingCopy#warmUp}, with a deploy rehearsed in a temporary folder, and the
+     * history's JSON ({@link StateDir#warmUp}).
      */
     public void start(boolean deployOnStart) {
         worker.execute(() -> {
             long t0 = System.nanoTime();
             String problem = workingCopy.warmUp(scratchFolder());
+            StateDir.warmUp();
             long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
             if (problem == null) {
                 log.info("warm-up done{} ms={}", label, ms);
