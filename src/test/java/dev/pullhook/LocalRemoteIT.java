@@ -102,9 +102,9 @@ class LocalRemoteIT {
             Files.writeString(script, "#!/bin/sh\necho run\n");
             Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rwxr-xr-x"));
             Files.createSymbolicLink(repos.dev.resolve("current"), Path.of("app/lib"));
-            GitCli.run(repos.dev, "add", "-A");
-            GitCli.run(repos.dev, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-q", "-m", "edit, script, link");
-            GitCli.run(repos.dev, "push", "-q", "origin", "main");
+            dev("add", "-A");
+            dev("commit", "-q", "-m", "edit, script, link");
+            dev("push", "-q", "origin", "main");
             ObjectId tip = repos.originTip();
 
             assertDeployedTo(deploy(d), tip);
@@ -134,11 +134,14 @@ class LocalRemoteIT {
                 Files.createDirectories(file.getParent());
                 Files.writeString(file, "file " + i + "\n");
             }
-            GitCli.run(repos.dev, "add", "-A");
-            GitCli.run(repos.dev, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-q", "-m", "big");
-            GitCli.run(repos.dev, "push", "-q", "origin", "main");
+            dev("add", "-A");
+            dev("commit", "-q", "-m", "big");
+            dev("tag", "-a", "-m", "big", "v-big");
+            dev("push", "-q", "origin", "main", "v-big");
 
             assertDeployedTo(deploy(d), repos.originTip());
+            assertEquals(GitCli.run(repos.origin, "rev-parse", "v-big"), GitCli.run(repos.site, "rev-parse", "v-big"),
+                    "the tag came along, as with git fetch");
 
             assertArrayEquals(big, Files.readAllBytes(repos.site.resolve("big.bin")));
             assertEquals("file 2049\n", repos.siteFile("many/9/2049.txt"));
@@ -180,5 +183,62 @@ class LocalRemoteIT {
             assertEquals("2\n", GitCli.run(shallow, "rev-list", "--count", "HEAD"));
             GitCli.run(shallow, "fsck", "--no-dangling");
         }
+    }
+    /**
+     * git's default (remote.origin.tagOpt unset): tags that point into the fetched history come along, others
+     * do not, and a tag the working copy already has is left alone.
+     */
+    @Test
+    void tagsPointingIntoTheFetchedBranchComeAlongAsWithGitFetch() throws Exception {
+        // the developer side with git alone here: JGit's handle on the same clone would not see every change
+        try (TestDaemon d = TestDaemon.start(repos, Map.of("deploy.on.start", "false"))) {
+            String tagged = commit("release.txt", "release 1.0");
+            dev("tag", "-a", "-m", "release 1.0", "v1.0");
+            dev("tag", "-a", "-m", "a tag of a tag", "v1.0-signed", "v1.0");
+            dev("tag", "light");
+            dev("checkout", "-q", "-b", "other");
+            commit("other.txt", "on another branch");
+            dev("tag", "-a", "-m", "elsewhere", "v-other");
+            dev("checkout", "-q", "main");
+            String next = commit("after.txt", "after the release");
+            dev("push", "-q", "origin", "main", "other", "v1.0", "v1.0-signed", "light", "v-other");
+
+            assertDeployedTo(deploy(d), ObjectId.fromString(next));
+
+            for (String tag : new String[]{"v1.0", "v1.0-signed", "light"}) {
+                assertEquals(GitCli.run(repos.origin, "rev-parse", "refs/tags/" + tag),
+                        GitCli.run(repos.site, "rev-parse", "refs/tags/" + tag), tag);
+            }
+            assertEquals("tag\n", GitCli.run(repos.site, "cat-file", "-t", "v1.0-signed"));
+            assertEquals(tagged + "\n", GitCli.run(repos.site, "rev-parse", "v1.0-signed^{commit}"));
+            assertEquals("", GitCli.run(repos.site, "tag", "--list", "v-other"), "a tag of history not fetched");
+            String fetchHead = Files.readString(repos.site.resolve(".git/FETCH_HEAD"));
+            assertTrue(fetchHead.contains("\tnot-for-merge\ttag 'v1.0' of "), fetchHead);
+            GitCli.run(repos.site, "fsck", "--strict", "--no-dangling");
+
+            // a tag the working copy has is not moved by a fetch (git fetch without --force keeps it too)
+            GitCli.run(repos.site, "tag", "-f", "light", "HEAD~1");
+            String local = GitCli.run(repos.site, "rev-parse", "light");
+            String later = commit("later.txt", "later");
+            dev("push", "-q", "origin", "main");
+            assertDeployedTo(deploy(d), ObjectId.fromString(later));
+            assertEquals(local, GitCli.run(repos.site, "rev-parse", "light"));
+        }
+    }
+
+    /** git in the developer clone, with an identity. */
+    private String dev(String... args) {
+        String[] all = new String[args.length + 4];
+        System.arraycopy(new String[]{"-c", "user.name=t", "-c", "user.email=t@example.invalid"}, 0, all, 0, 4);
+        System.arraycopy(args, 0, all, 4, args.length);
+        return GitCli.run(repos.dev, all);
+    }
+
+    /** Commits a new file in the developer clone with git; returns the commit's id. */
+    private String commit(String file, String message) throws Exception {
+        Files.writeString(repos.dev.resolve(file), message + "\n");
+        dev("add", file);
+        dev("commit", "-q", "-m", message);
+        return dev("rev-parse", "HEAD").strip();
     }
 }

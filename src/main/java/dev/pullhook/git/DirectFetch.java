@@ -16,6 +16,7 @@ import org.eclipse.jgit.lib.RefUpdate;
 import org.eclipse.jgit.lib.Repository;
 import org.eclipse.jgit.revwalk.RevCommit;
 import org.eclipse.jgit.revwalk.RevWalk;
+import org.eclipse.jgit.transport.TagOpt;
 import org.eclipse.jgit.treewalk.CanonicalTreeParser;
 
 import java.io.File;
@@ -68,15 +69,17 @@ final class DirectFetch {
     }
 
     /**
-     * Fetches {@code remoteRef} of {@code remote} into {@code trackingRef} of {@code local}, forced.
+     * Fetches {@code remoteRef} of {@code remote} into {@code trackingRef} of {@code local}, forced; with
+     * {@link TagOpt#AUTO_FOLLOW} (git's default) also the remote's tags that point at objects the working
+     * copy has once the branch is fetched, and that it has no tag of that name for, as {@code git fetch} does.
      *
      * @param source names the remote in {@code FETCH_HEAD}, as {@code git fetch} does (its URL)
      * @return the fetched tip, or null when this is not the way to fetch it (nothing was changed)
      * @throws NoSuchRef when the remote has no such branch
      */
     static ObjectId fetch(Repository remote, Repository local, String remoteRef, String trackingRef, String source,
-                          BooleanSupplier cancelled) throws IOException {
-        if (!suitable(local)) {
+                          TagOpt tagOpt, BooleanSupplier cancelled) throws IOException {
+        if (!suitable(local) || tagOpt == TagOpt.FETCH_TAGS) {
             return null;
         }
         Ref ref = remote.exactRef(remoteRef);
@@ -84,10 +87,15 @@ final class DirectFetch {
             throw new NoSuchRef("the remote has no " + remoteRef + " to fetch");
         }
         ObjectId tip = ref.getObjectId();
+        List<Ref> tags;
         try (ObjectReader from = remote.newObjectReader()) {
             DirectFetch copy = new DirectFetch(remote, local, from, cancelled);
             try {
                 if (!copy.collect(tip)) {
+                    return null;
+                }
+                tags = tagOpt == TagOpt.AUTO_FOLLOW ? copy.followTags() : List.of();
+                if (copy.ids.size() > MAX_OBJECTS || copy.bytes > MAX_BYTES) {
                     return null;
                 }
             } catch (MissingObjectException | IncorrectObjectTypeException e) {
@@ -96,8 +104,67 @@ final class DirectFetch {
             copy.write();
         }
         updateTrackingRef(local, trackingRef, tip);
-        writeFetchHead(local, tip, remoteRef, source);
+        List<String> fetchHead = new ArrayList<>();
+        fetchHead.add(tip.name() + "\t\tbranch '" + shortName(remoteRef, Constants.R_HEADS) + "' of " + source);
+        for (Ref tag : tags) {
+            if (createTag(local, tag)) {
+                fetchHead.add(tag.getObjectId().name() + "\tnot-for-merge\ttag '" + shortName(tag.getName(), Constants.R_TAGS)
+                        + "' of " + source);
+            }
+        }
+        writeFetchHead(local, fetchHead);
         return tip;
+    }
+
+    private static String shortName(String ref, String prefix) {
+        return ref.startsWith(prefix) ? ref.substring(prefix.length()) : ref;
+    }
+
+    /**
+     * The remote's tags to follow: a name the working copy has no tag for, pointing (through any tags of
+     * tags) at an object the working copy has or is about to get; their tag objects are added to the copy.
+     */
+    private List<Ref> followTags() throws IOException {
+        List<Ref> theirs = remote.getRefDatabase().getRefsByPrefix(Constants.R_TAGS);
+        if (theirs.isEmpty()) {
+            return List.of();
+        }
+        Set<String> ours = new HashSet<>();
+        for (Ref tag : local.getRefDatabase().getRefsByPrefix(Constants.R_TAGS)) {
+            ours.add(tag.getName());
+        }
+        List<Ref> follow = new ArrayList<>();
+        for (Ref tag : theirs) {
+            if (ours.contains(tag.getName()) || tag.getObjectId() == null) {
+                continue;
+            }
+            Ref peeled = tag.isPeeled() ? tag : remote.getRefDatabase().peel(tag);
+            ObjectId target = peeled.getPeeledObjectId() != null ? peeled.getPeeledObjectId() : peeled.getObjectId();
+            if (!seen.contains(target) && !have.has(target)) {
+                continue;  // points at history this fetch did not bring
+            }
+            follow.add(tag);
+            // the tag objects on the way to the target (an annotated tag, or tags of tags)
+            for (ObjectId id = tag.getObjectId(); !id.equals(target) && seen.add(id) && !have.has(id); ) {
+                ObjectLoader loader = from.open(id);
+                if (loader.getType() != Constants.OBJ_TAG) {
+                    break;
+                }
+                add(id, Constants.OBJ_TAG, loader.getSize());
+                id = org.eclipse.jgit.revwalk.RevTag.parse(loader.getCachedBytes()).getObject().copy();
+            }
+        }
+        return follow;
+    }
+
+    /** Creates a followed tag; false if a tag of that name appeared meanwhile (git keeps it too). */
+    private static boolean createTag(Repository local, Ref tag) throws IOException {
+        RefUpdate update = local.updateRef(tag.getName());
+        update.setNewObjectId(tag.getObjectId());
+        update.setExpectedOldObjectId(ObjectId.zeroId());
+        update.setRefLogMessage("fetch: storing head", false);
+        RefUpdate.Result result = update.update();
+        return result == RefUpdate.Result.NEW;
     }
 
     /** Not for shallow working copies (their history is cut on purpose) or partial clones (objects missing on purpose). */
@@ -222,16 +289,14 @@ final class DirectFetch {
         return update;
     }
 
-    /** {@code FETCH_HEAD} as {@code git fetch} writes it for one branch. */
-    private static void writeFetchHead(Repository local, ObjectId tip, String remoteRef, String source)
-            throws IOException {
-        String branch = remoteRef.startsWith(Constants.R_HEADS) ? remoteRef.substring(Constants.R_HEADS.length()) : remoteRef;
+    /** {@code FETCH_HEAD} as {@code git fetch} writes it: the branch, then the tags it followed. */
+    private static void writeFetchHead(Repository local, List<String> lines) throws IOException {
         LockFile lock = new LockFile(new File(local.getDirectory(), Constants.FETCH_HEAD));
         if (!lock.lock()) {
             return;  // a git process is fetching right now; FETCH_HEAD is informational only
         }
         try {
-            lock.write((tip.name() + "\t\tbranch '" + branch + "' of " + source + "\n").getBytes(StandardCharsets.UTF_8));
+            lock.write((String.join("\n", lines) + "\n").getBytes(StandardCharsets.UTF_8));
             if (!lock.commit()) {
                 lock.unlock();
             }

@@ -12,6 +12,7 @@ import org.eclipse.jgit.transport.FetchConnection;
 import org.eclipse.jgit.transport.PackTransport;
 import org.eclipse.jgit.transport.PushConnection;
 import org.eclipse.jgit.transport.RemoteConfig;
+import org.eclipse.jgit.transport.TagOpt;
 import org.eclipse.jgit.transport.Transport;
 import org.eclipse.jgit.transport.URIish;
 import org.eclipse.jgit.transport.UploadPack;
@@ -47,8 +48,11 @@ final class LocalRemote implements AutoCloseable {
         this.repo = repo;
     }
 
-    /** Where a remote on this machine is: its git folder, and its URL as configured (what messages name). */
-    record Location(File gitDir, URIish uri) {
+    /**
+     * Where a remote on this machine is: its git folder, its URL as configured (what messages name), and
+     * which of its tags a fetch takes along ({@code remote.<name>.tagOpt}; git's default follows tags).
+     */
+    record Location(File gitDir, URIish uri, TagOpt tagOpt) {
     }
 
     /**
@@ -70,7 +74,7 @@ final class LocalRemote implements AutoCloseable {
             }
             File base = local.isBare() ? local.getDirectory() : local.getWorkTree();
             File gitDir = RepositoryCache.FileKey.resolve(local.getFS().resolve(base, uri.getPath()), local.getFS());
-            return gitDir == null ? null : new Location(gitDir, uri);
+            return gitDir == null ? null : new Location(gitDir, uri, remote.getTagOpt());
         } catch (URISyntaxException | RuntimeException e) {
             return null;  // JGit's transport reports what is wrong with it
         }
@@ -90,9 +94,10 @@ final class LocalRemote implements AutoCloseable {
      * Fetches {@code remoteRef} into {@code trackingRef} of {@code local} by copying objects
      * ({@link DirectFetch}); null when that is not the way for this fetch (then {@link #transport}).
      */
-    ObjectId copyBranch(Repository local, String remoteRef, String trackingRef, URIish uri,
+    ObjectId copyBranch(Repository local, String remoteRef, String trackingRef, Location location,
                         java.util.function.BooleanSupplier cancelled) throws IOException {
-        return DirectFetch.fetch(repo, local, remoteRef, trackingRef, uri.toString(), cancelled);
+        return DirectFetch.fetch(repo, local, remoteRef, trackingRef, location.uri().toString(), location.tagOpt(),
+                cancelled);
     }
 
     /** Where {@code ref} of the remote points now ({@code git ls-remote}); null if it has no such ref. */
@@ -101,9 +106,11 @@ final class LocalRemote implements AutoCloseable {
         return r == null ? null : r.getObjectId();
     }
 
-    /** A transport that fetches from the kept repository; {@code uri} is what messages name. */
-    Transport transport(Repository local, URIish uri) {
-        return new Fetching(local, uri);
+    /** A transport that fetches from the kept repository, taking tags along as the remote's config says. */
+    Transport transport(Repository local, Location location) {
+        Transport transport = new Fetching(local, location.uri());
+        transport.setTagOpt(location.tagOpt());
+        return transport;
     }
 
     @Override

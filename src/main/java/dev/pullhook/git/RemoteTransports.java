@@ -2,7 +2,6 @@ package dev.pullhook.git;
 
 import org.eclipse.jgit.lib.Repository;
 import org.eclipse.jgit.transport.Transport;
-import org.eclipse.jgit.transport.URIish;
 
 import java.io.IOException;
 import java.net.URISyntaxException;
@@ -27,17 +26,17 @@ final class RemoteTransports implements AutoCloseable {
         if (location == null) {
             return auth.apply(Transport.open(local, remoteName));
         }
-        return kept.transport(local, location.uri());
+        return kept.transport(local, location);
     }
 
-    /** The kept handle of the remote when it is a repository on this machine, with its URL; else null. */
+    /** The kept handle of the remote when it is a repository on this machine, with where it is; else null. */
     synchronized Near onThisMachine(Repository local) throws IOException {
         LocalRemote.Location location = locate(local);
-        return location == null ? null : new Near(kept, location.uri());
+        return location == null ? null : new Near(kept, location);
     }
 
-    /** A remote on this machine: its kept handle, and its URL as configured (what messages name). */
-    record Near(LocalRemote remote, URIish uri) {
+    /** A remote on this machine: its kept handle, and where it is. */
+    record Near(LocalRemote remote, LocalRemote.Location location) {
     }
 
     /** Where the remote is if on this machine, with {@link #kept} open on it; null (none kept) otherwise. */

@@ -195,7 +195,7 @@ public final class WorkingCopy implements AutoCloseable {
                 // push, else the transport directly: the fetch command would walk every file of the
                 // fetched tree looking for submodules (50,000 entries on a big site, on every deploy).
                 RemoteTransports.Near near = transports.onThisMachine(r);
-                if (near == null || near.remote().copyBranch(r, spec.getSource(), tracking, near.uri(), cancelled) == null) {
+                if (near == null || near.remote().copyBranch(r, spec.getSource(), tracking, near.location(), cancelled) == null) {
                     try (Transport transport = transports.open(r)) {
                         transport.setTimeout(seconds);
                         transport.fetch(new Cancellable(cancelled), List.of(spec));
