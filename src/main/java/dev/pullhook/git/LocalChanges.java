@@ -40,7 +40,8 @@ import java.util.concurrent.ForkJoinTask;
 /**
  * Finds the tracked files whose content differs from HEAD: edited or deleted on disk, staged, or in
  * conflict. Like {@code git status --untracked-files=no}, and as git's own index refresh does it: first
- * HEAD is compared with the index (trees skipped whole when their ids match), and every index entry's
+ * HEAD is compared with the index (trees skipped whole when their ids match; not at all when the kept index
+ * is known to hold HEAD's tree), and every index entry's
  * {@code lstat} with what the index recorded (type, executable bit, size, time). Only the paths that this
  * leaves in doubt (usually none) go through JGit's full walk of HEAD, the index and the working tree,
  * which reads files, applies filters and decides. Untracked folders (uploads, caches, node_modules) are
@@ -50,10 +51,22 @@ final class LocalChanges {
     private LocalChanges() {
     }
 
-    /** @param index the index as read by the caller (read again here only if it changed on disk) */
-    static TreeSet<String> find(Repository r, DirCache index) throws IOException {
+    /**
+     * @param kept the index kept by the caller (read again here only if it changed on disk); told which tree
+     *             it holds when the walk of HEAD against it finds no difference
+     */
+    static TreeSet<String> find(Repository r, KeptIndex kept) throws IOException {
+        DirCache index = kept.read(r);
         ObjectId head = r.resolve(Constants.HEAD + "^{tree}");
-        Set<String> doubtful = stagedPaths(r, head, index);
+        Set<String> doubtful;
+        if (head != null && head.equals(kept.knownTree())) {
+            doubtful = new HashSet<>();  // nothing staged: these very entries were found or written equal to HEAD
+        } else {
+            doubtful = stagedPaths(r, head, index);
+            if (doubtful.isEmpty()) {
+                kept.holds(head);
+            }
+        }
         doubtful.addAll(statDiffers(r, index));
         if (doubtful.isEmpty()) {
             return new TreeSet<>();

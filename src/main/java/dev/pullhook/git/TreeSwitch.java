@@ -50,11 +50,12 @@ final class TreeSwitch {
     /**
      * Moves HEAD (and the checked-out branch) from {@code from} to {@code to} by writing only what differs.
      *
-     * @param index the index as last read by the caller: locked here and read again only if it changed on
-     *              disk since; on an exception its in-memory state is undefined and must be dropped
+     * @param kept the index as last read by the caller: locked here and read again only if it changed on
+     *             disk since; on an exception its in-memory state is undefined and must be dropped. When it
+     *             was known to hold {@code from}'s tree, it is known to hold {@code to}'s afterwards.
      * @return false, having changed nothing, when the fast path does not apply
      */
-    static boolean apply(Repository repo, DirCache index, ObjectId from, ObjectId to) throws IOException {
+    static boolean apply(Repository repo, KeptIndex kept, ObjectId from, ObjectId to) throws IOException {
         if (from == null) {
             return false;
         }
@@ -64,8 +65,10 @@ final class TreeSwitch {
         try (ObjectReader reader = repo.newObjectReader(); RevWalk rw = new RevWalk(reader);
              TreeWalk tw = new TreeWalk(repo, reader)) {
             tw.setOperationType(TreeWalk.OperationType.CHECKOUT_OP);
-            tw.addTree(rw.parseCommit(from).getTree());
-            tw.addTree(rw.parseCommit(to).getTree());
+            ObjectId fromTree = rw.parseCommit(from).getTree();
+            ObjectId toTree = rw.parseCommit(to).getTree();
+            tw.addTree(fromTree);
+            tw.addTree(toTree);
             tw.setFilter(TreeFilter.ANY_DIFF);
             tw.setRecursive(true);
             while (tw.next()) {
@@ -90,11 +93,14 @@ final class TreeSwitch {
                     return false;
                 }
             }
+            DirCache index = kept.read(repo);
             if (!index.lock()) {
                 throw new LockFailedException(repo.getIndexFile());
             }
             try {
-                index.read();
+                kept.read(repo);  // the same object, read again if changed on disk since
+                // only the paths that differ are edited: the result is the target tree if the start was HEAD's
+                boolean exact = fromTree.equals(kept.knownTree());
                 DirCacheEditor editor = index.editor();
                 WorkingTreeOptions options = repo.getConfig().get(WorkingTreeOptions.KEY);
                 for (String path : deletions) {
@@ -117,10 +123,12 @@ final class TreeSwitch {
                     });
                 }
                 editor.finish();
+                kept.holds(null);
                 index.write();
                 if (!index.commit()) {
                     throw new IOException("cannot commit the index");
                 }
+                kept.holds(exact ? toTree : null);
             } finally {
                 index.unlock();
             }

@@ -57,13 +57,8 @@ public final class WorkingCopy implements AutoCloseable {
     private final RemoteAuth auth;
     private final RemoteTransports transports;
     private volatile Repository repo;
-    /**
-     * The index as this daemon last read or wrote it, kept between deploys: {@link DirCache#read()} parses
-     * the file again only when it changed on disk (size, time, inode), so a deploy that follows our own
-     * write neither parses nor SHA-1-checks it (4.8 MB for 50,000 files). Dropped on any failure, when its
-     * in-memory state may differ from the file.
-     */
-    private DirCache index;
+    /** The index as this daemon last read or wrote it; dropped on any failure, when it may differ from the file. */
+    private final KeptIndex index = new KeptIndex();
 
     public WorkingCopy(Path path, String remote, String branch, Duration timeout, GitAuth auth) {
         this.path = path;
@@ -261,7 +256,7 @@ public final class WorkingCopy implements AutoCloseable {
         Repository r = repo();
         TreeSet<String> all;
         try {
-            all = LocalChanges.find(r, index(r));
+            all = findLocalChanges(r);
         } catch (IOException | RuntimeException e) {
             reopenLater();
             throw new GitException(GitException.Phase.CHECK, "cannot read the working copy's status: "
@@ -477,7 +472,7 @@ public final class WorkingCopy implements AutoCloseable {
             }
             if (knownClean) {
                 try {
-                    if (TreeSwitch.apply(r, index(r), r.resolve(Constants.HEAD), target)) {
+                    if (switchTrees(r, target)) {
                         return true;
                     }
                 } catch (IOException | RuntimeException e) {
@@ -609,22 +604,27 @@ public final class WorkingCopy implements AutoCloseable {
         return message == null ? e.getClass().getSimpleName() : message;
     }
 
-    /** The index, read again only if it changed on disk since this daemon last read or wrote it. */
-    private synchronized DirCache index(Repository r) throws IOException {
-        if (index == null) {
-            index = r.readDirCache();
-        } else {
-            index.read();
+    // the index has its own lock: head() may be asked from other threads while a deploy checks or resets
+    private TreeSet<String> findLocalChanges(Repository r) throws IOException {
+        synchronized (index) {
+            return LocalChanges.find(r, index);
         }
-        return index;
     }
 
-    private synchronized void forgetIndex() {
-        index = null;
+    private boolean switchTrees(Repository r, ObjectId target) throws IOException {
+        synchronized (index) {
+            return TreeSwitch.apply(r, index, r.resolve(Constants.HEAD), target);
+        }
+    }
+
+    private void forgetIndex() {
+        synchronized (index) {
+            index.forget();
+        }
     }
 
     private synchronized void reopenLater() {
-        index = null;
+        forgetIndex();
         transports.close();
         if (repo != null) {
             repo.close();

@@ -180,6 +180,53 @@ class LocalChangesTest {
     }
 
     @Test
+    void stagedDeletionAfterACleanCheckIsFound() throws Exception {
+        // the clean check learns that the kept index holds HEAD's tree; git rewriting the index unlearns it
+        assertEquals(List.of(), changes());
+        GitCli.run(site, "rm", "--cached", "-q", "README.md");
+        assertEquals(List.of("README.md"), changes());
+    }
+
+    @Test
+    void headMovedAwayFromTheIndexAfterACleanCheckIsFound() throws Exception {
+        write("new.txt", "new\n");
+        commitAllWithOldTimes("second");
+        assertEquals(List.of(), changes());
+        GitCli.run(site, "reset", "-q", "--soft", "HEAD~1");  // HEAD moves, the index file stays as it is
+        assertEquals(List.of("new.txt"), changes());
+    }
+
+    @Test
+    void fastResetAfterACleanCheckLeavesNothingStaged() throws Exception {
+        var target = secondCommitThenBackToFirst();
+        assertEquals(List.of(), changes());
+        assertTrue(wc.resetHard(target, true));
+        assertEquals(List.of(), changes());
+        GitCli.run(site, "reset", "-q", "--soft", "HEAD~1");
+        assertEquals(List.of("app/index.html", "new.txt"), changes());
+    }
+
+    @Test
+    void indexStagedBetweenTheCheckAndTheFastResetIsStillFoundAfterIt() throws Exception {
+        var target = secondCommitThenBackToFirst();
+        assertEquals(List.of(), changes());
+        GitCli.run(site, "rm", "--cached", "-q", "README.md");  // after the check, before the reset
+        assertTrue(wc.resetHard(target, true));
+        // the reset edited only the paths that differ, on top of the index it found: README.md is still out
+        assertEquals(List.of("README.md"), changes());
+    }
+
+    /** A second commit (an edit and a new file), then the working copy back at the first; returns the second. */
+    private org.eclipse.jgit.lib.ObjectId secondCommitThenBackToFirst() throws Exception {
+        write("app/index.html", "<h1>second</h1>\n");
+        write("new.txt", "new\n");
+        commitAllWithOldTimes("second");
+        var second = git.getRepository().resolve("HEAD");
+        GitCli.run(site, "reset", "-q", "--hard", "HEAD~1");
+        return second;
+    }
+
+    @Test
     void untrackedFilesAreNotChanges() throws Exception {
         write("uploads/photo.jpg", "jpeg\n");
         write("app/cache.tmp", "tmp\n");

@@ -1,0 +1,69 @@
+package dev.pullhook.git;
+
+import org.eclipse.jgit.dircache.DirCache;
+import org.eclipse.jgit.dircache.DirCacheEntry;
+import org.eclipse.jgit.lib.ObjectId;
+import org.eclipse.jgit.lib.Repository;
+
+import java.io.IOException;
+
+/**
+ * The index as this daemon last read or wrote it, kept between deploys, and which tree it is known to hold.
+ * {@link DirCache#read()} parses the file again only when it changed on disk (size, time, inode), so a
+ * deploy that follows our own write neither parses nor SHA-1-checks it (4.8 MB for 50,000 files). Knowing
+ * the tree spares the local-changes check its walk of HEAD against the index (every folder of HEAD is
+ * read when the index has no cache-tree, as after any JGit write). That knowledge belongs to the entries it
+ * was learnt from: a re-read replaces every entry object, so any change of the file on disk (git add,
+ * git rm --cached, a stash, JGit's own reset) drops it. Not thread-safe: {@link WorkingCopy} guards it.
+ */
+final class KeptIndex {
+    private DirCache index;
+    /** The tree whose files the stage-0 entries are, exactly (paths, ids, modes); null when unknown. */
+    private ObjectId tree;
+    private DirCacheEntry treeFirst;
+    private int treeCount;
+
+    /** The index, read again only if it changed on disk; a re-read forgets which tree it holds. */
+    DirCache read(Repository r) throws IOException {
+        if (index == null) {
+            index = r.readDirCache();
+        } else {
+            index.read();
+        }
+        if (tree != null && !sameEntries()) {
+            tree = null;
+        }
+        return index;
+    }
+
+    /** The tree the index's entries are known to equal, or null; valid until the next {@link #read}. */
+    ObjectId knownTree() {
+        return tree != null && sameEntries() ? tree : null;
+    }
+
+    /**
+     * Records that the stage-0 entries of the index as now in memory are exactly {@code tree}'s files
+     * (null: not known). Whoever edits the entries in memory must call this afterwards.
+     */
+    void holds(ObjectId tree) {
+        if (tree == null || index == null || index.getEntryCount() == 0) {
+            this.tree = null;
+            return;
+        }
+        this.tree = tree.copy();
+        this.treeFirst = index.getEntry(0);
+        this.treeCount = index.getEntryCount();
+    }
+
+    /** Drops everything: the next {@link #read} parses the file. */
+    void forget() {
+        index = null;
+        tree = null;
+        treeFirst = null;
+    }
+
+    private boolean sameEntries() {
+        // a re-read builds new entry objects; an edit in memory is reported through holds()
+        return index != null && index.getEntryCount() == treeCount && treeCount > 0 && index.getEntry(0) == treeFirst;
+    }
+}
