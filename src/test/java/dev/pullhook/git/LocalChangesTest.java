@@ -227,6 +227,15 @@ class LocalChangesTest {
     }
 
     @Test
+    void editOfAFileWithANonAsciiNameIsFound() throws Exception {
+        write("app/caf\u00e9 \u2603.html", "<p>menu</p>\n");
+        commitAllWithOldTimes("non-ascii");
+        assertEquals(List.of(), changes());
+        write("app/caf\u00e9 \u2603.html", "<p>menu, longer</p>\n");
+        assertEquals(List.of("app/caf\u00e9 \u2603.html"), changes());
+    }
+
+    @Test
     void untrackedFilesAreNotChanges() throws Exception {
         write("uploads/photo.jpg", "jpeg\n");
         write("app/cache.tmp", "tmp\n");
