@@ -47,6 +47,7 @@ import java.util.function.BooleanSupplier;
 import static dev.pullhook.testing.TestDaemon.SECRET;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -209,6 +210,43 @@ class SafeDeployIT {
             assertTrue(json(response).get("saved").asText().contains(stash.name()), response::body);
             assertFalse(log.linesWith("WARN", "stash " + abbrev(stash)).isEmpty(), this::warnLines);
         }
+    }
+
+    /**
+     * Files whose times changed but not their content (copied without their times, touched, restored from a
+     * backup) are no local change; their new times go into the index, as git's refresh does, so that later
+     * deploys need not read them again.
+     */
+    @Test
+    void touchedButUnchangedFilesAreNoLocalChangeAndTheIndexLearnsTheirTimes() throws Exception {
+        try (TestDaemon d = startDaemon("deploy.local.changes", "refuse")) {
+            repos.commitAndPush("a/one.txt", "one\n", "one");
+            ObjectId both = repos.commitAndPush("a/two.txt", "two\n", "two");
+            assertDeployed(deploy(d), both);
+            Instant past = Instant.now().minus(Duration.ofDays(3)).truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+            List<String> touched = List.of("README.md", "a/one.txt", "a/two.txt");
+            for (String file : touched) {
+                Files.setLastModifiedTime(repos.site.resolve(file), FileTime.from(past));
+                assertNotEquals(past.getEpochSecond(), indexedMtime(file), file);
+            }
+
+            ObjectId pushed = repos.pushNewCommit();
+            assertDeployed(deploy(d), pushed);
+
+            for (String file : touched) {
+                assertEquals(past.getEpochSecond(), indexedMtime(file), file + ": the index has its new time");
+            }
+            assertTrue(stashes().isEmpty(), "nothing was stashed");
+            assertEquals("one\n", repos.siteFile("a/one.txt"));
+        }
+    }
+
+    /** The modification time (seconds) the index records for {@code file}, as git shows it. */
+    private long indexedMtime(String file) {
+        String debug = GitCli.run(repos.site, "ls-files", "--debug", "--", file);
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("mtime: ?(\\d+):").matcher(debug);
+        assertTrue(m.find(), debug);
+        return Long.parseLong(m.group(1));
     }
 
     @Test

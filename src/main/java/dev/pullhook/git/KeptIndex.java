@@ -6,6 +6,9 @@ import org.eclipse.jgit.lib.ObjectId;
 import org.eclipse.jgit.lib.Repository;
 
 import java.io.IOException;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * The index as this daemon last read or wrote it, kept between deploys, and which tree it is known to hold.
@@ -22,6 +25,12 @@ final class KeptIndex {
     private ObjectId tree;
     private DirCacheEntry treeFirst;
     private int treeCount;
+    /** Files the last check found unchanged but with new stat data, for the next index write. */
+    private final Map<String, Refresh> refreshes = new HashMap<>();
+
+    /** A file's content is {@code id}, as the index says, but its stat data are now these. */
+    record Refresh(ObjectId id, long length, Instant modified) {
+    }
 
     /** The index, read again only if it changed on disk; a re-read forgets which tree it holds. */
     DirCache read(Repository r) throws IOException {
@@ -60,6 +69,22 @@ final class KeptIndex {
         index = null;
         tree = null;
         treeFirst = null;
+        refreshes.clear();
+    }
+
+    /** Notes that {@code path}'s content was found to be {@code id} with these stat data (see {@link #takeRefreshes}). */
+    void refreshed(String path, ObjectId id, long length, Instant modified) {
+        refreshes.put(path, new Refresh(id.copy(), length, modified));
+    }
+
+    /**
+     * What the last local-changes check learnt of files whose stat data moved but not their content, for
+     * whoever writes the index next; forgotten by the next check.
+     */
+    Map<String, Refresh> takeRefreshes() {
+        Map<String, Refresh> taken = Map.copyOf(refreshes);
+        refreshes.clear();
+        return taken;
     }
 
     private boolean sameEntries() {

@@ -45,8 +45,9 @@ import java.util.concurrent.ForkJoinTask;
  * is known to hold HEAD's tree), and every index entry's
  * {@code lstat} with what the index recorded (type, executable bit, size, time). Only the paths that this
  * leaves in doubt (usually none) go through JGit's full walk of HEAD, the index and the working tree,
- * which reads files, applies filters and decides. Untracked folders (uploads, caches, node_modules) are
- * never entered, and no folder is listed.
+ * which reads files, applies filters and decides; for the files it finds unchanged, the next reset records
+ * the stat data seen in the index ({@link KeptIndex#takeRefreshes}), as git's refresh does. Untracked
+ * folders (uploads, caches, node_modules) are never entered, and no folder is listed.
  */
 final class LocalChanges {
     private LocalChanges() {
@@ -58,6 +59,7 @@ final class LocalChanges {
      */
     static TreeSet<String> find(Repository r, KeptIndex kept) throws IOException {
         DirCache index = kept.read(r);
+        kept.takeRefreshes();  // what an earlier check learnt: this one looks again
         ObjectId head = r.resolve(Constants.HEAD + "^{tree}");
         Set<String> doubtful;
         if (head != null && head.equals(kept.knownTree())) {
@@ -68,11 +70,22 @@ final class LocalChanges {
                 kept.holds(head);
             }
         }
-        doubtful.addAll(statDiffers(r, index));
+        Scan scan = statDiffers(r, index);
+        doubtful.addAll(scan.doubtful());
         if (doubtful.isEmpty()) {
             return new TreeSet<>();
         }
-        return walk(r, index, head, PathFilterGroup.createFromStrings(doubtful));
+        TreeSet<String> changed = walk(r, index, head, PathFilterGroup.createFromStrings(doubtful));
+        // the content of these is as recorded and only their stat data moved (files copied without their
+        // times, touched, restored from a backup; or written a moment before the index): the next reset
+        // records the stat data taken before the walk read them, as git's refresh does, or every deploy
+        // would read these files again
+        scan.stale().forEach((path, s) -> {
+            if (!changed.contains(path)) {
+                kept.refreshed(path, s.id(), s.length(), s.modified());
+            }
+        });
+        return changed;
     }
 
     /** Paths where the index differs from HEAD: staged edits, additions and deletions. */
@@ -97,7 +110,7 @@ final class LocalChanges {
      * Errs towards doubt: the full walk decides. A big index is split in two halves, one of them looked at
      * on the common pool: lstat is most of the time, and a 2-core server does two at once.
      */
-    private static Set<String> statDiffers(Repository r, DirCache index) throws IOException {
+    private static Scan statDiffers(Repository r, DirCache index) throws IOException {
         Path workTree = r.getWorkTree().toPath();
         boolean fileMode = r.getConfig().get(WorkingTreeOptions.KEY).isFileMode();
         int n = index.getEntryCount();
@@ -105,18 +118,30 @@ final class LocalChanges {
             return new StatScan(workTree, fileMode).scan(index, 0, n);
         }
         int half = n / 2;
-        ForkJoinTask<Set<String>> second = ForkJoinPool.commonPool()
+        ForkJoinTask<Scan> second = ForkJoinPool.commonPool()
                 .submit(() -> new StatScan(workTree, fileMode).scan(index, half, n));
-        Set<String> doubtful = new StatScan(workTree, fileMode).scan(index, 0, half);
+        Scan first = new StatScan(workTree, fileMode).scan(index, 0, half);
         try {
-            doubtful.addAll(second.get());
+            Scan other = second.get();
+            first.doubtful().addAll(other.doubtful());
+            first.stale().putAll(other.stale());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new InterruptedIOException("interrupted while checking the working tree");
         } catch (ExecutionException e) {
             throw new IOException("cannot check the working tree: " + e.getCause(), e.getCause());
         }
-        return doubtful;
+        return first;
+    }
+
+    /**
+     * What the stat pass found: the paths in doubt, and among them the regular files whose only difference
+     * is their size or time, or a smudged entry (with their content id in the index and the stat data seen).
+     */
+    private record Scan(Set<String> doubtful, Map<String, Stale> stale) {
+    }
+
+    private record Stale(ObjectId id, long length, Instant modified) {
     }
 
     /** Index entries from this many on are checked in two halves. */
@@ -135,19 +160,23 @@ final class LocalChanges {
             this.fileMode = fileMode;
         }
 
-        Set<String> scan(DirCache index, int from, int to) {
-            Set<String> doubtful = new HashSet<>();
+        Scan scan(DirCache index, int from, int to) {
+            Scan scan = new Scan(new HashSet<>(), new HashMap<>());
             for (int i = from; i < to; i++) {
                 DirCacheEntry e = index.getEntry(i);
                 if (e.isAssumeValid() && e.getStage() == DirCacheEntry.STAGE_0) {
                     continue;  // git does not look at these either
                 }
                 String path = pathOf(e);
-                if (!statMatches(e, path) || !inRealFolder(path)) {
-                    doubtful.add(path);
+                boolean matches = statMatches(e, path, scan.stale());
+                if (!inRealFolder(path)) {
+                    scan.doubtful().add(path);
+                    scan.stale().remove(path);
+                } else if (!matches) {
+                    scan.doubtful().add(path);
                 }
             }
-            return doubtful;
+            return scan;
         }
 
         /**
@@ -160,9 +189,13 @@ final class LocalChanges {
             return path.indexOf('\uFFFD') < 0 ? path : e.getPathString();
         }
 
-        private boolean statMatches(DirCacheEntry e, String path) {
+        /**
+         * Whether the file's lstat matches the entry. When it is a regular file of the recorded type and
+         * executable bit whose size or time differ, or the entry is smudged, notes what was seen in {@code stale}.
+         */
+        private boolean statMatches(DirCacheEntry e, String path, Map<String, Stale> stale) {
             int mode = e.getRawMode();
-            if (e.getStage() != DirCacheEntry.STAGE_0 || e.isSmudged() || e.isUpdateNeeded() || e.isSkipWorkTree()
+            if (e.getStage() != DirCacheEntry.STAGE_0 || e.isUpdateNeeded() || e.isSkipWorkTree()
                     || e.isIntentToAdd() || (mode != FileMode.REGULAR_FILE.getBits()
                     && mode != FileMode.EXECUTABLE_FILE.getBits())) {
                 return false;
@@ -173,7 +206,7 @@ final class LocalChanges {
             } catch (IOException | RuntimeException gone) {
                 return false;
             }
-            if (!a.isRegularFile() || e.getLength() != (int) a.size()) {
+            if (!a.isRegularFile()) {
                 return false;
             }
             if (fileMode && a.permissions().contains(PosixFilePermission.OWNER_EXECUTE)
@@ -183,8 +216,13 @@ final class LocalChanges {
             Instant recorded = e.getLastModifiedInstant();
             Instant onDisk = a.lastModifiedTime().toInstant();
             // an index written without nanoseconds (git built without USE_NSEC) records whole seconds
-            return recorded.equals(onDisk)
+            boolean sameTime = recorded.equals(onDisk)
                     || (recorded.getNano() == 0 && recorded.getEpochSecond() == onDisk.getEpochSecond());
+            if (!e.isSmudged() && e.getLength() == (int) a.size() && sameTime) {
+                return true;
+            }
+            stale.put(path, new Stale(e.getObjectId(), a.size(), onDisk));
+            return false;
         }
 
         /** False when a folder on the path is missing, a file, or a symbolic link (lstat follows those). */

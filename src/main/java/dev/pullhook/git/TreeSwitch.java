@@ -27,7 +27,9 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -107,6 +109,7 @@ final class TreeSwitch {
                     deleteFile(workTree, path);
                     editor.add(new DirCacheEditor.DeletePath(path));
                 }
+                refresh(index, editor, kept.takeRefreshes(), deletions, writes);
                 for (Change w : writes) {
                     Path file = workTree.resolve(w.path);
                     write(repo, reader, options, w, file);
@@ -153,6 +156,33 @@ final class TreeSwitch {
     }
 
     /** True when a parent folder of {@code path} exists as a file that is not about to be deleted. */
+    /**
+     * New stat data for files the check found unchanged ({@link KeptIndex#takeRefreshes}), where the index
+     * still has that content for them and this switch does not rewrite them. A time too close to the
+     * index write is smudged by JGit when it writes, as git does (the next check reads that file again).
+     */
+    private static void refresh(DirCache index, DirCacheEditor editor, Map<String, KeptIndex.Refresh> refreshes,
+                                List<String> deletions, List<Change> writes) {
+        if (refreshes.isEmpty()) {
+            return;
+        }
+        Set<String> rewritten = new HashSet<>(deletions);
+        writes.forEach(w -> rewritten.add(w.path));
+        refreshes.forEach((path, r) -> {
+            DirCacheEntry now = index.getEntry(path);
+            if (now == null || rewritten.contains(path) || !r.id().equals(now.getObjectId())) {
+                return;
+            }
+            editor.add(new DirCacheEditor.PathEdit(path) {
+                @Override
+                public void apply(DirCacheEntry ent) {
+                    ent.setLength(r.length());
+                    ent.setLastModified(r.modified());
+                }
+            });
+        });
+    }
+
     private static boolean blockedByFile(Path workTree, String path, List<String> deletions) {
         int slash = path.indexOf('/');
         while (slash > 0) {
