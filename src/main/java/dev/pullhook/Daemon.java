@@ -37,6 +37,7 @@ public final class Daemon implements AutoCloseable {
     private final List<StateDir> states;
     private final List<SiteEndpoint> sites;
     private final RejectionLog rejections;
+    private final HttpApi api;
     private final Javalin app;
     private boolean stopped;
 
@@ -49,7 +50,8 @@ public final class Daemon implements AutoCloseable {
         for (int i = 0; i < config.sites().size(); i++) {
             sites.add(endpoint(config.sites().get(i), states.get(i), rejections));
         }
-        this.app = new HttpApi(config, sites).create();
+        this.api = new HttpApi(config, sites);
+        this.app = api.create();
     }
 
     private static SiteEndpoint endpoint(SiteConfig site, StateDir state, RejectionLog rejections) {
@@ -93,6 +95,7 @@ public final class Daemon implements AutoCloseable {
                     daemon.app.port(), site.config().webhookPath(), site.config().repoPath(), site.config().branch());
             site.deploys().start(site.config().deploy().onStart());
         }
+        daemon.api.warmUp(daemon.app.port());
         return daemon;
     }
 

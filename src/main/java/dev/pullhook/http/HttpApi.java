@@ -21,6 +21,7 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.net.InetAddress;
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -54,6 +55,26 @@ public final class HttpApi {
             sites.put(site.name(), site);
             metrics.watch(site.name(), site.deploys());
             addresses.allow(site.name(), site.config().allowFrom());
+        }
+    }
+
+    /**
+     * Once the server listens: sends it one signed ping from a background thread, so that the first real
+     * webhook after a start does not pay for the first run of its request path (Jetty's body handling,
+     * the gate, Javalin's dispatch, the signature check, the JSON parser: about 6 ms of a small site's
+     * first deploy). Answered like a host's ping, but neither logged nor counted ({@link
+     * WebhookReceiver#WARM_UP_DELIVERY}); one INFO line says how it went. Skipped when no site allows the
+     * daemon's own address ({@code webhook.allow.from}).
+     */
+    public void warmUp(int port) {
+        InetAddress address = WarmUpRequest.target(config.host());
+        for (SiteEndpoint site : sites.values()) {
+            if (addresses.allowed(site.name(), address.getHostAddress())) {
+                Thread t = new Thread(() -> WarmUpRequest.send(address, port, site), "http-warm-up");
+                t.setDaemon(true);
+                t.start();
+                return;
+            }
         }
     }
 
@@ -201,6 +222,11 @@ public final class HttpApi {
 
         WebhookReceiver.Receipt receipt = site.receiver().receive(ctx::header, header -> headerValues(ctx, header), body,
                 ctx.ip(), delivery);
+        if (receipt instanceof WebhookReceiver.WarmUp) {
+            ctx.attribute(QUIET, Boolean.TRUE);  // not a client's request: no request line, not counted
+            ctx.status(200).json(Map.of("status", "pong"));
+            return;
+        }
         metrics.webhook(site.name(), WebhookOutcome.of(receipt));
         if (receipt instanceof WebhookReceiver.Rejected r) {
             quietUnless(ctx, r.logged());

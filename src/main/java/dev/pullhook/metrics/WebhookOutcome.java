@@ -46,7 +46,7 @@ public enum WebhookOutcome {
             return FORBIDDEN;
         } else if (receipt instanceof WebhookReceiver.Invalid) {
             return BAD_REQUEST;
-        } else if (receipt instanceof WebhookReceiver.Pong) {
+        } else if (receipt instanceof WebhookReceiver.Pong || receipt instanceof WebhookReceiver.WarmUp) {
             return PONG;
         } else if (receipt instanceof WebhookReceiver.UpToDate) {
             return UP_TO_DATE;

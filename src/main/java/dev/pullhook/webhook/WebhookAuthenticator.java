@@ -59,6 +59,11 @@ public final class WebhookAuthenticator {
         }, body);
     }
 
+    /** The {@code X-Hub-Signature-256} value of {@code body} under the secret: for the daemon's own warm-up request. */
+    public String signSha256(byte[] body) {
+        return "sha256=" + HEX.formatHex(secretSha256.get().doFinal(body));
+    }
+
     /**
      * Like {@link #authenticate(Function, byte[])}, seeing every value of a header: a credential header sent
      * more than once is refused, since only one of its values could otherwise be checked.

@@ -38,6 +38,10 @@ public final class WebhookReceiver {
     public record Pong(PushEvent event) implements Receipt {
     }
 
+    /** The daemon's own signed ping at start ({@link #WARM_UP_DELIVERY}): answered like a ping, not logged or counted. */
+    public record WarmUp() implements Receipt {
+    }
+
     /** A delivery id seen recently: nothing more is done. */
     public record Duplicate(RecentDeliveries.Entry first) implements Receipt {
     }
@@ -52,6 +56,20 @@ public final class WebhookReceiver {
 
     /** The daemon is shutting down. */
     public record Unavailable() implements Receipt {
+    }
+
+    /**
+     * The delivery id of the signed ping the daemon sends itself once it listens, so that the first real
+     * webhook after a start does not pay for the request path's first run ({@code HttpApi#warmUp}). Random
+     * in each process; a request carrying it must be signed with the secret too, and is then only answered
+     * like a ping.
+     */
+    public static final String WARM_UP_DELIVERY = "pullhook-warm-up-" + randomHex();
+
+    private static String randomHex() {
+        byte[] bytes = new byte[12];
+        new java.security.SecureRandom().nextBytes(bytes);
+        return java.util.HexFormat.of().formatHex(bytes);
     }
 
     private final WebhookAuthenticator authenticator;
@@ -88,6 +106,9 @@ public final class WebhookReceiver {
             return rejected(auth, client, id);
         }
         PushEvent event = parser.parse(header, header.apply("Content-Type"), body);
+        if (event.action() == PushEvent.Action.PONG && WARM_UP_DELIVERY.equals(delivery)) {
+            return new WarmUp();  // the daemon's own request at start: not logged, not remembered
+        }
         String what = label + "client=" + client + " delivery=" + id + " host=" + event.host() + " event=\"" + event.event() + "\"";
         if (event.action() == PushEvent.Action.INVALID) {
             log.warn("webhook invalid {} reason=\"{}\"", what, event.reason());
@@ -145,6 +166,11 @@ public final class WebhookReceiver {
             ticket = new DeployService.Ticket(ticket.deployId(), ticket.joined(), recorded);
         }
         return new Queued(ticket, event);
+    }
+
+    /** The signature header ({@code X-Hub-Signature-256}) of the daemon's own warm-up ping. */
+    public String warmUpSignature(byte[] body) {
+        return authenticator.signSha256(body);
     }
 
     /**
