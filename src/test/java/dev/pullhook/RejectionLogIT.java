@@ -41,4 +41,21 @@ class RejectionLogIT {
             assertEquals(1, log.linesWith("rejections client=127.0.0.1 not_logged=25").size(), log.text());
         }
     }
+
+    /** Clients outside webhook.allow.from spend the same budget: a refused flood is counted, not logged. */
+    @Test
+    void refusedClientsPastTheBudgetAreCountedNotLogged() {
+        try (TestRepos repos = TestRepos.create(tmp); LogCapture log = new LogCapture()) {
+            try (TestDaemon daemon = TestDaemon.start(repos, Map.of("deploy.on.start", "false",
+                    "server.log.rejections.per.minute", "5", "webhook.allow.from", "192.0.2.0/24"))) {
+                for (int i = 0; i < 30; i++) {
+                    assertEquals(403, daemon.postSigned("/pull-repo", "").statusCode());
+                }
+                assertEquals(5, log.linesWith("client refused client=127.0.0.1").size(), log.text());
+                assertEquals(5, log.linesWith("http method=POST", "status=403").size());
+                assertEquals(1, log.linesWith("rejections client=127.0.0.1 more than 5").size());
+            }
+            assertEquals(1, log.linesWith("rejections client=127.0.0.1 not_logged=25").size(), log.text());
+        }
+    }
 }

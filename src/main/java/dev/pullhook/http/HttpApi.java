@@ -190,7 +190,12 @@ public final class HttpApi {
         if (addresses.allowed(site.name(), ctx.ip())) {
             return true;
         }
-        log.warn("client refused client={} path={} reason=\"not in webhook.allow.from\"", ctx.ip(), safe(ctx.path()));
+        // a refused client may flood too: its lines come out of the same budget as forged requests
+        boolean logged = site.receiver().mayLogRefusal(ctx.ip());
+        if (logged) {
+            log.warn("client refused client={} path={} reason=\"not in webhook.allow.from\"", ctx.ip(), safe(ctx.path()));
+        }
+        quietUnless(ctx, logged);
         ctx.status(403).json(Map.of("status", "forbidden", "error", "client address not allowed"));
         return false;
     }

@@ -168,6 +168,14 @@ public final class WebhookReceiver {
         return new Queued(ticket, event);
     }
 
+    /**
+     * Whether a refusal of {@code client} (outside {@code webhook.allow.from}) may still be logged: it spends
+     * the same per-client budget as forged requests ({@code server.log.rejections.per.minute}).
+     */
+    public boolean mayLogRefusal(String client) {
+        return rejections.mayLog(client);
+    }
+
     /** The signature header ({@code X-Hub-Signature-256}) of the daemon's own warm-up ping. */
     public String warmUpSignature(byte[] body) {
         return authenticator.signSha256(body);
