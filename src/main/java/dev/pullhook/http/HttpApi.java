@@ -102,6 +102,8 @@ public final class HttpApi {
                 // inserted last, so it wraps the gate too
                 server.insertHandler(new GracefulHandler());
                 server.setStopTimeout(5_000);
+                // what Jetty answers itself (malformed HTTP, oversized headers) in pullhook's JSON, not HTML
+                server.setErrorHandler(new JsonErrorHandler());
                 server.addEventListener(new LifeCycle.Listener() {
                     @Override
                     public void lifeCycleStarting(LifeCycle event) {
@@ -341,16 +343,22 @@ public final class HttpApi {
     }
 
     private static void error(Context ctx, int status, String message) {
-        String word = switch (status) {
+        String word = statusWord(status);
+        ctx.status(status).json(Map.of("status", word, "error", message == null ? word : message));
+    }
+
+    /** The {@code status} word of an error answer. */
+    static String statusWord(int status) {
+        return switch (status) {
             case 400 -> "bad request";
             case 403 -> "forbidden";
             case 404 -> "not found";
             case 405 -> "method not allowed";
             case 413 -> "too large";
+            case 414, 431 -> "too long";
             case 503 -> "unavailable";
             default -> "error";
         };
-        ctx.status(status).json(Map.of("status", word, "error", message == null ? word : message));
     }
 
     private static boolean clientWentAway(Throwable e) {
