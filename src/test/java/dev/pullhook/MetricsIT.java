@@ -186,4 +186,37 @@ class MetricsIT {
             assertEquals("GET, HEAD", r.headers().firstValue("Allow").orElse(""));
         }
     }
+
+    @Test
+    void countsRollbackRequestsByOutcome() {
+        try (TestDaemon d = TestDaemon.start(repos, Map.of("deploy.on.start", "false",
+                "webhook.max.body.bytes", "1024"))) {
+            for (String outcome : new String[]{"accepted", "forbidden", "too_large", "unavailable"}) {
+                assertEquals(0.0, rollbacks(scrape(d), outcome), outcome);
+            }
+            assertStatus(200, d.postSigned("/pull-repo?wait=true", ""));
+            repos.pushNewCommit();
+            assertStatus(200, d.postSigned("/pull-repo?wait=true", ""));
+
+            assertStatus(403, d.post("/rollback", new byte[0], "X-Hub-Signature-256", "sha256=" + "0".repeat(64)));
+            assertStatus(403, d.post("/rollback", new byte[0]));
+            assertStatus(413, d.postSigned("/rollback", "x".repeat(2000)));
+            assertStatus(200, d.postSigned("/rollback?wait=true", ""));
+
+            PrometheusText m = scrape(d);
+            assertEquals(2.0, rollbacks(m, "forbidden"), m::toString);
+            assertEquals(1.0, rollbacks(m, "too_large"));
+            assertEquals(1.0, rollbacks(m, "accepted"));
+            assertEquals(0.0, rollbacks(m, "unavailable"));
+            assertEquals(0.0, webhooks(m, "forbidden"), "a rollback request is no webhook request");
+            assertEquals(3.0, m.value("pullhook_deploys_total", "site", SITE, "outcome", "deployed"),
+                    "two deploys and the rollback");
+        }
+    }
+
+    private static double rollbacks(PrometheusText m, String outcome) {
+        Double v = m.value("pullhook_rollback_requests_total", "site", SITE, "outcome", outcome);
+        assertNotNull(v, () -> "no rollback series for outcome " + outcome + " in " + m);
+        return v;
+    }
 }

@@ -257,21 +257,38 @@ public final class HttpApi {
 
     private void rollback(Context ctx, String name) {
         SiteEndpoint site = site(ctx, name);
-        if (site == null || !allowed(ctx, site)) {
+        if (site == null) {
+            return;
+        }
+        if (!allowed(ctx, site)) {
+            metrics.rollback(site.name(), WebhookOutcome.FORBIDDEN);
             return;
         }
         if (ctx.contentLength() > config.maxBodyBytes()) {
+            metrics.rollback(site.name(), WebhookOutcome.TOO_LARGE);
             error(ctx, 413, "body larger than " + config.maxBodyBytes() + " bytes (webhook.max.body.bytes)");
             return;
         }
+        byte[] body;
+        try {
+            body = ctx.bodyAsBytes();  // throws 413 past webhook.max.body.bytes, whatever Content-Length said
+        } catch (HttpResponseException e) {
+            if (e.getStatus() == 413) {
+                metrics.rollback(site.name(), WebhookOutcome.TOO_LARGE);
+            }
+            throw e;
+        }
         WebhookReceiver.Receipt receipt = site.receiver().receiveRollback(header -> headerValues(ctx, header),
-                ctx.bodyAsBytes(), ctx.ip());
+                body, ctx.ip());
         if (receipt instanceof WebhookReceiver.Queued r) {
+            metrics.rollback(site.name(), WebhookOutcome.ACCEPTED);
             answerQueued(ctx, r.ticket());
         } else if (receipt instanceof WebhookReceiver.Rejected r) {
+            metrics.rollback(site.name(), WebhookOutcome.FORBIDDEN);
             quietUnless(ctx, r.logged());
             ctx.status(403).contentType(ContentType.APPLICATION_JSON).result(WebhookGate.FORBIDDEN);
         } else {
+            metrics.rollback(site.name(), WebhookOutcome.UNAVAILABLE);
             error(ctx, 503, "shutting down");
         }
     }

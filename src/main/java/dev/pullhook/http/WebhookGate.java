@@ -226,7 +226,9 @@ final class WebhookGate extends Handler.Wrapper {
                 forward(new Replay(request, true, Content.Chunk.from(ByteBuffer.wrap(raw), true)), response, callback);
                 return;
             }
-            if (!target.rollback()) {
+            if (target.rollback()) {
+                metrics.rollback(target.site().name(), WebhookOutcome.FORBIDDEN);
+            } else {
                 metrics.webhook(target.site().name(), WebhookOutcome.FORBIDDEN);
             }
             if (rejected.get().logged()) {

@@ -23,7 +23,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * The daemon's Prometheus metrics, per site, in a registry of its own (never the client library's global
  * default, so several daemons in one JVM keep their numbers apart), written in the Prometheus text format
  * for {@code GET /metrics} by the official client. It records what others report (the HTTP layer each
- * webhook's outcome, each site's {@link DeployService} each finished deploy) and reads the queue state when
+ * webhook's and rollback request's outcome, each site's {@link DeployService} each finished deploy) and reads the queue state when
  * scraped; it decides nothing and knows no HTTP.
  */
 public final class Metrics {
@@ -31,10 +31,14 @@ public final class Metrics {
     public static final String DEFAULT_SITE = "default";
     /** Seconds: a deploy is a fetch and a reset (sub-second) up to a long {@code deploy.command}. */
     private static final double[] DURATION_BUCKETS = {0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600};
+    /** The answers {@code POST /rollback} gives. */
+    private static final List<WebhookOutcome> ROLLBACK_OUTCOMES = List.of(WebhookOutcome.ACCEPTED,
+            WebhookOutcome.FORBIDDEN, WebhookOutcome.TOO_LARGE, WebhookOutcome.UNAVAILABLE);
 
     private final PrometheusRegistry registry = new PrometheusRegistry();
     private final PrometheusTextFormatWriter writer = PrometheusTextFormatWriter.create();
     private final Counter webhooks;
+    private final Counter rollbacks;
     private final Counter deploys;
     private final Histogram duration;
     private final Gauge lastSuccess;
@@ -44,6 +48,9 @@ public final class Metrics {
      * requests would otherwise pay a label lookup per request.
      */
     private final Map<String, CounterDataPoint[]> webhookCounters = new ConcurrentHashMap<>();
+    /** The same for each watched site's rollback counters. */
+    private final Map<String, CounterDataPoint[]> rollbackCounters = new ConcurrentHashMap<>();
+
 
     private record Queue(String site, DeployService deploys) {
     }
@@ -52,6 +59,12 @@ public final class Metrics {
         webhooks = Counter.builder()
                 .name("pullhook_webhook_requests_total")
                 .help("Requests to a site's webhook (POST /pull-repo), by outcome")
+                .labelNames("site", "outcome")
+                .withoutExemplars()
+                .register(registry);
+        rollbacks = Counter.builder()
+                .name("pullhook_rollback_requests_total")
+                .help("Requests to a site's POST /rollback, by outcome: accepted, forbidden, too_large, unavailable")
                 .labelNames("site", "outcome")
                 .withoutExemplars()
                 .register(registry);
@@ -108,6 +121,11 @@ public final class Metrics {
             byOutcome[o.ordinal()] = webhooks.labelValues(site, o.label());
         }
         webhookCounters.put(siteName, byOutcome);
+        CounterDataPoint[] rollbackByOutcome = new CounterDataPoint[WebhookOutcome.values().length];
+        for (WebhookOutcome o : ROLLBACK_OUTCOMES) {
+            rollbackByOutcome[o.ordinal()] = rollbacks.labelValues(site, o.label());
+        }
+        rollbackCounters.put(siteName, rollbackByOutcome);
         for (Deployment.Outcome o : Deployment.Outcome.values()) {
             deploys.initLabelValues(site, o.toString());
         }
@@ -124,6 +142,13 @@ public final class Metrics {
     public void webhook(String siteName, WebhookOutcome outcome) {
         CounterDataPoint[] byOutcome = webhookCounters.get(siteName);
         (byOutcome != null ? byOutcome[outcome.ordinal()] : webhooks.labelValues(siteLabel(siteName), outcome.label())).inc();
+    }
+
+    /** Counts one request to a site's {@code POST /rollback}: one of {@link #ROLLBACK_OUTCOMES}. */
+    public void rollback(String siteName, WebhookOutcome outcome) {
+        CounterDataPoint[] byOutcome = rollbackCounters.get(siteName);
+        CounterDataPoint point = byOutcome == null ? null : byOutcome[outcome.ordinal()];
+        (point != null ? point : rollbacks.labelValues(siteLabel(siteName), outcome.label())).inc();
     }
 
     private void deployEnded(String site, Deployment d) {
