@@ -3,7 +3,6 @@ package dev.pullhook;
 import dev.pullhook.testing.LogCapture;
 import dev.pullhook.testing.Poll;
 import dev.pullhook.testing.PrometheusText;
-import dev.pullhook.testing.Signatures;
 import dev.pullhook.testing.TestDaemon;
 import dev.pullhook.testing.TestRepos;
 import org.junit.jupiter.api.AfterEach;
@@ -12,11 +11,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Map;
 
-import static dev.pullhook.testing.TestDaemon.SECRET;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -54,9 +51,8 @@ class HttpWarmUpIT {
     }
 
     private static HttpResponse<String> ping(TestDaemon d, String delivery) {
-        byte[] body = "{\"zen\":\"hi\",\"hook_id\":1}".getBytes(StandardCharsets.UTF_8);
-        return d.post("/pull-repo", body, "Content-Type", "application/json", "X-GitHub-Event", "ping",
-                "X-GitHub-Delivery", delivery, "X-Hub-Signature-256", Signatures.sha256(SECRET, body));
+        return d.postSigned("/pull-repo", "{\"zen\":\"hi\",\"hook_id\":1}", "Content-Type", "application/json",
+                "X-GitHub-Event", "ping", "X-GitHub-Delivery", delivery);
     }
 
     @Test

@@ -95,7 +95,7 @@ final class DirectFetch {
                     return null;
                 }
                 tags = tagOpt == TagOpt.AUTO_FOLLOW ? copy.followTags() : List.of();
-                if (copy.ids.size() > MAX_OBJECTS || copy.bytes > MAX_BYTES) {
+                if (!copy.withinLimits()) {
                     return null;
                 }
             } catch (MissingObjectException | IncorrectObjectTypeException e) {
@@ -230,6 +230,11 @@ final class DirectFetch {
         ids.add(id);
         types.add(type);
         bytes += size;
+        return withinLimits();
+    }
+
+    /** Whether what was found so far may be copied this way (else the protocol, which sends deltas). */
+    private boolean withinLimits() {
         return ids.size() <= MAX_OBJECTS && bytes <= MAX_BYTES;
     }
 

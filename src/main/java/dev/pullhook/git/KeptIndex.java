@@ -72,9 +72,9 @@ final class KeptIndex {
         refreshes.clear();
     }
 
-    /** Notes that {@code path}'s content was found to be {@code id} with these stat data (see {@link #takeRefreshes}). */
-    void refreshed(String path, ObjectId id, long length, Instant modified) {
-        refreshes.put(path, new Refresh(id.copy(), length, modified));
+    /** Notes that {@code path}'s content was found as the index says, with these stat data ({@link #takeRefreshes}). */
+    void refreshed(String path, Refresh refresh) {
+        refreshes.put(path, refresh);
     }
 
     /**

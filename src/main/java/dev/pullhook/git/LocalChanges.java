@@ -82,7 +82,7 @@ final class LocalChanges {
         // would read these files again
         scan.stale().forEach((path, s) -> {
             if (!changed.contains(path)) {
-                kept.refreshed(path, s.id(), s.length(), s.modified());
+                kept.refreshed(path, s);
             }
         });
         return changed;
@@ -138,10 +138,7 @@ final class LocalChanges {
      * What the stat pass found: the paths in doubt, and among them the regular files whose only difference
      * is their size or time, or a smudged entry (with their content id in the index and the stat data seen).
      */
-    private record Scan(Set<String> doubtful, Map<String, Stale> stale) {
-    }
-
-    private record Stale(ObjectId id, long length, Instant modified) {
+    private record Scan(Set<String> doubtful, Map<String, KeptIndex.Refresh> stale) {
     }
 
     /** Index entries from this many on are checked in two halves. */
@@ -193,7 +190,7 @@ final class LocalChanges {
          * Whether the file's lstat matches the entry. When it is a regular file of the recorded type and
          * executable bit whose size or time differ, or the entry is smudged, notes what was seen in {@code stale}.
          */
-        private boolean statMatches(DirCacheEntry e, String path, Map<String, Stale> stale) {
+        private boolean statMatches(DirCacheEntry e, String path, Map<String, KeptIndex.Refresh> stale) {
             int mode = e.getRawMode();
             if (e.getStage() != DirCacheEntry.STAGE_0 || e.isUpdateNeeded() || e.isSkipWorkTree()
                     || e.isIntentToAdd() || (mode != FileMode.REGULAR_FILE.getBits()
@@ -221,7 +218,7 @@ final class LocalChanges {
             if (!e.isSmudged() && e.getLength() == (int) a.size() && sameTime) {
                 return true;
             }
-            stale.put(path, new Stale(e.getObjectId(), a.size(), onDisk));
+            stale.put(path, new KeptIndex.Refresh(e.getObjectId(), a.size(), onDisk));
             return false;
         }
 

@@ -215,21 +215,18 @@ public final class WorkingCopy implements AutoCloseable {
 
     /** The tip of the branch on the remote, asked without fetching ({@code git ls-remote}); null if it has none. */
     public ObjectId remoteTip() throws GitException {
+        Repository r = repo();
         try {
-            RemoteTransports.Near near = transports.onThisMachine(repo());
+            RemoteTransports.Near near = transports.onThisMachine(r);
             if (near != null) {
                 return near.remote().tip(Constants.R_HEADS + branch);
             }
-        } catch (IOException | RuntimeException e) {
-            reopenLater();
-            throw new GitException(GitException.Phase.FETCH, "ls-remote of " + remote + " failed: "
-                    + rootMessage(e), e);
-        }
-        try (Transport transport = transports.open(repo())) {
-            transport.setTimeout((int) Math.max(1, timeout.toSeconds()));
-            try (FetchConnection connection = transport.openFetch()) {
-                Ref ref = connection.getRef(Constants.R_HEADS + branch);
-                return ref == null ? null : ref.getObjectId();
+            try (Transport transport = transports.open(r)) {
+                transport.setTimeout((int) Math.max(1, timeout.toSeconds()));
+                try (FetchConnection connection = transport.openFetch()) {
+                    Ref ref = connection.getRef(Constants.R_HEADS + branch);
+                    return ref == null ? null : ref.getObjectId();
+                }
             }
         } catch (URISyntaxException | IOException | RuntimeException e) {
             reopenLater();

@@ -360,12 +360,16 @@ public final class HttpApi {
     }
 
     private static void error(Context ctx, int status, String message) {
-        String word = statusWord(status);
-        ctx.status(status).json(Map.of("status", word, "error", message == null ? word : message));
+        ctx.status(status).json(errorBody(status, message));
     }
 
-    /** The {@code status} word of an error answer. */
-    static String statusWord(int status) {
+    /** The body of every error answer, the routes' and Jetty's own ({@link JsonErrorHandler}). */
+    static Map<String, Object> errorBody(int status, String message) {
+        String word = statusWord(status);
+        return Map.of("status", word, "error", message == null || message.isBlank() ? word : message);
+    }
+
+    private static String statusWord(int status) {
         return switch (status) {
             case 400 -> "bad request";
             case 403 -> "forbidden";

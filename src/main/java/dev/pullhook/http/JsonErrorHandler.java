@@ -10,8 +10,6 @@ import org.eclipse.jetty.util.Callback;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /**
  * The answers Jetty gives by itself, before any route (a malformed request line or header, a bad
@@ -28,15 +26,11 @@ final class JsonErrorHandler extends ErrorHandler {
     @Override
     protected void generateResponse(Request request, Response response, int code, String message, Throwable cause,
                                     Callback callback) {
-        String word = HttpApi.statusWord(code);
-        Map<String, Object> body = new LinkedHashMap<>();
-        body.put("status", word);
-        body.put("error", message == null || message.isBlank() ? word : message);
         byte[] bytes;
         try {
-            bytes = JSON.writeValueAsBytes(body);
+            bytes = JSON.writeValueAsBytes(HttpApi.errorBody(code, message));
         } catch (JsonProcessingException e) {
-            bytes = ("{\"status\":\"error\",\"error\":\"error\"}").getBytes(StandardCharsets.UTF_8);
+            bytes = "{\"status\":\"error\",\"error\":\"error\"}".getBytes(StandardCharsets.UTF_8);
         }
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
         response.write(true, ByteBuffer.wrap(bytes), callback);

@@ -51,7 +51,6 @@ public final class Metrics {
     /** The same for each watched site's rollback counters. */
     private final Map<String, CounterDataPoint[]> rollbackCounters = new ConcurrentHashMap<>();
 
-
     private record Queue(String site, DeployService deploys) {
     }
 
@@ -116,16 +115,8 @@ public final class Metrics {
      */
     public void watch(String siteName, DeployService siteDeploys) {
         String site = siteLabel(siteName);
-        CounterDataPoint[] byOutcome = new CounterDataPoint[WebhookOutcome.values().length];
-        for (WebhookOutcome o : WebhookOutcome.values()) {
-            byOutcome[o.ordinal()] = webhooks.labelValues(site, o.label());
-        }
-        webhookCounters.put(siteName, byOutcome);
-        CounterDataPoint[] rollbackByOutcome = new CounterDataPoint[WebhookOutcome.values().length];
-        for (WebhookOutcome o : ROLLBACK_OUTCOMES) {
-            rollbackByOutcome[o.ordinal()] = rollbacks.labelValues(site, o.label());
-        }
-        rollbackCounters.put(siteName, rollbackByOutcome);
+        webhookCounters.put(siteName, counters(webhooks, site, List.of(WebhookOutcome.values())));
+        rollbackCounters.put(siteName, counters(rollbacks, site, ROLLBACK_OUTCOMES));
         for (Deployment.Outcome o : Deployment.Outcome.values()) {
             deploys.initLabelValues(site, o.toString());
         }
@@ -140,15 +131,28 @@ public final class Metrics {
 
     /** One request to a site's webhook ended with {@code outcome}. */
     public void webhook(String siteName, WebhookOutcome outcome) {
-        CounterDataPoint[] byOutcome = webhookCounters.get(siteName);
-        (byOutcome != null ? byOutcome[outcome.ordinal()] : webhooks.labelValues(siteLabel(siteName), outcome.label())).inc();
+        count(webhooks, webhookCounters, siteName, outcome);
     }
 
     /** Counts one request to a site's {@code POST /rollback}: one of {@link #ROLLBACK_OUTCOMES}. */
     public void rollback(String siteName, WebhookOutcome outcome) {
-        CounterDataPoint[] byOutcome = rollbackCounters.get(siteName);
+        count(rollbacks, rollbackCounters, siteName, outcome);
+    }
+
+    /** A site's series of {@code counter} for {@code outcomes} (each at 0 from now), indexed by ordinal. */
+    private static CounterDataPoint[] counters(Counter counter, String site, List<WebhookOutcome> outcomes) {
+        CounterDataPoint[] byOutcome = new CounterDataPoint[WebhookOutcome.values().length];
+        for (WebhookOutcome o : outcomes) {
+            byOutcome[o.ordinal()] = counter.labelValues(site, o.label());
+        }
+        return byOutcome;
+    }
+
+    private static void count(Counter counter, Map<String, CounterDataPoint[]> watched, String siteName,
+                              WebhookOutcome outcome) {
+        CounterDataPoint[] byOutcome = watched.get(siteName);
         CounterDataPoint point = byOutcome == null ? null : byOutcome[outcome.ordinal()];
-        (point != null ? point : rollbacks.labelValues(siteLabel(siteName), outcome.label())).inc();
+        (point != null ? point : counter.labelValues(siteLabel(siteName), outcome.label())).inc();
     }
 
     private void deployEnded(String site, Deployment d) {
