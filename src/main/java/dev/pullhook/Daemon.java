@@ -57,6 +57,9 @@ public final class Daemon implements AutoCloseable {
     private static SiteEndpoint endpoint(SiteConfig site, StateDir state, RejectionLog rejections) {
         WorkingCopy workingCopy = new WorkingCopy(site.repoPath(), site.remote(), site.branch(), site.gitTimeout(),
                 site.gitAuth());
+        if (site.deploy().watch()) {
+            workingCopy.watchTree();
+        }
         DeployService deploys = new DeployService(workingCopy, site, state);
         WebhookReceiver receiver = new WebhookReceiver(site.name(),
                 new WebhookAuthenticator(site.secret().bytes()),

@@ -267,6 +267,62 @@ class SafeDeployIT {
         }
     }
 
+    /**
+     * With the tree watch (deploy.watch, on by default) a deploy looks only at files changed since the last
+     * one: an edit it refused for must still be there for the next deploy, which refuses again.
+     */
+    @Test
+    void refuseRefusesAgainOnEveryDeployWhileTheEditStays() throws Exception {
+        try (TestDaemon d = startDaemon("deploy.local.changes", "refuse")) {
+            ObjectId first = repos.pushNewCommit();
+            assertDeployed(deploy(d), first);
+            ObjectId before = repos.siteHead();
+            editReadmeInSite();
+            repos.pushNewCommit();
+
+            for (int attempt = 1; attempt <= 3; attempt++) {
+                String error = assertFailed(deploy(d));
+                assertTrue(error.contains("local changes") && error.contains("README.md"), attempt + ": " + error);
+                assertEquals(before, repos.siteHead(), attempt + ": HEAD did not move");
+                assertEquals(LOCAL_EDIT, repos.siteFile("README.md"), attempt + ": the edit is still on disk");
+            }
+            GitCli.run(repos.site, "checkout", "--", "README.md");  // the admin drops the edit
+            assertDeployed(deploy(d), repos.originTip());
+        }
+    }
+
+    @Test
+    void editInAFolderTheLastDeployCreatedIsStashed() throws Exception {
+        try (TestDaemon d = startDaemon()) {
+            ObjectId first = repos.commitAndPush("assets/js/app.js", "console.log(1)\n", "new folder");
+            assertDeployed(deploy(d), first);
+            Files.writeString(repos.site.resolve("assets/js/app.js"), "console.log('hotfix on the server')\n");
+            ObjectId pushed = repos.pushNewCommit();
+
+            assertDeployed(deploy(d), pushed);
+
+            Collection<RevCommit> stashes = stashes();
+            assertEquals(1, stashes.size(), "one stash entry");
+            assertEquals("console.log('hotfix on the server')\n", fileInCommit(stashes.iterator().next(), "assets/js/app.js"));
+            assertEquals("console.log(1)\n", repos.siteFile("assets/js/app.js"), "origin's content is back");
+        }
+    }
+
+    @Test
+    void withTheWatchOffEditsAreFoundByLookingAtEveryFile() throws Exception {
+        try (TestDaemon d = startDaemon("deploy.local.changes", "refuse", "deploy.watch", "false")) {
+            ObjectId first = repos.pushNewCommit();
+            assertDeployed(deploy(d), first);
+            editReadmeInSite();
+            repos.pushNewCommit();
+            for (int attempt = 1; attempt <= 2; attempt++) {
+                String error = assertFailed(deploy(d));
+                assertTrue(error.contains("README.md"), attempt + ": " + error);
+            }
+            assertTrue(log.linesWith("tree watch").isEmpty(), "the watch was not asked for, so nothing is said about it");
+        }
+    }
+
     @Test
     void indexChangedWithGitBetweenDeploysIsReadAgainNotTakenFromMemory() throws Exception {
         // the daemon keeps the index it wrote between deploys: a change by someone else must still be seen

@@ -94,6 +94,7 @@ public final class ConfigLoader {
         d.put("deploy.command", null);
         d.put("deploy.command.timeout.seconds", "300");
         d.put("deploy.submodules", "false");
+        d.put("deploy.watch", "true");
         d.put("state.dir", null);
         return d;
     }
@@ -258,6 +259,7 @@ public final class ConfigLoader {
         String command = v.get("deploy.command");
         long commandTimeout = values.number("deploy.command.timeout.seconds", 1, 86_400);
         boolean submodules = values.bool("deploy.submodules");
+        boolean watch = values.bool("deploy.watch");
         if (poll > 0 && poll < 5) {
             problems.add(p + "deploy.poll.seconds: " + poll + " is too often; use 0 (off) or 5 and more");
         }
@@ -292,7 +294,7 @@ public final class ConfigLoader {
         }
         DeployOptions deploy = new DeployOptions(localChanges, clean, Duration.ofSeconds(lockStale),
                 Duration.ofSeconds(lockWait), Duration.ofSeconds(deployTimeout), onStart, Duration.ofSeconds(poll),
-                command, Duration.ofSeconds(commandTimeout), submodules, stateDir);
+                command, Duration.ofSeconds(commandTimeout), submodules, watch, stateDir);
         return new SiteConfig(name, repoPath, remote, branch, secret, Duration.ofSeconds(gitTimeout), (int) history,
                 deploy, gitAuth, allowFrom);
     }

@@ -17,11 +17,12 @@ import java.time.Duration;
  * @param command        run after a successful reset through {@code /bin/sh -c}, or null ({@code deploy.command})
  * @param commandTimeout the command's process group is killed after this ({@code deploy.command.timeout.seconds})
  * @param submodules     update submodules recursively after the reset ({@code deploy.submodules})
+ * @param watch          find local changes through inotify instead of looking at every file ({@code deploy.watch})
  * @param stateDir       where deploy history and the crash marker are kept ({@code state.dir})
  */
 public record DeployOptions(LocalChanges localChanges, boolean clean, Duration lockStale, Duration lockWait,
                             Duration timeout, boolean onStart, Duration poll, String command,
-                            Duration commandTimeout, boolean submodules, Path stateDir) {
+                            Duration commandTimeout, boolean submodules, boolean watch, Path stateDir) {
 
     /** {@code deploy.local.changes}. */
     public enum LocalChanges {
@@ -45,6 +46,7 @@ public record DeployOptions(LocalChanges localChanges, boolean clean, Duration l
                 + " deploy.command=" + (command == null ? "(none)" : "\"" + command + "\"")
                 + " deploy.command.timeout.seconds=" + commandTimeout.toSeconds()
                 + " deploy.submodules=" + submodules
+                + " deploy.watch=" + watch
                 + " state.dir=\"" + stateDir + "\"";
     }
 }

@@ -27,6 +27,8 @@ final class KeptIndex {
     private int treeCount;
     /** Files the last check found unchanged but with new stat data, for the next index write. */
     private final Map<String, Refresh> refreshes = new HashMap<>();
+    /** Whether the last {@link #read} parsed the file: first read, or changed on disk by someone else. */
+    private boolean reread;
 
     /** A file's content is {@code id}, as the index says, but its stat data are now these. */
     record Refresh(ObjectId id, long length, Instant modified) {
@@ -36,13 +38,26 @@ final class KeptIndex {
     DirCache read(Repository r) throws IOException {
         if (index == null) {
             index = r.readDirCache();
+            reread = true;
         } else {
+            int count = index.getEntryCount();
+            DirCacheEntry first = count == 0 ? null : index.getEntry(0);
             index.read();
+            // a re-read builds new entry objects
+            reread = index.getEntryCount() != count || (count > 0 && index.getEntry(0) != first);
         }
         if (tree != null && !sameEntries()) {
             tree = null;
         }
         return index;
+    }
+
+    /**
+     * Whether the last {@link #read} parsed the file (the first read, or a write by someone else: git add,
+     * a stash, JGit's general reset), rather than keeping the entries as this daemon last wrote them.
+     */
+    boolean reread() {
+        return reread;
     }
 
     /** The tree the index's entries are known to equal, or null; valid until the next {@link #read}. */

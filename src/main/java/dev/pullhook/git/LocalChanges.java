@@ -54,11 +54,27 @@ final class LocalChanges {
     }
 
     /**
-     * @param kept the index kept by the caller (read again here only if it changed on disk); told which tree
-     *             it holds when the walk of HEAD against it finds no difference
+     * @param kept  the index kept by the caller (read again here only if it changed on disk); told which tree
+     *              it holds when the walk of HEAD against it finds no difference
+     * @param watch what changed on disk since the last look, or null: then every entry is looked at
      */
-    static TreeSet<String> find(Repository r, KeptIndex kept) throws IOException {
+    static TreeSet<String> find(Repository r, KeptIndex kept, TreeWatch watch) throws IOException {
         DirCache index = kept.read(r);
+        // only entries as this daemon left them may be skipped: after a re-read (git add, a stash, a general
+        // reset) the stat data in the index are someone else's
+        Set<String> onDisk = watch == null || kept.reread() ? null : watch.changes(index);
+        if (watch != null && onDisk == null) {
+            watch.restart(index);  // before the full look: a change during it is reported next time
+        }
+        TreeSet<String> changed = find(r, kept, index, onDisk);
+        if (watch != null && !changed.isEmpty()) {
+            watch.invalidate();  // still there next time unless a reset removes them (refused, a dry check)
+        }
+        return changed;
+    }
+
+    private static TreeSet<String> find(Repository r, KeptIndex kept, DirCache index, Set<String> onDisk)
+            throws IOException {
         kept.takeRefreshes();  // what an earlier check learnt: this one looks again
         ObjectId head = r.resolve(Constants.HEAD + "^{tree}");
         Set<String> doubtful;
@@ -70,7 +86,7 @@ final class LocalChanges {
                 kept.holds(head);
             }
         }
-        Scan scan = statDiffers(r, index);
+        Scan scan = onDisk == null ? statDiffers(r, index) : statDiffers(r, index, onDisk);
         doubtful.addAll(scan.doubtful());
         if (doubtful.isEmpty()) {
             return new TreeSet<>();
@@ -134,6 +150,27 @@ final class LocalChanges {
         return first;
     }
 
+    /** The stat pass over the entries at or under {@code paths} only (what a {@link TreeWatch} reported). */
+    private static Scan statDiffers(Repository r, DirCache index, Set<String> paths) {
+        StatScan pass = new StatScan(r.getWorkTree().toPath(), r.getConfig().get(WorkingTreeOptions.KEY).isFileMode());
+        Scan scan = new Scan(new HashSet<>(), new HashMap<>());
+        int n = index.getEntryCount();
+        for (String path : paths) {
+            int at = index.findEntry(path);
+            if (at >= 0) {
+                pass.scan(scan, index, at, index.nextEntry(at));
+            }
+            int from = insertionPoint(index, path + "/");
+            pass.scan(scan, index, from, Math.min(n, insertionPoint(index, path + "0")));  // '0' follows '/'
+        }
+        return scan;
+    }
+
+    private static int insertionPoint(DirCache index, String path) {
+        int at = index.findEntry(path);
+        return at >= 0 ? at : -(at + 1);
+    }
+
     /**
      * What the stat pass found: the paths in doubt, and among them the regular files whose only difference
      * is their size or time, or a smudged entry (with their content id in the index and the stat data seen).
@@ -159,6 +196,11 @@ final class LocalChanges {
 
         Scan scan(DirCache index, int from, int to) {
             Scan scan = new Scan(new HashSet<>(), new HashMap<>());
+            scan(scan, index, from, to);
+            return scan;
+        }
+
+        void scan(Scan scan, DirCache index, int from, int to) {
             for (int i = from; i < to; i++) {
                 DirCacheEntry e = index.getEntry(i);
                 if (e.isAssumeValid() && e.getStage() == DirCacheEntry.STAGE_0) {
@@ -173,7 +215,6 @@ final class LocalChanges {
                     scan.doubtful().add(path);
                 }
             }
-            return scan;
         }
 
         /**

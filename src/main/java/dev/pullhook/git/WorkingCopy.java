@@ -23,6 +23,8 @@ import org.eclipse.jgit.transport.FetchConnection;
 import org.eclipse.jgit.transport.RefSpec;
 import org.eclipse.jgit.transport.Transport;
 import org.eclipse.jgit.util.FS;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.net.URISyntaxException;
@@ -47,6 +49,7 @@ import java.util.function.Consumer;
  * {@link #head()} may be called from any thread.
  */
 public final class WorkingCopy implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(WorkingCopy.class);
     private static final String BACKUP_PREFIX = "refs/pullhook/backup/";
     private static final DateTimeFormatter BACKUP_TIME = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")
             .withZone(ZoneOffset.UTC);
@@ -59,6 +62,10 @@ public final class WorkingCopy implements AutoCloseable {
     private volatile Repository repo;
     /** The index as this daemon last read or wrote it; dropped on any failure, when it may differ from the file. */
     private final KeptIndex index = new KeptIndex();
+    /** What changed in the working tree between checks; guarded by {@link #index}, like the index. */
+    private TreeWatch watch;
+    private boolean watchWanted;
+    private boolean watchGivenUp;
 
     public WorkingCopy(Path path, String remote, String branch, Duration timeout, GitAuth auth) {
         this.path = path;
@@ -67,6 +74,17 @@ public final class WorkingCopy implements AutoCloseable {
         this.timeout = timeout;
         this.auth = new RemoteAuth(auth);
         this.transports = new RemoteTransports(remote, this.auth);
+    }
+
+    /**
+     * From now on, the local-changes check looks only at the tracked files that inotify reports changed
+     * since the last check ({@link TreeWatch}), after one look at every file; where the working tree
+     * cannot be watched reliably (a network filesystem, say) it says why in the log and looks at all.
+     */
+    public void watchTree() {
+        synchronized (index) {
+            watchWanted = true;
+        }
     }
 
     /** Why {@code name} cannot be a branch to deploy, or {@code null} when it can. */
@@ -604,8 +622,42 @@ public final class WorkingCopy implements AutoCloseable {
     // the index has its own lock: head() may be asked from other threads while a deploy checks or resets
     private TreeSet<String> findLocalChanges(Repository r) throws IOException {
         synchronized (index) {
-            return LocalChanges.find(r, index);
+            TreeWatch w = watch(r);
+            TreeSet<String> changed = LocalChanges.find(r, index, w);
+            if (w != null && w.failure() != null) {
+                log.warn("tree watch off path={} reason=\"{}\": every deploy looks at each tracked file", path, w.failure());
+                w.close();
+                watch = null;
+                watchGivenUp = true;
+            }
+            return changed;
         }
+    }
+
+    /** Whether the next local-changes check takes the tree watch's word (tests). */
+    boolean watchAnswersNext() {
+        synchronized (index) {
+            return watch != null && watch.failure() == null && watch.answersNext();
+        }
+    }
+
+    /** The tree watch, opened on first use; null when not wanted or given up. Must hold the index lock. */
+    private TreeWatch watch(Repository r) {
+        if (watch != null || !watchWanted || watchGivenUp) {
+            return watch;
+        }
+        String why = TreeWatch.unsupported(path);
+        if (why == null) {
+            try {
+                watch = TreeWatch.open(path, r.getDirectory().toPath());
+                return watch;
+            } catch (IOException | RuntimeException e) {
+                why = "cannot watch: " + rootMessage(e);
+            }
+        }
+        log.info("tree watch off path={} reason=\"{}\": every deploy looks at each tracked file", path, why);
+        watchGivenUp = true;
+        return null;
     }
 
     private boolean switchTrees(Repository r, ObjectId target) throws IOException {
@@ -617,6 +669,9 @@ public final class WorkingCopy implements AutoCloseable {
     private void forgetIndex() {
         synchronized (index) {
             index.forget();
+            if (watch != null) {
+                watch.invalidate();
+            }
         }
     }
 
@@ -632,6 +687,12 @@ public final class WorkingCopy implements AutoCloseable {
     @Override
     public void close() {
         reopenLater();
+        synchronized (index) {
+            if (watch != null) {
+                watch.close();
+                watch = null;
+            }
+        }
         auth.close();
     }
 }

@@ -30,9 +30,9 @@ class LocalChangesTest {
 
     @TempDir
     Path dir;
-    private Path site;
-    private Git git;
-    private WorkingCopy wc;
+    Path site;
+    Git git;
+    WorkingCopy wc;
 
     @BeforeEach
     void createWorkingCopy() throws Exception {
@@ -58,7 +58,7 @@ class LocalChangesTest {
      * as its file is "racy", and the check would read every file instead of trusting lstat, which is the
      * path under test.
      */
-    private void commitAllWithOldTimes(String message) throws Exception {
+    void commitAllWithOldTimes(String message) throws Exception {
         FileTime past = FileTime.fromMillis(System.currentTimeMillis() - 3_600_000);
         try (var files = Files.walk(site)) {
             for (Path p : (Iterable<Path>) files.filter(Files::isRegularFile)
@@ -70,13 +70,13 @@ class LocalChangesTest {
         git.commit().setMessage(message).setAuthor(WHO).setCommitter(WHO).call();
     }
 
-    private void write(String path, String content) throws Exception {
+    void write(String path, String content) throws Exception {
         Path p = site.resolve(path);
         Files.createDirectories(p.getParent());
         Files.writeString(p, content, StandardCharsets.UTF_8);
     }
 
-    private List<String> changes() throws Exception {
+    List<String> changes() throws Exception {
         return wc.localChanges(100);
     }
 
