@@ -260,7 +260,8 @@ EOF
     local opts t0 t1
     read -r -a opts <<< "$(unit_jvm_opts)"
     t0=$EPOCHREALTIME
-    GIT_CONFIG_NOSYSTEM=1 XDG_CONFIG_HOME=$WORK/xdg \
+    # the unit's Environment= (LC_ALL=C, which this script uses for itself, would override its LANG)
+    env -u LC_ALL GIT_CONFIG_NOSYSTEM=1 XDG_CONFIG_HOME="$WORK/xdg" LANG=C.UTF-8 \
         java "${opts[@]}" "$@" -jar "$JAR" --config "$run/config.properties" > "$DLOG" 2>&1 &
     DPID=$!
     PIDS+=("$DPID")

@@ -127,6 +127,11 @@ public final class Main {
 
     private static int serve(Config config, Demo demo) {
         log.info("pullhook {} config {}", version(), config);
+        String names = System.getProperty("sun.jnu.encoding", "UTF-8");
+        if (!names.equalsIgnoreCase("UTF-8")) {
+            log.warn("file names are encoded as {}, not UTF-8: a deploy of a file whose name is not ASCII fails,"
+                    + " and the tree watch (deploy.watch) stays off; run java with LANG=C.UTF-8, as the systemd unit does", names);
+        }
         Daemon daemon;
         try {
             daemon = Daemon.start(config);

@@ -20,7 +20,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -166,8 +168,10 @@ class SystemdUnitIT {
                 "-cp", System.getProperty("java.class.path"),
                 "dev.pullhook.Main", "--config", config.toString()));
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
-        pb.environment().keySet().removeIf(k -> k.startsWith("PULLHOOK_"));
-        pb.environment().put("GIT_CONFIG_NOSYSTEM", "1");
+        // a service gets no locale unless the system has one: only the unit's Environment= lines count
+        pb.environment().keySet().removeIf(k -> k.startsWith("PULLHOOK_") || k.startsWith("LC_") || k.equals("LANG")
+                || k.equals("LANGUAGE"));
+        pb.environment().putAll(environment(Files.readString(UNIT)));
         pb.environment().put("XDG_CONFIG_HOME", tmp.resolve("xdg").toString());
         Process daemon = pb.start();
         try {
@@ -175,7 +179,7 @@ class SystemdUnitIT {
             try (Stream<Path> left = Files.list(javaTmp)) {
                 assertEquals(List.of(), left.toList(), "the rehearsal's scratch folder is removed");
             }
-            ObjectId tip = repos.pushNewCommit();
+            ObjectId tip = repos.commitAndPush("caf\u00e9 \u2603.html", "<p>menu</p>\n", "a name that is not ASCII");
             HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
                             URI.create("http://127.0.0.1:" + port + "/pull-repo?wait=true"))
                     .header("X-Hub-Signature-256", Signatures.sha256(TestDaemon.SECRET, new byte[0]))
@@ -183,6 +187,12 @@ class SystemdUnitIT {
                     HttpResponse.BodyHandlers.ofString());
             assertEquals(200, r.statusCode(), r.body());
             assertEquals(tip, repos.siteHead());
+            try (Stream<Path> files = Files.list(repos.site)) {
+                assertTrue(files.anyMatch(f -> f.getFileName().toString().equals("caf\u00e9 \u2603.html")),
+                        "the file has its name (the unit's LANG=C.UTF-8)");
+            }
+            assertFalse(logHas(log, "tree watch off"), "the tree watch is on");
+            assertFalse(logHas(log, "not UTF-8"), "no warning about file names");
             String loaded = Files.readString(classes);
             assertTrue(loaded.contains("dev.pullhook.git.DeployRehearsal"), "class logging works");
             assertFalse(loaded.contains("javax.management.MBeanServer "), "JMX was started");
@@ -222,10 +232,23 @@ class SystemdUnitIT {
         assertTrue(exec.contains("-Duser.home=/var/lib/pullhook"), exec);
         assertTrue(exec.contains("-Dorg.slf4j.simpleLogger.showDateTime=false"), exec);
         assertTrue(lines.contains("Environment=XDG_CONFIG_HOME=/var/lib/pullhook/.config GIT_CONFIG_NOSYSTEM=1"));
+        assertTrue(lines.contains("Environment=LANG=C.UTF-8"), "file names are UTF-8 whatever the system's locale");
         long stop = lines.stream().filter(l -> l.startsWith("TimeoutStopSec=")).mapToLong(l -> Long.parseLong(
                 l.substring("TimeoutStopSec=".length()).replace("s", ""))).findFirst().orElse(0);
         // shutdown.drain.seconds (30) plus Jetty's graceful stop (5 s), with room to spare
         assertTrue(stop > 35, "TimeoutStopSec=" + stop + " must exceed shutdown.drain.seconds + the HTTP stop");
+    }
+
+    /** The variables the unit's Environment= lines set. */
+    private static Map<String, String> environment(String unit) {
+        Map<String, String> env = new HashMap<>();
+        unit.lines().map(String::strip).filter(l -> l.startsWith("Environment=")).forEach(l -> {
+            for (String pair : l.substring("Environment=".length()).split("\\s+")) {
+                int eq = pair.indexOf('=');
+                env.put(pair.substring(0, eq), pair.substring(eq + 1));
+            }
+        });
+        return env;
     }
 
     /** ExecStart with its continuation lines joined. */

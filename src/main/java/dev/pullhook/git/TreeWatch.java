@@ -58,7 +58,6 @@ final class TreeWatch implements Closeable {
     private final Map<String, WatchKey> watched = new HashMap<>();
     private final Map<WatchKey, String> folderOf = new HashMap<>();
     private final Set<String> dirty = new HashSet<>();
-    private final boolean utf8Names = "UTF-8".equalsIgnoreCase(System.getProperty("sun.jnu.encoding", "UTF-8"));
     private boolean everything = true;
     private String failure;
     private long cookies;
@@ -76,7 +75,8 @@ final class TreeWatch implements Closeable {
      */
     static String unsupported(Path workTree) {
         if (!"UTF-8".equalsIgnoreCase(System.getProperty("sun.jnu.encoding", "UTF-8"))) {
-            return "file names are decoded as " + System.getProperty("sun.jnu.encoding") + ", not UTF-8 (set LANG=C.UTF-8)";
+            return "file names are decoded as " + System.getProperty("sun.jnu.encoding")
+                    + ", not UTF-8 (run java with LANG=C.UTF-8, as the systemd unit does)";
         }
         try {
             String type = Files.getFileStore(workTree).type().toLowerCase(Locale.ROOT);
@@ -349,12 +349,13 @@ final class TreeWatch implements Closeable {
     }
 
     /**
-     * The index path an event's name stands for: itself when it maps exactly; else its nearest folder
-     * that does (every tracked path under it then counts as changed); null when not even that.
+     * The index path an event's name stands for: itself when it maps exactly; else (a name that is not
+     * UTF-8) its nearest folder that does (every tracked path under it then counts as changed); null when
+     * not even that. File names are decoded as UTF-8 ({@link #unsupported}).
      */
     private String mapped(String path) {
         String p = path;
-        while (p.indexOf('\uFFFD') >= 0 || (!utf8Names && !ascii(p))) {
+        while (p.indexOf('\uFFFD') >= 0) {
             int slash = p.lastIndexOf('/');
             if (slash < 0) {
                 return null;
@@ -362,15 +363,6 @@ final class TreeWatch implements Closeable {
             p = p.substring(0, slash);
         }
         return p;
-    }
-
-    private static boolean ascii(String s) {
-        for (int i = 0; i < s.length(); i++) {
-            if (s.charAt(i) >= 0x80) {
-                return false;
-            }
-        }
-        return true;
     }
 
     private Path resolve(String folder) {
