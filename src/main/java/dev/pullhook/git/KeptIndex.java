@@ -27,6 +27,8 @@ final class KeptIndex {
     private int treeCount;
     /** Files the last check found unchanged but with new stat data, for the next index write. */
     private final Map<String, Refresh> refreshes = new HashMap<>();
+    /** Whether a tracked path is a .gitattributes file, for the entries as now in memory; null: not known. */
+    private Boolean attributes;
     /** Whether the last {@link #read} parsed the file: first read, or changed on disk by someone else. */
     private boolean reread;
 
@@ -45,6 +47,9 @@ final class KeptIndex {
             index.read();
             // a re-read builds new entry objects
             reread = index.getEntryCount() != count || (count > 0 && index.getEntry(0) != first);
+        }
+        if (reread) {
+            attributes = null;
         }
         if (tree != null && !sameEntries()) {
             tree = null;
@@ -70,6 +75,7 @@ final class KeptIndex {
      * (null: not known). Whoever edits the entries in memory must call this afterwards.
      */
     void holds(ObjectId tree) {
+        attributes = null;  // called after every edit in memory
         if (tree == null || index == null || index.getEntryCount() == 0) {
             this.tree = null;
             return;
@@ -82,9 +88,26 @@ final class KeptIndex {
     /** Drops everything: the next {@link #read} parses the file. */
     void forget() {
         index = null;
+        attributes = null;
         tree = null;
         treeFirst = null;
         refreshes.clear();
+    }
+
+    /** Whether any tracked path is a {@code .gitattributes} file (which may change how a file is hashed). */
+    boolean tracksAttributes() {
+        if (attributes == null) {
+            byte[] name = org.eclipse.jgit.lib.Constants.DOT_GIT_ATTRIBUTES.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+            boolean found = false;
+            for (int i = 0; i < index.getEntryCount() && !found; i++) {
+                byte[] path = index.getEntry(i).getRawPath();
+                int at = path.length - name.length;
+                found = at >= 0 && (at == 0 || path[at - 1] == '/')
+                        && java.util.Arrays.equals(path, at, path.length, name, 0, name.length);
+            }
+            attributes = found;
+        }
+        return attributes;
     }
 
     /** Notes that {@code path}'s content was found as the index says, with these stat data ({@link #takeRefreshes}). */
