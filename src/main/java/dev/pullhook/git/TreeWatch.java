@@ -58,6 +58,8 @@ final class TreeWatch implements Closeable {
     private final Map<String, WatchKey> watched = new HashMap<>();
     private final Map<WatchKey, String> folderOf = new HashMap<>();
     private final Set<String> dirty = new HashSet<>();
+    /** The filesystems (devices) of the watched folders, each checked once ({@link #checkDevice}). */
+    private final Set<Object> devices = new HashSet<>();
     private boolean everything = true;
     private String failure;
     private long cookies;
@@ -78,15 +80,19 @@ final class TreeWatch implements Closeable {
             return "file names are decoded as " + System.getProperty("sun.jnu.encoding")
                     + ", not UTF-8 (run java with LANG=C.UTF-8, as the systemd unit does)";
         }
+        String remote = remoteFilesystem(workTree);
+        return remote == null ? null : "the working copy is on " + remote;
+    }
+
+    /** What kind of network filesystem {@code dir} is on (changes made elsewhere send no event), or null. */
+    private static String remoteFilesystem(Path dir) {
         try {
-            String type = Files.getFileStore(workTree).type().toLowerCase(Locale.ROOT);
-            if (REMOTE.contains(type) || type.startsWith("fuse")) {
-                return "the working copy is on a " + type + " filesystem, where changes made elsewhere send no event";
-            }
+            String type = Files.getFileStore(dir).type().toLowerCase(Locale.ROOT);
+            return REMOTE.contains(type) || type.startsWith("fuse")
+                    ? "a " + type + " filesystem, where changes made elsewhere send no event" : null;
         } catch (IOException | RuntimeException e) {
-            return "the working copy's filesystem is unknown (" + e.getMessage() + ")";
+            return "a filesystem that cannot be told (" + e.getMessage() + ")";
         }
-        return null;
     }
 
     /** Starts watching the cookie folder; the working tree's folders are watched by the first {@link #restart}. */
@@ -316,12 +322,24 @@ final class TreeWatch implements Closeable {
             throw new IOException("cannot watch " + dir + ": " + e.getMessage()
                     + " (inotify watch limit? sysctl fs.inotify.max_user_watches)", e);
         }
+        checkDevice(folder, dir);
         String before = folderOf.put(key, folder);
         if (before != null && !before.equals(folder)) {
             // the same folder under another name (a link, a bind mount): events would carry one name only
             throw new IOException("cannot watch " + dir + ": it is also " + resolve(before));
         }
         watched.put(folder, key);
+    }
+
+    /** A folder on another filesystem than the top (a mount inside the working copy) must not be a network one. */
+    private void checkDevice(String folder, Path dir) throws IOException {
+        Object device = Files.getAttribute(dir, "unix:dev", LinkOption.NOFOLLOW_LINKS);
+        if (devices.add(device) && !folder.isEmpty()) {
+            String remote = remoteFilesystem(dir);
+            if (remote != null) {
+                throw new IOException("the folder " + folder + " is on " + remote);
+            }
+        }
     }
 
     private void unwatchUnder(String path) {
