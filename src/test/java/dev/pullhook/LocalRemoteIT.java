@@ -226,6 +226,48 @@ class LocalRemoteIT {
         }
     }
 
+    /** remote.origin.tagOpt=--tags asks for every tag: the pack protocol does that, as git fetch --tags. */
+    @Test
+    void withTagOptTagsEveryTagComesAlong() throws Exception {
+        GitCli.run(repos.site, "config", "remote.origin.tagOpt", "--tags");
+        try (TestDaemon d = TestDaemon.start(repos, Map.of("deploy.on.start", "false"))) {
+            dev("checkout", "-q", "-b", "other");
+            commit("other.txt", "on another branch");
+            dev("tag", "-a", "-m", "elsewhere", "v-other");
+            dev("checkout", "-q", "main");
+            String next = commit("after.txt", "on main");
+            dev("push", "-q", "origin", "main", "other", "v-other");
+
+            assertDeployedTo(deploy(d), ObjectId.fromString(next));
+
+            assertEquals(GitCli.run(repos.origin, "rev-parse", "refs/tags/v-other"),
+                    GitCli.run(repos.site, "rev-parse", "refs/tags/v-other"), "a tag outside the branch came along");
+            GitCli.run(repos.site, "fsck", "--strict", "--no-dangling");
+        }
+    }
+
+    /** An object of the pushed commit is missing on the remote (a damaged repository): nothing changes here. */
+    @Test
+    void aRemoteMissingAnObjectOfThePushFailsTheDeployAndChangesNothing() throws Exception {
+        try (TestDaemon d = TestDaemon.start(repos, Map.of("deploy.on.start", "false"))) {
+            ObjectId deployed = repos.pushNewCommit();
+            assertDeployedTo(deploy(d), deployed);
+            String next = commit("broken.txt", "a file whose blob the remote loses");
+            dev("push", "-q", "origin", "main");  // a small push is stored as loose objects
+            String blob = GitCli.run(repos.origin, "rev-parse", next + ":broken.txt").strip();
+            Files.delete(repos.origin.resolve("objects/" + blob.substring(0, 2) + "/" + blob.substring(2)));
+
+            HttpResponse<String> response = deploy(d);
+
+            assertEquals(500, response.statusCode(), response::body);
+            assertTrue(response.body().contains("fetch from origin failed: the remote repository " + repos.origin), response::body);
+            assertTrue(response.body().contains(blob) && response.body().contains("fsck"), response::body);
+            assertEquals(deployed, repos.siteHead());
+            assertEquals(deployed.name() + "\n", GitCli.run(repos.site, "rev-parse", "origin/main"));
+            GitCli.run(repos.site, "fsck", "--no-dangling");
+        }
+    }
+
     /** git in the developer clone, with an identity. */
     private String dev(String... args) {
         String[] all = new String[args.length + 4];
