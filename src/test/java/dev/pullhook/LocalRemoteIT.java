@@ -268,6 +268,30 @@ class LocalRemoteIT {
         }
     }
 
+    /**
+     * A branch that points at an annotated tag (git refuses to make one, another tool may not): as git fetch
+     * + git reset --hard origin/main, origin/main is the tag, and the working copy the commit it tags.
+     */
+    @Test
+    void aBranchPointingAtAnAnnotatedTagDeploysTheCommitItTags() throws Exception {
+        try (TestDaemon d = TestDaemon.start(repos, Map.of("deploy.on.start", "false"))) {
+            ObjectId deployed = repos.pushNewCommit();
+            assertDeployedTo(deploy(d), deployed);
+            String next = commit("tagged.txt", "tagged");
+            dev("tag", "-a", "-m", "a tag", "v2");
+            dev("push", "-q", "origin", "main", "v2");
+            String tag = GitCli.run(repos.origin, "rev-parse", "refs/tags/v2").strip();
+            Files.writeString(repos.origin.resolve("refs/heads/main"), tag + "\n");  // git update-ref refuses this
+
+            assertDeployedTo(deploy(d), ObjectId.fromString(next));
+
+            assertEquals(tag + "\n", GitCli.run(repos.site, "rev-parse", "refs/remotes/origin/main"));
+            assertEquals("commit\n", GitCli.run(repos.site, "cat-file", "-t", "refs/heads/main"));
+            assertEquals(next + "\n", GitCli.run(repos.site, "rev-parse", "HEAD"));
+            GitCli.run(repos.site, "fsck", "--strict", "--no-dangling");
+        }
+    }
+
     /** git in the developer clone, with an identity. */
     private String dev(String... args) {
         String[] all = new String[args.length + 4];

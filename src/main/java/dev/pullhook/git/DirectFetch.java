@@ -178,11 +178,17 @@ final class DirectFetch {
                 && local.getConfig().getString("extensions", null, "partialclone") == null;
     }
 
-    /** Finds the objects to copy: new commits, then the new trees and blobs they reach. False if too many. */
+    /**
+     * Finds the objects to copy: new commits, then the new trees and blobs they reach. False if too many,
+     * or the tip is not a commit (an annotated tag, say: parseCommit below would copy only what it peels to).
+     */
     private boolean collect(ObjectId tip) throws IOException {
         List<ObjectId> trees = new ArrayList<>();
         try (RevWalk walk = new RevWalk(from)) {
             walk.setRetainBody(false);
+            if (walk.parseAny(tip).getType() != Constants.OBJ_COMMIT) {
+                return false;
+            }
             Deque<ObjectId> todo = new ArrayDeque<>();
             todo.push(tip);
             while (!todo.isEmpty()) {

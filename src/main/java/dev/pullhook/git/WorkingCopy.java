@@ -219,7 +219,7 @@ public final class WorkingCopy implements AutoCloseable {
             if (ref == null || ref.getObjectId() == null) {
                 throw new GitException(GitException.Phase.FETCH, "fetch gave no " + tracking, null);
             }
-            return ref.getObjectId();
+            return commitOf(r, ref.getObjectId(), tracking);
         } catch (GitAPIException | URISyntaxException | JGitInternalException | IOException e) {
             reopenLater();
             if (cancelled.getAsBoolean()) {
@@ -344,6 +344,19 @@ public final class WorkingCopy implements AutoCloseable {
         } catch (IOException | JGitInternalException e) {
             reopenLater();
             throw new GitException(GitException.Phase.BACKUP, "cannot back up HEAD: " + rootMessage(e), e);
+        }
+    }
+
+    /**
+     * The commit {@code id} is or points at: a branch may point at an annotated tag (git fetch stores it,
+     * and git reset --hard origin/main takes the commit it tags), never at a tree or a blob.
+     */
+    private static ObjectId commitOf(Repository r, ObjectId id, String ref) throws IOException, GitException {
+        try (RevWalk walk = new RevWalk(r)) {
+            return walk.parseCommit(id).copy();
+        } catch (org.eclipse.jgit.errors.IncorrectObjectTypeException e) {
+            throw new GitException(GitException.Phase.FETCH, ref + " is " + id.abbreviate(7).name()
+                    + ", which is not a commit: the remote's branch points at something else", e);
         }
     }
 
