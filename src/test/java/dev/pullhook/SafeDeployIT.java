@@ -308,6 +308,27 @@ class SafeDeployIT {
         }
     }
 
+    /** The edit comes a moment before each webhook, to the very file the push changes: it is never overwritten. */
+    @Test
+    void anEditMadeRightBeforeEachOfTwentyWebhooksIsStashedEveryTime() throws Exception {
+        try (TestDaemon d = startDaemon()) {
+            ObjectId first = repos.commitAndPush("page.html", "<p>version 0</p>\n", "page 0");
+            assertDeployed(deploy(d), first);
+            for (int i = 1; i <= 20; i++) {
+                ObjectId pushed = repos.commitAndPush("page.html", "<p>version " + i + "</p>\n", "page " + i);
+                String edit = "<p>hotfix " + i + " on the server</p>\n";
+                Files.writeString(repos.site.resolve("page.html"), edit);
+
+                assertDeployed(deploy(d), pushed);
+
+                Collection<RevCommit> stashes = stashes();
+                assertEquals(i, stashes.size(), "deploy " + i + ": one more stash entry");
+                assertEquals(edit, fileInCommit(stashes.iterator().next(), "page.html"), "deploy " + i);
+                assertEquals("<p>version " + i + "</p>\n", repos.siteFile("page.html"));
+            }
+        }
+    }
+
     @Test
     void withTheWatchOffEditsAreFoundByLookingAtEveryFile() throws Exception {
         try (TestDaemon d = startDaemon("deploy.local.changes", "refuse", "deploy.watch", "false")) {
@@ -398,6 +419,59 @@ class SafeDeployIT {
 
             assertEquals("a user's upload\n", repos.siteFile("upload.txt"));
             assertEquals("<p>cached</p>\n", repos.siteFile("cache/page.html"));
+        }
+    }
+
+    /**
+     * A push that brings a file where the working copy has an untracked one (a config written on the
+     * server, an upload), or an untracked file where the push needs a folder: git reset --hard would
+     * overwrite it. pullhook moves it aside first, says where, and deploys.
+     */
+    @Test
+    void untrackedFilesInThePathOfThePushAreMovedAsideNotOverwritten() throws Exception {
+        try (TestDaemon d = startDaemon()) {
+            Files.writeString(repos.site.resolve("settings.local.php"), "<?php $db = 'server';\n");
+            Files.writeString(repos.site.resolve("docs"), "an untracked file where the push makes a folder\n");
+            repos.commitAndPush("settings.local.php", "<?php $db = 'from git';\n", "settings");
+            ObjectId pushed = repos.commitAndPush("docs/index.md", "# docs\n", "docs");
+
+            HttpResponse<String> response = deploy(d);
+
+            assertDeployed(response, pushed);
+            assertEquals("<?php $db = 'from git';\n", repos.siteFile("settings.local.php"));
+            assertEquals("# docs\n", repos.siteFile("docs/index.md"));
+            String saved = json(response).get("saved").asText();
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("untracked files in (\\S+)").matcher(saved);
+            assertTrue(m.find(), saved);
+            Path aside = Path.of(m.group(1));
+            assertTrue(aside.startsWith(repos.site.resolve(".git")), aside + " is in the git folder, out of the site");
+            assertEquals("<?php $db = 'server';\n", Files.readString(aside.resolve("settings.local.php")));
+            assertEquals("an untracked file where the push makes a folder\n", Files.readString(aside.resolve("docs")));
+            List<String> warnings = log.linesWith("WARN", "moved untracked files");
+            assertEquals(1, warnings.size(), this::warnLines);
+            assertTrue(warnings.get(0).contains("settings.local.php") && warnings.get(0).contains("docs"), warnings.get(0));
+            assertTrue(stashes().isEmpty(), "nothing tracked was edited");
+        }
+    }
+
+    @Test
+    void anIgnoredFileInThePathIsMovedAsideButACopyOfWhatThePushBringsIsNot() throws Exception {
+        try (TestDaemon d = startDaemon()) {
+            Files.createDirectories(repos.site.resolve(".git/info"));
+            Files.writeString(repos.site.resolve(".git/info/exclude"), ".env\n");
+            Files.writeString(repos.site.resolve(".env"), "SECRET=server\n");
+            Files.writeString(repos.site.resolve("robots.txt"), "User-agent: *\n");  // copied by hand before the push
+            repos.commitAndPush("robots.txt", "User-agent: *\n", "robots");
+            ObjectId pushed = repos.commitAndPush(".env", "SECRET=example\n", "an example .env");
+
+            HttpResponse<String> response = deploy(d);
+
+            assertDeployed(response, pushed);
+            List<String> warnings = log.linesWith("WARN", "moved untracked files");
+            assertEquals(1, warnings.size(), this::warnLines);
+            assertTrue(warnings.get(0).endsWith(": [.env]"), warnings.get(0));
+            Path aside = Path.of(warnings.get(0).replaceAll(".* brings to (\\S+): .*", "$1"));
+            assertEquals("SECRET=server\n", Files.readString(aside.resolve(".env")));
         }
     }
 

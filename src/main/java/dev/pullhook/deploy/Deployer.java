@@ -211,6 +211,14 @@ final class Deployer {
             log.warn("deploy id={}{} kept commits that {} does not contain on {}", id, label, Deployment.abbrev(tip.name()), backup);
             saved.add(backup);
         }
+        if (!halfReset) {  // after a reset cut short, the files in the way are the ones it had written
+            var aside = workingCopy.moveAsideUntrackedInTheWay(tip, Instant.now());
+            if (aside != null) {
+                log.warn("deploy id={}{} moved untracked files that {} brings to {}: {}", id, label,
+                        Deployment.abbrev(tip.name()), aside.folder(), aside.paths());
+                saved.add("untracked files in " + aside.folder());
+            }
+        }
         return new LocalWork(saved.isEmpty() ? null : String.join(", ", saved), clean);
     }
 

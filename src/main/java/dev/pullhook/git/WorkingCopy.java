@@ -51,6 +51,8 @@ import java.util.function.Consumer;
 public final class WorkingCopy implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(WorkingCopy.class);
     private static final String BACKUP_PREFIX = "refs/pullhook/backup/";
+    /** In the git folder: untracked files a deploy would have overwritten, one folder per deploy. */
+    public static final String SAVED_FOLDER = "pullhook-saved";
     private static final DateTimeFormatter BACKUP_TIME = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")
             .withZone(ZoneOffset.UTC);
     private final Path path;
@@ -357,6 +359,34 @@ public final class WorkingCopy implements AutoCloseable {
         } catch (org.eclipse.jgit.errors.IncorrectObjectTypeException e) {
             throw new GitException(GitException.Phase.FETCH, ref + " is " + id.abbreviate(7).name()
                     + ", which is not a commit: the remote's branch points at something else", e);
+        }
+    }
+
+    /**
+     * Moves aside what a reset to {@code target} would overwrite though git does not track it (see
+     * {@link UntrackedInTheWay}): to {@code <git dir>/pullhook-saved/<yyyyMMdd-HHmmss>/<path>}, on the
+     * working copy's own filesystem. Returns what went where, or null when nothing was in the way.
+     */
+    public UntrackedInTheWay.MovedAside moveAsideUntrackedInTheWay(ObjectId target, Instant now) throws GitException {
+        Repository r = repo();
+        try {
+            java.util.TreeSet<String> paths;
+            synchronized (index) {
+                paths = UntrackedInTheWay.find(r, index.read(r), target);
+            }
+            if (paths.isEmpty()) {
+                return null;
+            }
+            Path base = r.getDirectory().toPath().resolve(SAVED_FOLDER).resolve(BACKUP_TIME.format(now));
+            Path folder = base;
+            for (int i = 2; Files.exists(folder) && i < 100; i++) {
+                folder = base.resolveSibling(base.getFileName() + "-" + i);
+            }
+            return UntrackedInTheWay.move(path, paths, folder);
+        } catch (IOException | RuntimeException e) {
+            reopenLater();
+            throw new GitException(GitException.Phase.BACKUP, "cannot move aside the untracked files in the way of "
+                    + target.abbreviate(7).name() + ": " + rootMessage(e), e);
         }
     }
 
