@@ -8,6 +8,8 @@ import io.javalin.Javalin;
 import io.javalin.http.Context;
 import org.eclipse.jgit.lib.ObjectId;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
@@ -67,6 +69,37 @@ class RemoteAuthIT {
                 HttpResponse<String> r = daemon.postSigned("/pull-repo?wait=true", "{}");
                 assertEquals(200, r.statusCode(), r.body());
                 assertTrue(r.body().contains("\"status\":\"deployed\""), r.body());
+                assertEquals(pushed, repos.siteHead());
+                assertTrue(sshd.log().contains("Accepted publickey for " + USER), "fetched through sshd:\n" + sshd.log());
+                assertNoPrivateKey(sshd.clientKey, log.text() + daemon.get("/status").body());
+            }
+        }
+    }
+
+    /**
+     * Deploy keys and host keys of the other common kinds: RSA (also in the old PEM format many servers
+     * still have, {@code -----BEGIN RSA PRIVATE KEY-----}) and ECDSA, as Bitbucket and GitHub offer them.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"rsa", "rsa-pem", "ecdsa"})
+    void deployKeysAndHostKeysOfOtherKindsWork(String kind) throws Exception {
+        List<String> keyType = switch (kind) {
+            case "rsa" -> List.of("-t", "rsa", "-b", "3072");
+            case "rsa-pem" -> List.of("-t", "rsa", "-b", "3072", "-m", "PEM");
+            default -> List.of("-t", "ecdsa", "-b", "256");
+        };
+        try (Sshd sshd = Sshd.start(tmp.resolve("sshd"), keyType);
+             TestRepos repos = TestRepos.create(tmp.resolve("repos"));
+             LogCapture log = new LogCapture()) {
+            if (kind.equals("rsa-pem")) {
+                assertTrue(Files.readString(sshd.clientKey).startsWith("-----BEGIN RSA PRIVATE KEY-----"));
+            }
+            repos.setSiteRemoteUrl(sshd.url(repos.origin));
+            Path knownHosts = writeKnownHosts(sshd.port, sshd.hostKeyPub);
+            ObjectId pushed = repos.pushNewCommit();
+            try (TestDaemon daemon = sshDaemon(repos, sshd.clientKey, knownHosts)) {
+                HttpResponse<String> r = daemon.postSigned("/pull-repo?wait=true", "{}");
+                assertEquals(200, r.statusCode(), r.body());
                 assertEquals(pushed, repos.siteHead());
                 assertTrue(sshd.log().contains("Accepted publickey for " + USER), "fetched through sshd:\n" + sshd.log());
                 assertNoPrivateKey(sshd.clientKey, log.text() + daemon.get("/status").body());
@@ -167,10 +200,18 @@ class RemoteAuthIT {
 
     /** A fresh ed25519 key pair without passphrase; returns the private key's path. */
     private static Path sshKeygen(Path key) throws IOException, InterruptedException {
+        return sshKeygen(key, List.of("-t", "ed25519"));
+    }
+
+    /** A fresh key pair of the type {@code ssh-keygen} options name, without passphrase. */
+    private static Path sshKeygen(Path key, List<String> type) throws IOException, InterruptedException {
         String keygen = Files.isExecutable(Path.of("/usr/bin/ssh-keygen")) ? "/usr/bin/ssh-keygen"
                 : fail("ssh-keygen is not installed: .ci/run installs it (apt-get install -y openssh-server)");
         Files.createDirectories(key.getParent());
-        Output out = run(List.of(keygen, "-q", "-t", "ed25519", "-N", "", "-C", "pullhook-test", "-f", key.toString()));
+        List<String> command = new ArrayList<>(List.of(keygen, "-q"));
+        command.addAll(type);
+        command.addAll(List.of("-N", "", "-C", "pullhook-test", "-f", key.toString()));
+        Output out = run(command);
         assertEquals(0, out.exit, out.text);
         return key;
     }
@@ -196,13 +237,18 @@ class RemoteAuthIT {
         }
 
         static Sshd start(Path dir) throws Exception {
+            return start(dir, List.of("-t", "ed25519"));
+        }
+
+        /** With a host key and a client key of the type {@code ssh-keygen} options name. */
+        static Sshd start(Path dir, List<String> keyType) throws Exception {
             if (!Files.isExecutable(SSHD)) {
                 fail("sshd is not installed (" + SSHD + "): .ci/run installs it (apt-get install -y openssh-server);"
                         + " run .ci/run, or install the Debian package openssh-server");
             }
             Files.createDirectories(dir);
-            Path hostKey = sshKeygen(dir.resolve("ssh_host_ed25519_key"));
-            Path clientKey = sshKeygen(dir.resolve("id_ed25519"));
+            Path hostKey = sshKeygen(dir.resolve("ssh_host_key"), keyType);
+            Path clientKey = sshKeygen(dir.resolve("id_deploy"), keyType);
             Path authorized = dir.resolve("authorized_keys");
             Files.copy(pub(clientKey), authorized);
             if ("root".equals(USER)) {
