@@ -44,8 +44,9 @@ import static org.junit.jupiter.api.Assertions.fail;
  * Javalin route behind Basic authentication) with {@code git.https.username} and
  * {@code git.https.password.file}. Secrets never reach the log or /status, nor the working copy's config.
  *
- * <p>HTTP here is plain HTTP on loopback: the credentials path in JGit is the same as for HTTPS, and TLS
- * would need this JVM's trust store changed for every test running in it.
+ * <p>HTTP here is plain HTTP on loopback: the credentials path in JGit is the same as for HTTPS, and a
+ * trusted TLS server would need this JVM's trust store changed for every test running in it. An untrusted
+ * one (self-signed) is tested: that failure needs no change.
  */
 class RemoteAuthIT {
     private static final Path SSHD = Path.of("/usr/sbin/sshd");
@@ -413,6 +414,85 @@ class RemoteAuthIT {
                 assertFalse(log.text().contains(token), "the token in the log");
                 assertFalse(status.contains(token) || r.body().contains(token), "the token in /status or the answer");
             }
+        }
+    }
+
+    /**
+     * An HTTPS remote whose certificate this Java does not trust (self-signed, as an internal server's):
+     * the deploy fails before any credential is sent, and the error says what to do.
+     */
+    @Test
+    void anUntrustedTlsCertificateFailsTheDeployWithAHint() throws Exception {
+        try (TestRepos repos = TestRepos.create(tmp.resolve("repos"));
+             TlsServer server = TlsServer.start(tmp.resolve("tls"));
+             LogCapture log = new LogCapture()) {
+            repos.setSiteRemoteUrl("https://127.0.0.1:" + server.port() + "/origin.git");
+            ObjectId before = repos.siteHead();
+            repos.pushNewCommit();
+            try (TestDaemon daemon = TestDaemon.start(repos, Map.of())) {
+                HttpResponse<String> r = daemon.postSigned("/pull-repo?wait=true", "{}");
+
+                assertEquals(500, r.statusCode(), r.body());
+                assertTrue(r.body().contains("PKIX path building failed"), r.body());
+                assertTrue(r.body().contains("not signed by an authority this Java trusts")
+                        && r.body().contains("update-ca-certificates"), r.body());
+                assertEquals(before, repos.siteHead());
+                assertTrue(server.handshakes() > 0, "the client reached the TLS server");
+            }
+        }
+    }
+
+    /** A TLS server on 127.0.0.1 with a fresh self-signed certificate (keytool); it only shakes hands. */
+    private record TlsServer(javax.net.ssl.SSLServerSocket socket, Thread thread,
+                             java.util.concurrent.atomic.AtomicInteger handshakeCount) implements AutoCloseable {
+        static TlsServer start(Path dir) throws Exception {
+            Files.createDirectories(dir);
+            Path store = dir.resolve("server.p12");
+            String keytool = Path.of(System.getProperty("java.home"), "bin", "keytool").toString();
+            Output out = run(List.of(keytool, "-genkeypair", "-alias", "server", "-keyalg", "EC", "-groupname",
+                    "secp256r1", "-dname", "CN=127.0.0.1", "-ext", "san=ip:127.0.0.1", "-validity", "2",
+                    "-storetype", "PKCS12", "-keystore", store.toString(), "-storepass", "changeit"));
+            assertEquals(0, out.exit, out.text);
+            java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
+            try (InputStream in = Files.newInputStream(store)) {
+                ks.load(in, "changeit".toCharArray());
+            }
+            javax.net.ssl.KeyManagerFactory kmf = javax.net.ssl.KeyManagerFactory.getInstance(
+                    javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+            kmf.init(ks, "changeit".toCharArray());
+            javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS");
+            context.init(kmf.getKeyManagers(), null, null);
+            javax.net.ssl.SSLServerSocket socket = (javax.net.ssl.SSLServerSocket) context.getServerSocketFactory()
+                    .createServerSocket(0, 8, java.net.InetAddress.getLoopbackAddress());
+            java.util.concurrent.atomic.AtomicInteger count = new java.util.concurrent.atomic.AtomicInteger();
+            Thread thread = new Thread(() -> {
+                while (!socket.isClosed()) {
+                    try (javax.net.ssl.SSLSocket client = (javax.net.ssl.SSLSocket) socket.accept()) {
+                        client.setSoTimeout(10_000);
+                        count.incrementAndGet();
+                        client.startHandshake();  // the client gives up here: it does not trust the certificate
+                    } catch (IOException e) {
+                        // the failed handshake, or the socket closed by close()
+                    }
+                }
+            }, "tls-test-server");
+            thread.setDaemon(true);
+            thread.start();
+            return new TlsServer(socket, thread, count);
+        }
+
+        int port() {
+            return socket.getLocalPort();
+        }
+
+        int handshakes() {
+            return handshakeCount.get();
+        }
+
+        @Override
+        public void close() throws Exception {
+            socket.close();
+            thread.join(10_000);
         }
     }
 

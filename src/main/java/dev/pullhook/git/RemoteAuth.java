@@ -90,6 +90,17 @@ final class RemoteAuth implements AutoCloseable {
         if (m.contains("not authorized") || m.contains("authentication is required")) {
             return message + " (check git.https.username and the password or token)";
         }
+        if (m.contains("pkix path building failed") || m.contains("unable to find valid certification path")) {
+            return message + " (the remote's TLS certificate is not signed by an authority this Java trusts: add"
+                    + " an internal CA to the system's certificates with update-ca-certificates, which Debian's Java"
+                    + " also reads, or give java -Djavax.net.ssl.trustStore=<file>)";
+        }
+        if (m.contains("certificateexpired") || m.contains("validity check failed")) {
+            return message + " (the remote's TLS certificate has expired or is not valid yet)";
+        }
+        if (m.contains("no subject alternative") || m.contains("no name matching")) {
+            return message + " (the remote's TLS certificate is for another host name than the remote URL's)";
+        }
         return message;
     }
 
