@@ -49,6 +49,21 @@ class LocalRemoteIT {
         assertTrue(response.body().contains("\"to\":\"" + commit.name() + "\""), response::body);
     }
 
+    /** One push deployed, the start of a test about the next; returns the commit. */
+    private ObjectId pushAndDeploy(TestDaemon d) {
+        ObjectId pushed = repos.pushNewCommit();
+        assertDeployedTo(deploy(d), pushed);
+        return pushed;
+    }
+
+    /** A failed deploy that left HEAD and origin/main at {@code deployed}; returns the answer's body. */
+    private String assertFetchFailedAndNothingMoved(HttpResponse<String> response, ObjectId deployed) {
+        assertEquals(500, response.statusCode(), response::body);
+        assertEquals(deployed, repos.siteHead());
+        assertEquals(deployed.name() + "\n", GitCli.run(repos.site, "rev-parse", "origin/main"));
+        return response.body();
+    }
+
     private static HttpResponse<String> deploy(TestDaemon d) {
         return d.postSigned("/pull-repo?wait=true", "{}");
     }
@@ -152,17 +167,12 @@ class LocalRemoteIT {
     @Test
     void aBranchDeletedOnTheRemoteFailsTheDeployWithAReasonAndChangesNothing() throws Exception {
         try (TestDaemon d = TestDaemon.start(repos, Map.of("deploy.on.start", "false"))) {
-            ObjectId deployed = repos.pushNewCommit();
-            assertDeployedTo(deploy(d), deployed);
+            ObjectId deployed = pushAndDeploy(d);
             GitCli.run(repos.origin, "update-ref", "-d", "refs/heads/main");
 
-            HttpResponse<String> response = deploy(d);
+            String error = assertFetchFailedAndNothingMoved(deploy(d), deployed);
 
-            assertEquals(500, response.statusCode(), response::body);
-            assertTrue(response.body().contains("fetch from origin failed: the remote has no refs/heads/main"),
-                    response::body);
-            assertEquals(deployed, repos.siteHead());
-            assertEquals(deployed.name() + "\n", GitCli.run(repos.site, "rev-parse", "origin/main"));
+            assertTrue(error.contains("fetch from origin failed: the remote has no refs/heads/main"), error);
         }
     }
 
@@ -250,20 +260,16 @@ class LocalRemoteIT {
     @Test
     void aRemoteMissingAnObjectOfThePushFailsTheDeployAndChangesNothing() throws Exception {
         try (TestDaemon d = TestDaemon.start(repos, Map.of("deploy.on.start", "false"))) {
-            ObjectId deployed = repos.pushNewCommit();
-            assertDeployedTo(deploy(d), deployed);
+            ObjectId deployed = pushAndDeploy(d);
             String next = commit("broken.txt", "a file whose blob the remote loses");
             dev("push", "-q", "origin", "main");  // a small push is stored as loose objects
             String blob = GitCli.run(repos.origin, "rev-parse", next + ":broken.txt").strip();
             Files.delete(repos.origin.resolve("objects/" + blob.substring(0, 2) + "/" + blob.substring(2)));
 
-            HttpResponse<String> response = deploy(d);
+            String error = assertFetchFailedAndNothingMoved(deploy(d), deployed);
 
-            assertEquals(500, response.statusCode(), response::body);
-            assertTrue(response.body().contains("fetch from origin failed: the remote repository " + repos.origin), response::body);
-            assertTrue(response.body().contains(blob) && response.body().contains("fsck"), response::body);
-            assertEquals(deployed, repos.siteHead());
-            assertEquals(deployed.name() + "\n", GitCli.run(repos.site, "rev-parse", "origin/main"));
+            assertTrue(error.contains("fetch from origin failed: the remote repository " + repos.origin), error);
+            assertTrue(error.contains(blob) && error.contains("fsck"), error);
             GitCli.run(repos.site, "fsck", "--no-dangling");
         }
     }
@@ -275,8 +281,7 @@ class LocalRemoteIT {
     @Test
     void aBranchPointingAtAnAnnotatedTagDeploysTheCommitItTags() throws Exception {
         try (TestDaemon d = TestDaemon.start(repos, Map.of("deploy.on.start", "false"))) {
-            ObjectId deployed = repos.pushNewCommit();
-            assertDeployedTo(deploy(d), deployed);
+            ObjectId deployed = pushAndDeploy(d);
             String next = commit("tagged.txt", "tagged");
             dev("tag", "-a", "-m", "a tag", "v2");
             dev("push", "-q", "origin", "main", "v2");

@@ -58,33 +58,16 @@ class RemoteAuthIT {
 
     // --- SSH ------------------------------------------------------------------------------------------
 
-    @Test
-    void deployKeyAndKnownHostsDeployOverSsh() throws Exception {
-        try (Sshd sshd = Sshd.start(tmp.resolve("sshd"));
-             TestRepos repos = TestRepos.create(tmp.resolve("repos"));
-             LogCapture log = new LogCapture()) {
-            repos.setSiteRemoteUrl(sshd.url(repos.origin));
-            Path knownHosts = writeKnownHosts(sshd.port, sshd.hostKeyPub);
-            ObjectId pushed = repos.pushNewCommit();
-            try (TestDaemon daemon = sshDaemon(repos, sshd.clientKey, knownHosts)) {
-                HttpResponse<String> r = daemon.postSigned("/pull-repo?wait=true", "{}");
-                assertEquals(200, r.statusCode(), r.body());
-                assertTrue(r.body().contains("\"status\":\"deployed\""), r.body());
-                assertEquals(pushed, repos.siteHead());
-                assertTrue(sshd.log().contains("Accepted publickey for " + USER), "fetched through sshd:\n" + sshd.log());
-                assertNoPrivateKey(sshd.clientKey, log.text() + daemon.get("/status").body());
-            }
-        }
-    }
-
     /**
-     * Deploy keys and host keys of the other common kinds: RSA (also in the old PEM format many servers
-     * still have, {@code -----BEGIN RSA PRIVATE KEY-----}) and ECDSA, as Bitbucket and GitHub offer them.
+     * A deploy key and the known host key, of each common kind: ed25519, RSA (also in the old PEM format
+     * many servers still have, {@code -----BEGIN RSA PRIVATE KEY-----}) and ECDSA, as Bitbucket and GitHub
+     * offer them.
      */
     @ParameterizedTest
-    @ValueSource(strings = {"rsa", "rsa-pem", "ecdsa"})
-    void deployKeysAndHostKeysOfOtherKindsWork(String kind) throws Exception {
+    @ValueSource(strings = {"ed25519", "rsa", "rsa-pem", "ecdsa"})
+    void deployKeyAndKnownHostsDeployOverSsh(String kind) throws Exception {
         List<String> keyType = switch (kind) {
+            case "ed25519" -> List.of("-t", "ed25519");
             case "rsa" -> List.of("-t", "rsa", "-b", "3072");
             case "rsa-pem" -> List.of("-t", "rsa", "-b", "3072", "-m", "PEM");
             default -> List.of("-t", "ecdsa", "-b", "256");
@@ -101,6 +84,7 @@ class RemoteAuthIT {
             try (TestDaemon daemon = sshDaemon(repos, sshd.clientKey, knownHosts)) {
                 HttpResponse<String> r = daemon.postSigned("/pull-repo?wait=true", "{}");
                 assertEquals(200, r.statusCode(), r.body());
+                assertTrue(r.body().contains("\"status\":\"deployed\""), r.body());
                 assertEquals(pushed, repos.siteHead());
                 assertTrue(sshd.log().contains("Accepted publickey for " + USER), "fetched through sshd:\n" + sshd.log());
                 assertNoPrivateKey(sshd.clientKey, log.text() + daemon.get("/status").body());
