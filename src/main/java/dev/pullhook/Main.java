@@ -5,6 +5,7 @@ import dev.pullhook.config.ConfigException;
 import dev.pullhook.config.ConfigLoader;
 import dev.pullhook.config.SiteConfig;
 import dev.pullhook.demo.Demo;
+import dev.pullhook.git.WorkingCopy;
 import dev.pullhook.metrics.Metrics;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -127,8 +128,8 @@ public final class Main {
 
     private static int serve(Config config, Demo demo) {
         log.info("pullhook {} config {}", version(), config);
-        String names = System.getProperty("sun.jnu.encoding", "UTF-8");
-        if (!names.equalsIgnoreCase("UTF-8")) {
+        String names = WorkingCopy.fileNamesNotUtf8();
+        if (names != null) {
             log.warn("file names are encoded as {}, not UTF-8: a deploy of a file whose name is not ASCII fails,"
                     + " and the tree watch (deploy.watch) stays off; run java with LANG=C.UTF-8, as the systemd unit does", names);
         }

@@ -100,8 +100,10 @@ final class DirectFetch {
                 }
             } catch (MissingObjectException e) {
                 // the pack protocol would read the same repository and say only "remote: internal server error"
-                throw new IOException("the remote repository " + remote.getDirectory() + " lacks the "
-                        + String.valueOf(e.getMessage()).replaceFirst("^Missing ", "") + ", which the push needs (is it damaged? git -C " + remote.getDirectory() + " fsck)", e);
+                File dir = remote.getDirectory();
+                throw new IOException("the remote repository " + dir + " lacks the "
+                        + String.valueOf(e.getMessage()).replaceFirst("^Missing ", "")
+                        + ", which the push needs (is it damaged? git -C " + dir + " fsck)", e);
             } catch (IncorrectObjectTypeException e) {
                 return null;  // the protocol reports it properly, if it is really a problem
             }

@@ -2,11 +2,14 @@ package dev.pullhook.git;
 
 import org.eclipse.jgit.dircache.DirCache;
 import org.eclipse.jgit.dircache.DirCacheEntry;
+import org.eclipse.jgit.lib.Constants;
 import org.eclipse.jgit.lib.ObjectId;
 import org.eclipse.jgit.lib.Repository;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -97,13 +100,13 @@ final class KeptIndex {
     /** Whether any tracked path is a {@code .gitattributes} file (which may change how a file is hashed). */
     boolean tracksAttributes() {
         if (attributes == null) {
-            byte[] name = org.eclipse.jgit.lib.Constants.DOT_GIT_ATTRIBUTES.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+            byte[] name = Constants.DOT_GIT_ATTRIBUTES.getBytes(StandardCharsets.US_ASCII);
             boolean found = false;
             for (int i = 0; i < index.getEntryCount() && !found; i++) {
                 byte[] path = index.getEntry(i).getRawPath();
                 int at = path.length - name.length;
                 found = at >= 0 && (at == 0 || path[at - 1] == '/')
-                        && java.util.Arrays.equals(path, at, path.length, name, 0, name.length);
+                        && Arrays.equals(path, at, path.length, name, 0, name.length);
             }
             attributes = found;
         }

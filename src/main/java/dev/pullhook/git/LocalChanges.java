@@ -136,7 +136,6 @@ final class LocalChanges {
      */
     private static TreeSet<String> compareContent(Repository r, DirCache index, Map<String, KeptIndex.Refresh> stale) {
         Path workTree = r.getWorkTree().toPath();
-        ObjectInserter.Formatter blob = new ObjectInserter.Formatter();
         TreeSet<String> changed = new TreeSet<>();
         for (Map.Entry<String, KeptIndex.Refresh> e : stale.entrySet()) {
             DirCacheEntry entry = index.getEntry(e.getKey());
@@ -149,22 +148,38 @@ final class LocalChanges {
                 continue;
             }
             Path file = workTree.resolve(e.getKey());
-            ObjectId id;
-            try (InputStream in = Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS)) {
-                id = blob.idFor(Constants.OBJ_BLOB, seen.length(), in);
-                PosixFileAttributes after = Files.readAttributes(file, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-                if (in.read() != -1 || after.size() != seen.length()
-                        || !after.lastModifiedTime().toInstant().equals(seen.modified())) {
-                    return null;  // written while read
-                }
-            } catch (IOException | RuntimeException moved) {
-                return null;
+            ObjectId id = blobOf(file, seen.length());
+            if (id == null || !unchangedSince(file, seen)) {
+                return null;  // written while read
             }
             if (!id.equals(entry.getObjectId())) {
                 changed.add(e.getKey());
             }
         }
         return changed;
+    }
+
+    /**
+     * The blob id of {@code file}'s bytes as they are ({@code git hash-object} without filters), or null
+     * when it cannot be read or does not hold exactly {@code size} bytes.
+     */
+    static ObjectId blobOf(Path file, long size) {
+        try (InputStream in = Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS)) {
+            ObjectId id = new ObjectInserter.Formatter().idFor(Constants.OBJ_BLOB, size, in);
+            return in.read() == -1 ? id : null;
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    /** Whether {@code file}'s size and time are still the ones {@code seen} recorded. */
+    private static boolean unchangedSince(Path file, KeptIndex.Refresh seen) {
+        try {
+            PosixFileAttributes now = Files.readAttributes(file, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            return now.size() == seen.length() && now.lastModifiedTime().toInstant().equals(seen.modified());
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
     }
 
     /** Paths where the index differs from HEAD: staged edits, additions and deletions. */
@@ -217,21 +232,13 @@ final class LocalChanges {
     private static Scan statDiffers(Repository r, DirCache index, Set<String> paths) {
         StatScan pass = new StatScan(r.getWorkTree().toPath(), r.getConfig().get(WorkingTreeOptions.KEY).isFileMode());
         Scan scan = new Scan(new HashSet<>(), new HashMap<>());
-        int n = index.getEntryCount();
         for (String path : paths) {
-            int at = index.findEntry(path);
-            if (at >= 0) {
-                pass.scan(scan, index, at, index.nextEntry(at));
-            }
-            int from = insertionPoint(index, path + "/");
-            pass.scan(scan, index, from, Math.min(n, insertionPoint(index, path + "0")));  // '0' follows '/'
+            EntryRange self = EntryRange.of(index, path);
+            pass.scan(scan, index, self.from(), self.to());
+            EntryRange under = EntryRange.within(index, path);
+            pass.scan(scan, index, under.from(), under.to());
         }
         return scan;
-    }
-
-    private static int insertionPoint(DirCache index, String path) {
-        int at = index.findEntry(path);
-        return at >= 0 ? at : -(at + 1);
     }
 
     /**

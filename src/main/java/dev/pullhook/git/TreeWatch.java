@@ -76,9 +76,9 @@ final class TreeWatch implements Closeable {
      * JVM whose file names are not UTF-8 (so a name in an event may not be the index's).
      */
     static String unsupported(Path workTree) {
-        if (!"UTF-8".equalsIgnoreCase(System.getProperty("sun.jnu.encoding", "UTF-8"))) {
-            return "file names are decoded as " + System.getProperty("sun.jnu.encoding")
-                    + ", not UTF-8 (run java with LANG=C.UTF-8, as the systemd unit does)";
+        String names = WorkingCopy.fileNamesNotUtf8();
+        if (names != null) {
+            return "file names are decoded as " + names + ", not UTF-8 (run java with LANG=C.UTF-8, as the systemd unit does)";
         }
         String remote = remoteFilesystem(workTree);
         return remote == null ? null : "the working copy is on " + remote;
@@ -142,7 +142,7 @@ final class TreeWatch implements Closeable {
                 forget(key);
             }
         }
-        Set<String> folders = trackedFolders(index);
+        Set<String> folders = foldersOf(index, 0, index.getEntryCount(), "");
         for (String folder : new ArrayList<>(watched.keySet())) {
             if (!folders.contains(folder)) {
                 unwatch(folder);
@@ -283,13 +283,12 @@ final class TreeWatch implements Closeable {
         if (dir == null || !Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
-        DirCacheEntryRange within = new DirCacheEntryRange(index, path);
+        EntryRange within = EntryRange.within(index, path);
         if (within.isEmpty()) {
             return;
         }
         unwatchUnder(path);
-        watch(path);
-        for (String folder : within.folders()) {
+        for (String folder : foldersOf(index, within.from(), within.to(), path)) {  // path itself first
             watch(folder);
         }
     }
@@ -403,11 +402,10 @@ final class TreeWatch implements Closeable {
         }
     }
 
-    /** Every folder that holds a tracked path, with its parents and the top folder (""), sorted. */
-    static TreeSet<String> trackedFolders(DirCache index) {
-        return foldersOf(index, 0, index.getEntryCount(), "");
-    }
-
+    /**
+     * {@code top} and every folder under it that holds a tracked path of entries {@code from} to {@code to}
+     * (all under {@code top}), with the folders between, sorted: a parent before its children.
+     */
     private static TreeSet<String> foldersOf(DirCache index, int from, int to, String top) {
         TreeSet<String> folders = new TreeSet<>();
         folders.add(top);
@@ -429,29 +427,6 @@ final class TreeWatch implements Closeable {
             }
         }
         return folders;
-    }
-
-    /** The index entries under one folder. */
-    private record DirCacheEntryRange(DirCache index, String folder, int from, int to) {
-        DirCacheEntryRange(DirCache index, String folder) {
-            this(index, folder, start(index, folder + "/"), start(index, folder + "0"));  // '0' follows '/'
-        }
-
-        private static int start(DirCache index, String path) {
-            int i = index.findEntry(path);
-            return i >= 0 ? i : -(i + 1);
-        }
-
-        boolean isEmpty() {
-            return from >= to;
-        }
-
-        /** The folders under {@code folder} that hold tracked paths. */
-        Set<String> folders() {
-            TreeSet<String> all = foldersOf(index, from, to, folder);
-            all.remove(folder);
-            return all;
-        }
     }
 
     @Override

@@ -4,7 +4,6 @@ import org.eclipse.jgit.dircache.DirCache;
 import org.eclipse.jgit.lib.Constants;
 import org.eclipse.jgit.lib.FileMode;
 import org.eclipse.jgit.lib.ObjectId;
-import org.eclipse.jgit.lib.ObjectInserter;
 import org.eclipse.jgit.lib.ObjectReader;
 import org.eclipse.jgit.lib.Repository;
 import org.eclipse.jgit.revwalk.RevWalk;
@@ -13,7 +12,6 @@ import org.eclipse.jgit.treewalk.TreeWalk;
 import org.eclipse.jgit.treewalk.filter.TreeFilter;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -78,7 +76,8 @@ public final class UntrackedInTheWay {
                 } catch (IOException absent) {
                     continue;
                 }
-                if (!(a.isRegularFile() && mode != FileMode.SYMLINK && sameContent(file, a.size(), tw.getObjectId(1)))) {
+                if (!(a.isRegularFile() && mode != FileMode.SYMLINK
+                        && tw.getObjectId(1).equals(LocalChanges.blobOf(file, a.size())))) {
                     inTheWay.add(path);
                 }
             }
@@ -112,14 +111,6 @@ public final class UntrackedInTheWay {
             }
         }
         return null;
-    }
-
-    private static boolean sameContent(Path file, long size, ObjectId blob) {
-        try (InputStream in = Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS)) {
-            return new ObjectInserter.Formatter().idFor(Constants.OBJ_BLOB, size, in).equals(blob) && in.read() == -1;
-        } catch (IOException | RuntimeException e) {
-            return false;
-        }
     }
 
     /** Moves each path to the same path under {@code folder}, which is created. */

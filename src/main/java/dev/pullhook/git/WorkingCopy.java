@@ -23,8 +23,6 @@ import org.eclipse.jgit.transport.FetchConnection;
 import org.eclipse.jgit.transport.RefSpec;
 import org.eclipse.jgit.transport.Transport;
 import org.eclipse.jgit.util.FS;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.net.URISyntaxException;
@@ -49,7 +47,6 @@ import java.util.function.Consumer;
  * {@link #head()} may be called from any thread.
  */
 public final class WorkingCopy implements AutoCloseable {
-    private static final Logger log = LoggerFactory.getLogger(WorkingCopy.class);
     private static final String BACKUP_PREFIX = "refs/pullhook/backup/";
     /** In the git folder: untracked files a deploy would have overwritten, one folder per deploy. */
     public static final String SAVED_FOLDER = "pullhook-saved";
@@ -65,9 +62,7 @@ public final class WorkingCopy implements AutoCloseable {
     /** The index as this daemon last read or wrote it; dropped on any failure, when it may differ from the file. */
     private final KeptIndex index = new KeptIndex();
     /** What changed in the working tree between checks; guarded by {@link #index}, like the index. */
-    private TreeWatch watch;
-    private boolean watchWanted;
-    private boolean watchGivenUp;
+    private final TreeWatchSlot watch;
 
     public WorkingCopy(Path path, String remote, String branch, Duration timeout, GitAuth auth) {
         this.path = path;
@@ -76,6 +71,7 @@ public final class WorkingCopy implements AutoCloseable {
         this.timeout = timeout;
         this.auth = new RemoteAuth(auth);
         this.transports = new RemoteTransports(remote, this.auth);
+        this.watch = new TreeWatchSlot(path);
     }
 
     /**
@@ -85,8 +81,17 @@ public final class WorkingCopy implements AutoCloseable {
      */
     public void watchTree() {
         synchronized (index) {
-            watchWanted = true;
+            watch.want();
         }
+    }
+
+    /**
+     * The encoding this JVM gives file names when it is not UTF-8 (a JVM started without a UTF-8 locale),
+     * else null. Then a name that is not ASCII cannot be written, and the tree watch stays off.
+     */
+    public static String fileNamesNotUtf8() {
+        String names = System.getProperty("sun.jnu.encoding", "UTF-8");
+        return names.equalsIgnoreCase("UTF-8") ? null : names;
     }
 
     /** Why {@code name} cannot be a branch to deploy, or {@code null} when it can. */
@@ -370,7 +375,7 @@ public final class WorkingCopy implements AutoCloseable {
     public UntrackedInTheWay.MovedAside moveAsideUntrackedInTheWay(ObjectId target, Instant now) throws GitException {
         Repository r = repo();
         try {
-            java.util.TreeSet<String> paths;
+            TreeSet<String> paths;
             synchronized (index) {
                 paths = UntrackedInTheWay.find(r, index.read(r), target);
             }
@@ -665,14 +670,8 @@ public final class WorkingCopy implements AutoCloseable {
     // the index has its own lock: head() may be asked from other threads while a deploy checks or resets
     private TreeSet<String> findLocalChanges(Repository r) throws IOException {
         synchronized (index) {
-            TreeWatch w = watch(r);
-            TreeSet<String> changed = LocalChanges.find(r, index, w);
-            if (w != null && w.failure() != null) {
-                log.warn("tree watch off path={} reason=\"{}\": every deploy looks at each tracked file", path, w.failure());
-                w.close();
-                watch = null;
-                watchGivenUp = true;
-            }
+            TreeSet<String> changed = LocalChanges.find(r, index, watch.get(r.getDirectory().toPath()));
+            watch.giveUpIfFailed();
             return changed;
         }
     }
@@ -680,27 +679,8 @@ public final class WorkingCopy implements AutoCloseable {
     /** Whether the next local-changes check takes the tree watch's word (tests). */
     boolean watchAnswersNext() {
         synchronized (index) {
-            return watch != null && watch.failure() == null && watch.answersNext();
+            return watch.answersNext();
         }
-    }
-
-    /** The tree watch, opened on first use; null when not wanted or given up. Must hold the index lock. */
-    private TreeWatch watch(Repository r) {
-        if (watch != null || !watchWanted || watchGivenUp) {
-            return watch;
-        }
-        String why = TreeWatch.unsupported(path);
-        if (why == null) {
-            try {
-                watch = TreeWatch.open(path, r.getDirectory().toPath());
-                return watch;
-            } catch (IOException | RuntimeException e) {
-                why = "cannot watch: " + rootMessage(e);
-            }
-        }
-        log.info("tree watch off path={} reason=\"{}\": every deploy looks at each tracked file", path, why);
-        watchGivenUp = true;
-        return null;
     }
 
     private boolean switchTrees(Repository r, ObjectId target) throws IOException {
@@ -712,9 +692,7 @@ public final class WorkingCopy implements AutoCloseable {
     private void forgetIndex() {
         synchronized (index) {
             index.forget();
-            if (watch != null) {
-                watch.invalidate();
-            }
+            watch.invalidate();
         }
     }
 
@@ -731,10 +709,7 @@ public final class WorkingCopy implements AutoCloseable {
     public void close() {
         reopenLater();
         synchronized (index) {
-            if (watch != null) {
-                watch.close();
-                watch = null;
-            }
+            watch.close();
         }
         auth.close();
     }

@@ -219,11 +219,16 @@ class LocalChangesTest {
     /** A second commit (an edit and a new file), then the working copy back at the first; returns the second. */
     private org.eclipse.jgit.lib.ObjectId secondCommitThenBackToFirst() throws Exception {
         write("app/index.html", "<h1>second</h1>\n");
-        write("new.txt", "new\n");
-        commitAllWithOldTimes("second");
-        var second = git.getRepository().resolve("HEAD");
+        return commitThenBackToTheOneBefore("new.txt", "new\n");
+    }
+
+    /** Writes {@code path}, commits everything, then puts the working copy back; returns the new commit. */
+    org.eclipse.jgit.lib.ObjectId commitThenBackToTheOneBefore(String path, String content) throws Exception {
+        write(path, content);
+        commitAllWithOldTimes("then undone");
+        var commit = git.getRepository().resolve("HEAD");
         GitCli.run(site, "reset", "-q", "--hard", "HEAD~1");
-        return second;
+        return commit;
     }
 
     @Test

@@ -84,10 +84,7 @@ class WatchedLocalChangesTest extends LocalChangesTest {
 
     @Test
     void aFolderTheIndexGainsIsWatchedAfterTheReset() throws Exception {
-        write("assets/js/app.js", "console.log(1)\n");
-        commitAllWithOldTimes("assets");
-        var second = git.getRepository().resolve("HEAD");
-        GitCli.run(site, "reset", "-q", "--hard", "HEAD~1");
+        var second = commitThenBackToTheOneBefore("assets/js/app.js", "console.log(1)\n");
         assertFalse(Files.exists(site.resolve("assets")));
         assertEquals(List.of(), changes());
         assertTrue(wc.resetHard(second, true));  // creates assets/js
