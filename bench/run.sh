@@ -312,6 +312,39 @@ git_deploy() {  # the floor: git fetch + git reset --hard on the twin, in ms
     calc "($EPOCHREALTIME - $t0) * 1000" 1
 }
 
+# ------------------------------------------------------------------------------------------------ floor
+
+# lib/Floor.java, compiled against the jar (its Javalin, Jetty, Jackson): the stack without pullhook
+ensure_floor() {
+    local out=$WORK/floor
+    if [ ! -f "$out/Floor.class" ] || [ "$LIB/Floor.java" -nt "$out/Floor.class" ] || [ "$JAR" -nt "$out/Floor.class" ]; then
+        mkdir -p "$out"
+        javac -nowarn -cp "$JAR" -d "$out" "$LIB/Floor.java" || die "cannot compile $LIB/Floor.java"
+    fi
+}
+
+# start_floor SIZE MODE (javalin|jvm): starts Floor with the unit's JVM options; sets FPID, FPORT
+start_floor() {
+    local size=$1 mode=$2 opts
+    ensure_floor
+    read -r -a opts <<< "$(unit_jvm_opts)"
+    FPORT=$(free_port)
+    env -u LC_ALL LANG=C.UTF-8 java "${opts[@]}" -cp "$JAR:$WORK/floor" Floor "$mode" "$FPORT" \
+        > "$WORK/$size/run/floor-$mode.log" 2>&1 &
+    FPID=$!
+    PIDS+=("$FPID")
+    if [ "$mode" = javalin ]; then
+        "$PY" "$LIB/probe.py" health "$FPORT" 60 "$FPID" > /dev/null || die "Floor did not answer /health"
+    fi
+}
+
+floor_post() {  # one POST to Floor's /pull-repo?wait=true; prints curl's time_total in ms
+    local secs
+    secs=$(curl -sS --max-time 30 -o /dev/null -w '%{time_total}' -X POST -H "X-Hub-Signature-256: $SIG" \
+        "http://127.0.0.1:$FPORT/pull-repo?wait=true") || die "Floor did not answer"
+    calc "$secs * 1000" 1
+}
+
 # ---------------------------------------------------------------------------------------------- numbers
 
 calc() { awk "BEGIN { printf \"%.${2:-1}f\\n\", $1 }"; }
@@ -376,10 +409,12 @@ bench_size() {
     start_daemon "$size" main "${profile_opts[@]}"
     wait_idle
 
-    # 1. warm deploy latency, interleaved with the git CLI floor (round 0 is a warm-up, not counted)
+    # 1. warm deploy latency, interleaved with the git CLI floor (round 0 is a warm-up, not counted), and
+    # with the HTTP floor: Javalin alone answering a POST from another thread, right after a git command too
     log "$size: 1. warm deploys: $ROUNDS rounds + 1 warm-up"
-    : > "$m/ph.ms"; : > "$m/git.ms"; : > "$m/ph.pairs"
-    local r tip t g
+    : > "$m/ph.ms"; : > "$m/git.ms"; : > "$m/ph.pairs"; : > "$m/floor.ms"
+    start_floor "$size" javalin
+    local r tip t g f
     for r in $(seq 0 "$ROUNDS"); do
         tip=$(push_commit "$size")
         if [ $((r % 2)) = 0 ]; then
@@ -387,10 +422,11 @@ bench_size() {
         else
             g=$(git_deploy "$size"); t=$(deploy_wait "$m/ph.pairs")
         fi
+        f=$(floor_post)
         at_tip "$size" "$tip" || die "$size: round $r: the working copy is not at $tip"
         [ "$(git -C "$dir/twin" rev-parse HEAD)" = "$tip" ] || die "$size: round $r: the twin is not at $tip"
         if [ "$r" -gt 0 ]; then
-            echo "$t" >> "$m/ph.ms"; echo "$g" >> "$m/git.ms"
+            echo "$t" >> "$m/ph.ms"; echo "$g" >> "$m/git.ms"; echo "$f" >> "$m/floor.ms"
         else
             : > "$m/ph.pairs"   # the warm-up's pair does not count
         fi
@@ -404,6 +440,11 @@ bench_size() {
     row "$size" "1 warm deploy / git floor" "${warm_ratio}x" "<= ${goal}x" "$(verdict "$warm_ratio <= $goal")"
     row "$size" "1   in the daemon: deploy (fetch, check, reset, rest), median ms; outside it" \
         "$(deploy_split "$DLOG" "$ROUNDS"); $(outside_ms "$m/ph.pairs")" "" "info"
+    stop_pid "$FPID"
+    local f_med f_min f_max
+    read -r f_med f_min f_max < <(stats "$m/floor.ms")
+    row "$size" "1   floor: Javalin alone, a POST answered from another thread, no git, interleaved" \
+        "$f_med ms [$f_min-$f_max] = $(ratio "$f_med" "$git_med")x the git floor" "" "info"
     sleep 3
     local rss_after
     rss_after=$(rss_mib "$DPID")
@@ -549,6 +590,19 @@ bench_size() {
     row "$size" "6 java -jar to /health, unit options + AppCDS" "$c_med ms [$c_min-$c_max]" "<= 800 ms" "$(verdict "$c_med <= 800")"
     row "$size" "6 idle RSS 3 s after start, unit options" "$ru MiB" "<= 64 MiB" "$(verdict "$ru <= 64")"
     row "$size" "6 idle RSS 3 s after start, unit options + AppCDS" "$rc MiB" "<= 64 MiB" "$(verdict "$rc <= 64")"
+    # the floor under that figure: the same JVM options, Javalin alone and the JVM alone (lib/Floor.java)
+    local mode
+    for mode in javalin jvm; do
+        : > "$m/rss-floor-$mode.mib"
+        for r in $(seq 1 $((STARTS < 3 ? STARTS : 3))); do
+            start_floor "$size" "$mode"
+            sleep 3
+            rss_mib "$FPID" >> "$m/rss-floor-$mode.mib"
+            stop_pid "$FPID"
+        done
+    done
+    row "$size" "6   floor: idle RSS 3 s after start, unit options, Javalin alone (GET /health); the JVM alone" \
+        "$(median "$m/rss-floor-javalin.mib") MiB; $(median "$m/rss-floor-jvm.mib") MiB" "" "info"
 
     [ "$LONG_ROUNDS" -gt 0 ] && sustained "$size"
     row "$size" "load average (1, 5, 15 min) at the end" "$(cut -d' ' -f1-3 /proc/loadavg)" "" "info"
