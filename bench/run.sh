@@ -7,7 +7,7 @@
 #
 # Knobs (environment): JAR (use this jar, never build; JAR_SOURCE says what it was built from, for the
 # results), ROUNDS (warm deploys, default 10), FLOOD_ROUNDS (5),
-# RESTARTS (first-deploy restarts, 3), STARTS (start-up samples per JVM set-up, 5), WRK_SECONDS (10),
+# RESTARTS (first-deploy restarts, 5), STARTS (start-up samples per JVM set-up, 5), WRK_SECONDS (10),
 # QUIET_WAIT (wait up to this many seconds for the load average to drop below QUIET_LOAD=1.5; default 0),
 # LONG_ROUNDS (extra: this many deploys in a row on one daemon, default 0 = skip),
 # PROFILE=1 (record the main daemon with JFR; hot methods in bench/work/SIZE/run/profile.txt).
@@ -24,7 +24,7 @@ JAR=${JAR:-}
 JAR_SOURCE=${JAR_SOURCE:-}
 ROUNDS=${ROUNDS:-10}
 FLOOD_ROUNDS=${FLOOD_ROUNDS:-5}
-RESTARTS=${RESTARTS:-3}
+RESTARTS=${RESTARTS:-5}
 STARTS=${STARTS:-5}
 WRK_SECONDS=${WRK_SECONDS:-10}
 QUIET_WAIT=${QUIET_WAIT:-0}
