@@ -87,7 +87,7 @@ ensure_tools() {
     command -v bc >/dev/null || missing+=(bc)
     "$PY" -c 'import flask' 2>/dev/null || missing+=(python3-flask)
     local tool
-    for tool in git curl java openssl timeout; do
+    for tool in git curl java javac openssl timeout; do
         command -v "$tool" >/dev/null || die "$tool is needed"
     done
     [ ${#missing[@]} -eq 0 ] && return 0
