@@ -285,17 +285,24 @@ rss_mib() { echo "scale=1; $(ps -o rss= -p "$1") / 1024" | bc; }
 # deploy_wait [PAIRS]: one signed POST ?wait=true; prints curl's time_total in ms, and appends
 # "time_total_ms deploy_ms" to PAIRS (the deploy's own "ms" from the answer); fails unless it answers 200
 deploy_wait() {
-    local out code secs total server
-    out=$(curl -sS --max-time 300 -o "$WORK/last-response.json" -w '%{http_code} %{time_total}' -X POST \
-        -H "X-Hub-Signature-256: $SIG" "http://127.0.0.1:$DPORT/pull-repo?wait=true")
-    read -r code secs <<< "$out"
-    [ "$code" = 200 ] || die "deploy answered $code: $(cat "$WORK/last-response.json")"
-    total=$(calc "$secs * 1000" 1)
+    local total server
+    total=$(post_wait "$DPORT" 300 deploy) || exit 1   # errexit is off inside $(...): pass the failure on
     if [ -n "${1:-}" ]; then
         server=$(grep -oE '"ms": ?[0-9]+' "$WORK/last-response.json" | head -n 1 | grep -oE '[0-9]+$' || echo 0)
         echo "$total $server" >> "$1"
     fi
     echo "$total"
+}
+
+# post_wait PORT MAX_SECONDS WHO: one signed POST /pull-repo?wait=true; prints curl's time_total in ms;
+# stops the bench unless it answers 200 (the answer is left in $WORK/last-response.json)
+post_wait() {
+    local out code secs
+    out=$(curl -sS --max-time "$2" -o "$WORK/last-response.json" -w '%{http_code} %{time_total}' -X POST \
+        -H "X-Hub-Signature-256: $SIG" "http://127.0.0.1:$1/pull-repo?wait=true") || die "$3 did not answer"
+    read -r code secs <<< "$out"
+    [ "$code" = 200 ] || die "$3 answered $code: $(cat "$WORK/last-response.json")"
+    calc "$secs * 1000" 1
 }
 
 # outside_ms PAIRS: median of (time_total - deploy ms): HTTP, queueing, waiting for work that ran first
@@ -338,11 +345,8 @@ start_floor() {
     fi
 }
 
-floor_post() {  # one POST to Floor's /pull-repo?wait=true; prints curl's time_total in ms
-    local secs
-    secs=$(curl -sS --max-time 30 -o /dev/null -w '%{time_total}' -X POST -H "X-Hub-Signature-256: $SIG" \
-        "http://127.0.0.1:$FPORT/pull-repo?wait=true") || die "Floor did not answer"
-    calc "$secs * 1000" 1
+floor_post() {  # one POST to Floor's /pull-repo?wait=true (the same request bytes as a deploy's); ms
+    post_wait "$FPORT" 30 Floor
 }
 
 # ---------------------------------------------------------------------------------------------- numbers

@@ -25,6 +25,9 @@ public final class Floor {
             Thread.sleep(600_000);
             return;
         }
+        if (!args[0].equals("javalin")) {
+            throw new IllegalArgumentException("usage: Floor javalin PORT | Floor jvm");
+        }
         ExecutorService worker = Executors.newSingleThreadExecutor();
         Javalin.create(cfg -> {
             cfg.jetty.host = "127.0.0.1";
