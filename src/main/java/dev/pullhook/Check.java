@@ -37,7 +37,7 @@ final class Check {
                 + "): " + site.repoPath());
         int status = stateDir(site);
         try (WorkingCopy workingCopy = new WorkingCopy(site.repoPath(), site.remote(), site.branch(), site.gitTimeout(),
-                site.gitAuth())) {
+                site.gitAuth(), site.git())) {
             workingCopy.gitDir();  // opens it: a working copy that went bad since the config check shows here
             Optional<ObjectId> head = workingCopy.head();
             line("HEAD", head.map(ObjectId::name).orElse("(no commit checked out)") + " on " + site.branch());

@@ -56,7 +56,7 @@ public final class Daemon implements AutoCloseable {
 
     private static SiteEndpoint endpoint(SiteConfig site, StateDir state, RejectionLog rejections) {
         WorkingCopy workingCopy = new WorkingCopy(site.repoPath(), site.remote(), site.branch(), site.gitTimeout(),
-                site.gitAuth());
+                site.gitAuth(), site.git());
         if (site.deploy().watch()) {
             workingCopy.watchTree();
         }

@@ -57,7 +57,7 @@ final class ManualJob {
             return Main.EXIT_CONFIG;
         }
         try (state; WorkingCopy workingCopy = new WorkingCopy(site.repoPath(), site.remote(), site.branch(),
-                site.gitTimeout(), site.gitAuth())) {
+                site.gitTimeout(), site.gitAuth(), site.git())) {
             DeployService deploys = new DeployService(workingCopy, site, state);
             try {
                 DeployService.Ticket ticket = kind == Kind.DEPLOY ? deploys.submit("manual", null)

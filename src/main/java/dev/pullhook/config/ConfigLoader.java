@@ -78,6 +78,8 @@ public final class ConfigLoader {
         d.put("webhook.max.body.bytes", Long.toString(5L * 1024 * 1024));
         d.put("webhook.wait.timeout.seconds", "60");
         d.put("git.timeout.seconds", "60");
+        d.put("git.engine", "fast");
+        d.put("git.fsck", "true");
         d.put("git.ssh.key", null);
         d.put("git.ssh.known.hosts", null);
         d.put("git.https.username", null);
@@ -94,6 +96,7 @@ public final class ConfigLoader {
         d.put("deploy.command", null);
         d.put("deploy.command.timeout.seconds", "300");
         d.put("deploy.submodules", "false");
+        d.put("deploy.submodules.allow", null);
         d.put("deploy.watch", "true");
         d.put("state.dir", null);
         return d;
@@ -260,6 +263,9 @@ public final class ConfigLoader {
         long commandTimeout = values.number("deploy.command.timeout.seconds", 1, 86_400);
         boolean submodules = values.bool("deploy.submodules");
         boolean watch = values.bool("deploy.watch");
+        GitOptions.Engine engine = values.choice("git.engine", GitOptions.Engine.class);
+        boolean fsck = values.bool("git.fsck");
+        Set<String> schemes = schemes(p + "deploy.submodules.allow", v.get("deploy.submodules.allow"), problems);
         if (poll > 0 && poll < 5) {
             problems.add(p + "deploy.poll.seconds: " + poll + " is too often; use 0 (off) or 5 and more");
         }
@@ -296,7 +302,28 @@ public final class ConfigLoader {
                 Duration.ofSeconds(lockWait), Duration.ofSeconds(deployTimeout), onStart, Duration.ofSeconds(poll),
                 command, Duration.ofSeconds(commandTimeout), submodules, watch, stateDir);
         return new SiteConfig(name, repoPath, remote, branch, secret, Duration.ofSeconds(gitTimeout), (int) history,
-                deploy, gitAuth, allowFrom);
+                deploy, gitAuth, allowFrom, new GitOptions(engine, fsck, schemes));
+    }
+
+    /** {@code deploy.submodules.allow}: a comma-separated list of {@link GitOptions#ALLOWABLE_SCHEMES}. */
+    private static Set<String> schemes(String key, String value, List<String> problems) {
+        Set<String> out = new TreeSet<>();
+        if (value == null) {
+            return out;
+        }
+        for (String part : value.split(",")) {
+            String s = part.strip().toLowerCase(Locale.ROOT);
+            if (s.isEmpty()) {
+                continue;
+            }
+            if (!GitOptions.ALLOWABLE_SCHEMES.contains(s)) {
+                problems.add(key + ": \"" + part.strip() + "\" is not one of file, http (https, ssh and scp-like"
+                        + " URLs are always allowed; ext:: and option-like URLs never are)");
+            } else {
+                out.add(s);
+            }
+        }
+        return out;
     }
 
     private static List<String> addresses(String key, String value, List<String> problems) {

@@ -19,10 +19,11 @@ import java.util.List;
  * @param deploy      how deploys treat the working copy, and what runs around them
  * @param gitAuth     credentials for the remote
  * @param allowFrom   client addresses allowed to call the webhook; empty = any ({@code webhook.allow.from})
+ * @param git         how git work is done and what pushed content is trusted
  */
 public record SiteConfig(String name, Path repoPath, String remote, String branch, Secret secret,
                         Duration gitTimeout, int historySize, DeployOptions deploy, GitAuth gitAuth,
-                        List<String> allowFrom) {
+                        List<String> allowFrom, GitOptions git) {
 
     /** The key prefix of this site's settings: {@code ""} or {@code site.<name>.}. */
     public String keyPrefix() {
@@ -42,6 +43,7 @@ public record SiteConfig(String name, Path repoPath, String remote, String branc
                 + p + "git.timeout.seconds=" + gitTimeout.toSeconds() + " " + p + "deploy.history.size=" + historySize
                 + " " + deploy.toString().replace("deploy.", p + "deploy.").replace("state.dir", p + "state.dir")
                 + " " + gitAuth.toString().replace("git.", p + "git.")
+                + " " + git.toString().replace("git.", p + "git.").replace("deploy.", p + "deploy.")
                 + " " + p + "webhook.allow.from=\"" + (allowFrom.isEmpty() ? "(any)" : String.join(", ", allowFrom)) + "\"";
     }
 }

@@ -1,6 +1,7 @@
 package dev.pullhook.git;
 
 import dev.pullhook.config.GitAuth;
+import dev.pullhook.config.GitOptions;
 import org.eclipse.jgit.api.Git;
 import org.eclipse.jgit.api.ResetCommand;
 import org.eclipse.jgit.api.errors.GitAPIException;
@@ -58,6 +59,7 @@ public final class WorkingCopy implements AutoCloseable {
     private final Duration timeout;
     private final RemoteAuth auth;
     private final RemoteTransports transports;
+    private final GitOptions options;
     private volatile Repository repo;
     /** The index as this daemon last read or wrote it; dropped on any failure, when it may differ from the file. */
     private final KeptIndex index = new KeptIndex();
@@ -65,6 +67,11 @@ public final class WorkingCopy implements AutoCloseable {
     private final TreeWatchSlot watch;
 
     public WorkingCopy(Path path, String remote, String branch, Duration timeout, GitAuth auth) {
+        this(path, remote, branch, timeout, auth, GitOptions.DEFAULT);
+    }
+
+    public WorkingCopy(Path path, String remote, String branch, Duration timeout, GitAuth auth, GitOptions options) {
+        this.options = options;
         this.path = path;
         this.remote = remote;
         this.branch = branch;
