@@ -425,10 +425,11 @@ class SafeDeployIT {
     /**
      * A push that brings a file where the working copy has an untracked one (a config written on the
      * server, an upload), or an untracked file where the push needs a folder: git reset --hard would
-     * overwrite it. pullhook moves it aside first, says where, and deploys.
+     * overwrite it. pullhook saves it in git first (a commit on refs/pullhook/saved/<time>), says where, and
+     * deploys exactly what git would.
      */
     @Test
-    void untrackedFilesInThePathOfThePushAreMovedAsideNotOverwritten() throws Exception {
+    void untrackedFilesInThePathOfThePushAreSavedNotLost() throws Exception {
         try (TestDaemon d = startDaemon()) {
             Files.writeString(repos.site.resolve("settings.local.php"), "<?php $db = 'server';\n");
             Files.writeString(repos.site.resolve("docs"), "an untracked file where the push makes a folder\n");
@@ -440,22 +441,16 @@ class SafeDeployIT {
             assertDeployed(response, pushed);
             assertEquals("<?php $db = 'from git';\n", repos.siteFile("settings.local.php"));
             assertEquals("# docs\n", repos.siteFile("docs/index.md"));
-            String saved = json(response).get("saved").asText();
-            java.util.regex.Matcher m = java.util.regex.Pattern.compile("untracked files in (\\S+)").matcher(saved);
-            assertTrue(m.find(), saved);
-            Path aside = Path.of(m.group(1));
-            assertTrue(aside.startsWith(repos.site.resolve(".git")), aside + " is in the git folder, out of the site");
-            assertEquals("<?php $db = 'server';\n", Files.readString(aside.resolve("settings.local.php")));
-            assertEquals("an untracked file where the push makes a folder\n", Files.readString(aside.resolve("docs")));
-            List<String> warnings = log.linesWith("WARN", "moved untracked files");
-            assertEquals(1, warnings.size(), this::warnLines);
-            assertTrue(warnings.get(0).contains("settings.local.php") && warnings.get(0).contains("docs"), warnings.get(0));
+            String ref = savedRef(json(response).get("saved").asText());
+            assertEquals("<?php $db = 'server';\n", GitCli.run(repos.site, "show", ref + ":settings.local.php"));
+            assertEquals("an untracked file where the push makes a folder\n", GitCli.run(repos.site, "show", ref + ":docs"));
+            assertEquals("docs\nsettings.local.php\n", GitCli.run(repos.site, "ls-tree", "--name-only", ref));
             assertTrue(stashes().isEmpty(), "nothing tracked was edited");
         }
     }
 
     @Test
-    void anIgnoredFileInThePathIsMovedAsideButACopyOfWhatThePushBringsIsNot() throws Exception {
+    void anIgnoredFileInThePathIsSavedButACopyOfWhatThePushBringsIsNot() throws Exception {
         try (TestDaemon d = startDaemon()) {
             Files.createDirectories(repos.site.resolve(".git/info"));
             Files.writeString(repos.site.resolve(".git/info/exclude"), ".env\n");
@@ -467,12 +462,18 @@ class SafeDeployIT {
             HttpResponse<String> response = deploy(d);
 
             assertDeployed(response, pushed);
-            List<String> warnings = log.linesWith("WARN", "moved untracked files");
-            assertEquals(1, warnings.size(), this::warnLines);
-            assertTrue(warnings.get(0).endsWith(": [.env]"), warnings.get(0));
-            Path aside = Path.of(warnings.get(0).replaceAll(".* brings to (\\S+): .*", "$1"));
-            assertEquals("SECRET=server\n", Files.readString(aside.resolve(".env")));
+            String ref = savedRef(json(response).get("saved").asText());
+            assertEquals(".env\n", GitCli.run(repos.site, "ls-tree", "--name-only", ref));
+            assertEquals("SECRET=server\n", GitCli.run(repos.site, "show", ref + ":.env"));
         }
+    }
+
+    /** The ref named by a deploy's "saved" field for untracked files. */
+    private static String savedRef(String saved) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("untracked files on (refs/pullhook/saved/\\S+)")
+                .matcher(saved);
+        assertTrue(m.find(), saved);
+        return m.group(1).replaceAll(",$", "");
     }
 
     @Test

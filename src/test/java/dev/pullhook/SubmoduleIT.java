@@ -39,7 +39,7 @@ class SubmoduleIT {
                 dev.push().setRemote("origin").setRefSpecs(new RefSpec("refs/heads/main:refs/heads/main")).call();
             }
             try (TestDaemon daemon = TestDaemon.start(repos, Map.of("deploy.on.start", "false",
-                    "deploy.submodules", "true"))) {
+                    "deploy.submodules", "true", "deploy.submodules.allow", "file"))) {
                 assertEquals(200, daemon.postSigned("/pull-repo?wait=true", "").statusCode());
                 assertEquals("v1\n", Files.readString(repos.site.resolve("lib/version.txt")));
 

@@ -13,6 +13,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
@@ -112,7 +113,7 @@ final class Deployer {
             phase = "reset";
             phaseMarker.accept(phase);
             long resetStart = System.nanoTime();
-            boolean fast = workingCopy.resetHard(tip, local.clean());
+            WorkingCopy.Reset reset = workingCopy.resetHard(local.plan(), local.clean());
             long resetMs = elapsedMs(resetStart);
             if (options.clean()) {
                 phase = "clean";
@@ -143,11 +144,12 @@ final class Deployer {
             }
             long ms = elapsedMs(t0);
             log.info("deploy done id={}{} trigger={} deliveries={} from={} to={} ms={} fetch_ms={} check_ms={} reset_ms={}"
-                            + " reset={} git_ms={}{}",
+                            + " reset={} git_ms={}{}{}",
                     id, label, trigger, deliveries, Deployment.abbrev(from), Deployment.abbrev(tip.name()), ms,
                     TimeUnit.NANOSECONDS.toMillis(fetched - t0), TimeUnit.NANOSECONDS.toMillis(resetStart - fetched),
-                    resetMs, fast ? "changed-paths" : "full", gitMs,
-                    saved == null ? "" : " saved=\"" + saved + "\"");
+                    resetMs, reset.fast() ? "changed-paths" : "full", gitMs,
+                    saved == null ? "" : " saved=\"" + saved + "\"",
+                    reset.why() == null ? "" : " full_because=\"" + reset.why() + "\"");
             return new Deployment(id, trigger, deliveries, started, ms, from, tip.name(),
                     Deployment.Outcome.DEPLOYED, null, saved, result);
         } catch (GitException e) {
@@ -178,8 +180,11 @@ final class Deployer {
         boolean afterCrash = crashPhase != null;
         boolean halfReset = afterCrash && List.of("reset", "clean", "submodules", "command").contains(crashPhase);
         // one look at the working tree in every mode: it also tells whether the fast reset may be used
-        List<String> changed = workingCopy.localChanges(10);
-        boolean clean = changed.isEmpty();
+        Set<String> edited = workingCopy.localChanges();
+        // everything the reset will write is checked before anything changes, the stash included
+        WorkingCopy.Plan plan = workingCopy.plan(tip, edited, options.submodules());
+        List<String> changed = shown(edited);
+        boolean clean = edited.isEmpty();
         if (halfReset) {
             if (!changed.isEmpty()) {
                 log.warn("deploy id={}{} dropping files half written by the interrupted reset: {}", id, label, changed);
@@ -193,13 +198,12 @@ final class Deployer {
                 if (policy == DeployOptions.LocalChanges.DISCARD) {
                     log.warn("deploy id={}{} discarding local changes after an interrupted deploy: {}", id, label, changed);
                 } else {
-                    ObjectId stash = workingCopy.stash("pullhook: local changes saved before deploy " + id + " at "
-                            + Instant.now());
+                    ObjectId stash = workingCopy.stash(edited, "pullhook: local changes saved before deploy " + id
+                            + " at " + Instant.now());
                     if (stash != null) {
                         log.warn("deploy id={}{} saved local changes in {} to stash {} (see git stash list)", id, label,
                                 changed, stash.abbreviate(7).name());
                         saved.add("stash " + stash.name());
-                        clean = true;  // the stash put the tracked files back to HEAD
                     }
                 }
             }
@@ -211,19 +215,30 @@ final class Deployer {
             log.warn("deploy id={}{} kept commits that {} does not contain on {}", id, label, Deployment.abbrev(tip.name()), backup);
             saved.add(backup);
         }
-        if (!halfReset) {  // after a reset cut short, the files in the way are the ones it had written
-            var aside = workingCopy.moveAsideUntrackedInTheWay(tip, Instant.now());
-            if (aside != null) {
-                log.warn("deploy id={}{} moved untracked files that {} brings to {}: {}", id, label,
-                        Deployment.abbrev(tip.name()), aside.folder(), aside.paths());
-                saved.add("untracked files in " + aside.folder());
-            }
+        String aside = workingCopy.makeRoom(plan, Instant.now());
+        if (aside != null) {
+            log.warn("deploy id={}{} saved untracked files in the way of {} on {} (git show --stat {})", id, label,
+                    Deployment.abbrev(tip.name()), aside, aside);
+            saved.add("untracked files on " + aside);
         }
-        return new LocalWork(saved.isEmpty() ? null : String.join(", ", saved), clean);
+        return new LocalWork(saved.isEmpty() ? null : String.join(", ", saved), clean, plan);
     }
 
-    /** Where local work was saved, and whether the tracked files now match HEAD. */
-    private record LocalWork(String saved, boolean clean) {
+    /** At most ten paths, for a log line or an error. */
+    private static List<String> shown(Set<String> paths) {
+        List<String> out = new ArrayList<>();
+        for (String p : paths) {
+            if (out.size() == 10) {
+                out.add("... (" + (paths.size() - 10) + " more)");
+                break;
+            }
+            out.add(p);
+        }
+        return out;
+    }
+
+    /** Where local work was saved, whether the tracked files match HEAD, and the checked reset. */
+    private record LocalWork(String saved, boolean clean, WorkingCopy.Plan plan) {
     }
 
     /** Repacks once fetches have piled up packs; a failure here is reported but does not fail the deploy. */

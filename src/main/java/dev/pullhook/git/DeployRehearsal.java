@@ -97,9 +97,11 @@ final class DeployRehearsal {
     /** What a deploy does after its fetch, on a clean working copy. */
     private static void deploy(WorkingCopy wc, ObjectId tip) throws GitException {
         wc.checkCheckedOut();
-        wc.localChanges(10);
+        java.util.Set<String> edited = wc.localChanges();
+        WorkingCopy.Plan plan = wc.plan(tip, edited, false);
         wc.backupUnlessContainedIn(tip, Instant.now());
-        wc.resetHard(tip, true);
+        wc.makeRoom(plan, Instant.now());
+        wc.resetHard(plan, edited.isEmpty());
     }
 
     /**
@@ -112,11 +114,11 @@ final class DeployRehearsal {
             if (round < 0) {
                 return commit(ins, root, parent, round);
             }
-            TreeFormatter css = new TreeFormatter();
-            css.append("site.css", FileMode.REGULAR_FILE, ins.insert(Constants.OBJ_BLOB, text("css", round, 40)));
+            TreeFormatter css = new TreeFormatter();  // entries in git's order, or fsck refuses the tree
             if (round == 0) {
                 css.append("old.css", FileMode.REGULAR_FILE, ins.insert(Constants.OBJ_BLOB, text("old", 0, 10)));
             }
+            css.append("site.css", FileMode.REGULAR_FILE, ins.insert(Constants.OBJ_BLOB, text("css", round, 40)));
             TreeFormatter js = new TreeFormatter();
             js.append("app.js", FileMode.REGULAR_FILE, ins.insert(Constants.OBJ_BLOB, text("js", 0, 60)));
             if (round == 1) {

@@ -35,7 +35,7 @@ import java.util.function.BooleanSupplier;
  * A fetch of one branch from a repository on this machine without the pack protocol: the objects of the
  * new commits that the working copy lacks are looked up in the remote's object store, written into one new
  * pack of the working copy, and then the remote-tracking ref is moved (and {@code FETCH_HEAD} written), as
- * {@code git fetch} would leave them. The protocol costs far more for a push of a few files: a negotiation,
+ * {@code git fetch} would leave them, once the copy has passed the caller's checks ({@link FetchCheck}). The protocol costs far more for a push of a few files: a negotiation,
  * a pack written by one side and parsed and indexed again by the other (and, for {@code git fetch}, two
  * processes). The walk trusts what git's own fetch trusts: a commit or tree the working copy has comes
  * with everything it reaches, so only the trees along changed paths are read.
@@ -78,7 +78,7 @@ final class DirectFetch {
      * @throws NoSuchRef when the remote has no such branch
      */
     static ObjectId fetch(Repository remote, Repository local, String remoteRef, String trackingRef, String source,
-                          TagOpt tagOpt, BooleanSupplier cancelled) throws IOException {
+                          TagOpt tagOpt, BooleanSupplier cancelled, Verification verify) throws IOException {
         if (!suitable(local) || tagOpt == TagOpt.FETCH_TAGS) {
             return null;
         }
@@ -109,6 +109,7 @@ final class DirectFetch {
             }
             copy.write();
         }
+        verify.check(tip);  // before any ref moves: a refused push leaves the refs as they were
         updateTrackingRef(local, trackingRef, tip);
         List<String> fetchHead = new ArrayList<>();
         fetchHead.add(tip.name() + "\t\tbranch '" + shortName(remoteRef, Constants.R_HEADS) + "' of " + source);
@@ -321,6 +322,12 @@ final class DirectFetch {
             lock.unlock();
             throw e;
         }
+    }
+
+    /** Checks what was copied, before the refs move; throws to refuse it. */
+    @FunctionalInterface
+    interface Verification {
+        void check(ObjectId tip) throws IOException;
     }
 
     /** The remote does not have the branch. */

@@ -30,13 +30,26 @@ final class KeptIndex {
     private int treeCount;
     /** Files the last check found unchanged but with new stat data, for the next index write. */
     private final Map<String, Refresh> refreshes = new HashMap<>();
+    /**
+     * The full stat data (inode and change time to the nanosecond, which the index does not keep) of files
+     * this daemon wrote or found unchanged since the index was last read from disk: a file whose inode or
+     * change time moved may have been replaced or rewritten with its old size and time ({@code cp -p}).
+     */
+    private final Map<String, FileStat> stats = new HashMap<>();
     /** Whether a tracked path is a .gitattributes file, for the entries as now in memory; null: not known. */
     private Boolean attributes;
     /** Whether the last {@link #read} parsed the file: first read, or changed on disk by someone else. */
     private boolean reread;
 
     /** A file's content is {@code id}, as the index says, but its stat data are now these. */
-    record Refresh(ObjectId id, long length, Instant modified) {
+    record Refresh(ObjectId id, FileStat stat) {
+        long length() {
+            return stat.size();
+        }
+
+        Instant modified() {
+            return stat.mtime();
+        }
     }
 
     /** The index, read again only if it changed on disk; a re-read forgets which tree it holds. */
@@ -53,6 +66,7 @@ final class KeptIndex {
         }
         if (reread) {
             attributes = null;
+            stats.clear();  // the stat data in the file are someone else's now
         }
         if (tree != null && !sameEntries()) {
             tree = null;
@@ -91,6 +105,7 @@ final class KeptIndex {
     /** Drops everything: the next {@link #read} parses the file. */
     void forget() {
         index = null;
+        stats.clear();
         attributes = null;
         tree = null;
         treeFirst = null;
@@ -116,6 +131,21 @@ final class KeptIndex {
     /** Notes that {@code path}'s content was found as the index says, with these stat data ({@link #takeRefreshes}). */
     void refreshed(String path, Refresh refresh) {
         refreshes.put(path, refresh);
+        stats.put(path, refresh.stat());
+    }
+
+    /** Notes the stat data of a file this daemon has just written, or null to forget them. */
+    void wrote(String path, FileStat stat) {
+        if (stat == null) {
+            stats.remove(path);
+        } else {
+            stats.put(path, stat);
+        }
+    }
+
+    /** The full stat data this daemon last saw for {@code path} with the content the index records, or null. */
+    FileStat stat(String path) {
+        return stats.get(path);
     }
 
     /**

@@ -90,7 +90,8 @@ final class LocalChanges {
             }
         }
         Set<String> doubtful = new HashSet<>(staged);
-        Scan scan = onDisk == null ? statDiffers(r, index) : statDiffers(r, index, onDisk);
+        Instant indexTime = indexTime(r);
+        Scan scan = onDisk == null ? statDiffers(r, kept, index, indexTime) : statDiffers(r, kept, index, indexTime, onDisk);
         doubtful.addAll(scan.doubtful());
         if (doubtful.isEmpty()) {
             return new TreeSet<>();
@@ -172,14 +173,9 @@ final class LocalChanges {
         }
     }
 
-    /** Whether {@code file}'s size and time are still the ones {@code seen} recorded. */
+    /** Whether {@code file}'s stat data are still the ones {@code seen} recorded. */
     private static boolean unchangedSince(Path file, KeptIndex.Refresh seen) {
-        try {
-            PosixFileAttributes now = Files.readAttributes(file, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-            return now.size() == seen.length() && now.lastModifiedTime().toInstant().equals(seen.modified());
-        } catch (IOException | RuntimeException e) {
-            return false;
-        }
+        return seen.stat().sameAs(FileStat.of(file));
     }
 
     /** Paths where the index differs from HEAD: staged edits, additions and deletions. */
@@ -204,17 +200,18 @@ final class LocalChanges {
      * Errs towards doubt: the full walk decides. A big index is split in two halves, one of them looked at
      * on the common pool: lstat is most of the time, and a 2-core server does two at once.
      */
-    private static Scan statDiffers(Repository r, DirCache index) throws IOException {
+    private static Scan statDiffers(Repository r, KeptIndex kept, DirCache index, Instant indexTime)
+            throws IOException {
         Path workTree = r.getWorkTree().toPath();
         boolean fileMode = r.getConfig().get(WorkingTreeOptions.KEY).isFileMode();
         int n = index.getEntryCount();
         if (n < PARALLEL_FROM || Runtime.getRuntime().availableProcessors() < 2) {
-            return new StatScan(workTree, fileMode).scan(index, 0, n);
+            return new StatScan(workTree, fileMode, kept, indexTime).scan(index, 0, n);
         }
         int half = n / 2;
         ForkJoinTask<Scan> second = ForkJoinPool.commonPool()
-                .submit(() -> new StatScan(workTree, fileMode).scan(index, half, n));
-        Scan first = new StatScan(workTree, fileMode).scan(index, 0, half);
+                .submit(() -> new StatScan(workTree, fileMode, kept, indexTime).scan(index, half, n));
+        Scan first = new StatScan(workTree, fileMode, kept, indexTime).scan(index, 0, half);
         try {
             Scan other = second.get();
             first.doubtful().addAll(other.doubtful());
@@ -229,8 +226,9 @@ final class LocalChanges {
     }
 
     /** The stat pass over the entries at or under {@code paths} only (what a {@link TreeWatch} reported). */
-    private static Scan statDiffers(Repository r, DirCache index, Set<String> paths) {
-        StatScan pass = new StatScan(r.getWorkTree().toPath(), r.getConfig().get(WorkingTreeOptions.KEY).isFileMode());
+    private static Scan statDiffers(Repository r, KeptIndex kept, DirCache index, Instant indexTime, Set<String> paths) {
+        StatScan pass = new StatScan(r.getWorkTree().toPath(), r.getConfig().get(WorkingTreeOptions.KEY).isFileMode(),
+                kept, indexTime);
         Scan scan = new Scan(new HashSet<>(), new HashMap<>());
         for (String path : paths) {
             EntryRange self = EntryRange.of(index, path);
@@ -255,13 +253,18 @@ final class LocalChanges {
     private static final class StatScan {
         private final Path workTree;
         private final boolean fileMode;
+        private final KeptIndex kept;
+        /** When the index file was last written: an entry not older than that is compared by content (racy git). */
+        private final Instant indexTime;
         private final Map<String, Boolean> realFolders = new HashMap<>();
         private String lastFolder = "";
         private boolean lastFolderReal = true;
 
-        StatScan(Path workTree, boolean fileMode) {
+        StatScan(Path workTree, boolean fileMode, KeptIndex kept, Instant indexTime) {
             this.workTree = workTree;
             this.fileMode = fileMode;
+            this.kept = kept;
+            this.indexTime = indexTime;
         }
 
         Scan scan(DirCache index, int from, int to) {
@@ -303,34 +306,54 @@ final class LocalChanges {
          */
         private boolean statMatches(DirCacheEntry e, String path, Map<String, KeptIndex.Refresh> stale) {
             int mode = e.getRawMode();
+            if (mode == FileMode.GITLINK.getBits() && e.getStage() == DirCacheEntry.STAGE_0) {
+                return true;  // a submodule's own work is never a local change: git stash and reset --hard leave it
+            }
             if (e.getStage() != DirCacheEntry.STAGE_0 || e.isUpdateNeeded() || e.isSkipWorkTree()
                     || e.isIntentToAdd() || (mode != FileMode.REGULAR_FILE.getBits()
                     && mode != FileMode.EXECUTABLE_FILE.getBits())) {
                 return false;
             }
-            PosixFileAttributes a;
-            try {
-                a = Files.readAttributes(workTree.resolve(path), PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
-            } catch (IOException | RuntimeException gone) {
+            FileStat a = FileStat.of(workTree.resolve(path));
+            if (a == null || !a.isFile()) {
                 return false;
             }
-            if (!a.isRegularFile()) {
+            if (fileMode && a.executable() != (mode == FileMode.EXECUTABLE_FILE.getBits())) {
                 return false;
             }
-            if (fileMode && a.permissions().contains(PosixFilePermission.OWNER_EXECUTE)
-                    != (mode == FileMode.EXECUTABLE_FILE.getBits())) {
-                return false;
-            }
-            Instant recorded = e.getLastModifiedInstant();
-            Instant onDisk = a.lastModifiedTime().toInstant();
-            // an index written without nanoseconds (git built without USE_NSEC) records whole seconds
-            boolean sameTime = recorded.equals(onDisk)
-                    || (recorded.getNano() == 0 && recorded.getEpochSecond() == onDisk.getEpochSecond());
-            if (!e.isSmudged() && e.getLength() == (int) a.size() && sameTime) {
+            if (!e.isSmudged() && e.getLength() == (int) a.size() && sameTimes(e, a, kept.stat(path))) {
                 return true;
             }
-            stale.put(path, new KeptIndex.Refresh(e.getObjectId(), a.size(), onDisk));
+            stale.put(path, new KeptIndex.Refresh(e.getObjectId(), a));
             return false;
+        }
+
+        /**
+         * Whether the times say the file is as the index recorded it, as strictly as git asks: the same
+         * modification time (to the nanosecond where the index has them), the same change time (any write,
+         * chmod, rename or {@code touch -r} moves it; JGit keeps it to the millisecond, and the full value
+         * with the inode is kept in memory for files this daemon saw), and not "racily clean" (written no
+         * earlier than the index itself, when an edit in the same tick would leave every time unchanged).
+         */
+        private boolean sameTimes(DirCacheEntry e, FileStat a, FileStat known) {
+            Instant recorded = e.getLastModifiedInstant();
+            if (!recorded.isBefore(indexTime)) {
+                return false;
+            }
+            // an index written without nanoseconds (git built without USE_NSEC) records whole seconds
+            boolean sameTime = recorded.equals(a.mtime())
+                    || (recorded.getNano() == 0 && recorded.getEpochSecond() == a.mtime().getEpochSecond());
+            if (!sameTime) {
+                return false;
+            }
+            if (known != null) {
+                return known.ino() == a.ino() && known.ctime().equals(a.ctime()) && known.mtime().equals(a.mtime());
+            }
+            long ctime = e.getCreationTime();
+            if (ctime == 0) {
+                return false;  // written by JGit without a change time: only the content can tell
+            }
+            return ctime == a.ctimeMillis() || (ctime % 1000 == 0 && ctime / 1000 == a.ctime().getEpochSecond());
         }
 
         /** False when a folder on the path is missing, a file, or a symbolic link (lstat follows those). */
@@ -375,12 +398,13 @@ final class LocalChanges {
                 DirCacheIterator inIndex = walk.getTree(indexIdx, DirCacheIterator.class);
                 WorkingTreeIterator onDisk = walk.getTree(treeIdx, WorkingTreeIterator.class);
                 DirCacheEntry entry = inIndex == null ? null : inIndex.getDirCacheEntry();
+                boolean gitlink = entry != null && entry.getFileMode() == FileMode.GITLINK;
                 boolean differs = entry == null                       // only in HEAD: a staged deletion
                         || entry.getStage() != DirCacheEntry.STAGE_0  // in conflict
-                        || onDisk == null                             // deleted on disk
                         || !walk.getObjectId(headIdx).equals(entry.getObjectId())   // staged
                         || walk.getFileMode(headIdx) != entry.getFileMode()
-                        || (entry.getFileMode() != FileMode.GITLINK && onDisk.isModified(entry, true, reader));
+                        || (!gitlink && onDisk == null)               // deleted on disk
+                        || (!gitlink && onDisk.isModified(smudged(entry), true, reader));
                 if (differs) {
                     changed.add(walk.getPathString());
                 }
@@ -393,6 +417,28 @@ final class LocalChanges {
             }
         }
         return changed;
+    }
+
+    /**
+     * A copy of the entry that JGit compares by content: the stat pass already found its stat data in
+     * doubt (a change time or inode JGit does not look at, or a racy time), so they must not vouch for it.
+     */
+    private static DirCacheEntry smudged(DirCacheEntry entry) {
+        if (entry.getFileMode() != FileMode.REGULAR_FILE && entry.getFileMode() != FileMode.EXECUTABLE_FILE) {
+            return entry;
+        }
+        DirCacheEntry copy = new DirCacheEntry(entry);
+        copy.setLength(0);  // a non-empty blob recorded with length 0 is "smudged": JGit then reads the file
+        return copy;
+    }
+
+    /** The index file's modification time: entries not older than it are compared by content. */
+    private static Instant indexTime(Repository r) {
+        try {
+            return Files.getLastModifiedTime(r.getIndexFile().toPath()).toInstant();
+        } catch (IOException e) {
+            return Instant.MAX;  // no index on disk: nothing it records can be trusted by its times
+        }
     }
 
     /** Keeps only paths the index or HEAD knows, so untracked folders are never entered. */

@@ -95,9 +95,9 @@ final class LocalRemote implements AutoCloseable {
      * ({@link DirectFetch}); null when that is not the way for this fetch (then {@link #transport}).
      */
     ObjectId copyBranch(Repository local, String remoteRef, String trackingRef, Location location,
-                        java.util.function.BooleanSupplier cancelled) throws IOException {
+                        java.util.function.BooleanSupplier cancelled, DirectFetch.Verification verify) throws IOException {
         return DirectFetch.fetch(repo, local, remoteRef, trackingRef, location.uri().toString(), location.tagOpt(),
-                cancelled);
+                cancelled, verify);
     }
 
     /** Where {@code ref} of the remote points now ({@code git ls-remote}); null if it has no such ref. */

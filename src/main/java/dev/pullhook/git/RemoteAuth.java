@@ -23,6 +23,8 @@ import java.util.Locale;
 final class RemoteAuth implements AutoCloseable {
     private final GitAuth auth;
     private final SshdSessionFactory ssh;
+    /** For hosts other than the origin's: host keys checked as strictly, but no deploy key offered. */
+    private SshdSessionFactory anonymousSsh;
 
     RemoteAuth(GitAuth auth) {
         this.auth = auth;
@@ -30,12 +32,18 @@ final class RemoteAuth implements AutoCloseable {
     }
 
     private static SshdSessionFactory sshFactory(GitAuth auth) {
+        return sshFactory(auth, true);
+    }
+
+    private static SshdSessionFactory sshFactory(GitAuth auth, boolean withKey) {
         File home = FS.DETECTED.userHome();
         SshdSessionFactoryBuilder b = new SshdSessionFactoryBuilder()
                 .setHomeDirectory(home)
                 .setSshDirectory(auth.sshKey() != null ? auth.sshKey().getParent().toFile() : new File(home, ".ssh"))
                 .setConfigFile(f -> null);
-        if (auth.sshKey() != null) {
+        if (!withKey) {
+            b.setDefaultIdentities(f -> List.of());
+        } else if (auth.sshKey() != null) {
             b.setDefaultIdentities(f -> List.of(auth.sshKey()));
         }
         if (auth.knownHosts() != null) {
@@ -62,6 +70,53 @@ final class RemoteAuth implements AutoCloseable {
             transport.setCredentialsProvider(credentials());
         }
         return transport;
+    }
+
+    /**
+     * Applies the credentials to a submodule command: the deploy key and the HTTPS password go only to the
+     * origin's own host ({@code originHost}), the password only over https; other hosts get no credentials
+     * (their SSH host keys are still checked strictly). With {@code fsck}, what they send is checked as
+     * {@code transfer.fsckObjects} checks it.
+     */
+    <C extends TransportCommand<C, ?>> C forSubmodules(C command, String originHost, boolean fsck) {
+        command.setTransportConfigCallback(t -> {
+            boolean origin = originHost != null && originHost.equalsIgnoreCase(t.getURI().getHost());
+            if (t instanceof SshTransport st) {
+                st.setSshSessionFactory(origin && ssh != null ? ssh : anonymousSsh());
+            }
+            if (fsck) {
+                t.setObjectChecker(FetchCheck.checker());
+            }
+        });
+        if (auth.httpsUsername() != null && auth.httpsPassword() != null) {
+            UsernamePasswordCredentialsProvider credentials = credentials();
+            command.setCredentialsProvider(new org.eclipse.jgit.transport.CredentialsProvider() {
+                @Override
+                public boolean isInteractive() {
+                    return false;
+                }
+
+                @Override
+                public boolean supports(org.eclipse.jgit.transport.CredentialItem... items) {
+                    return credentials.supports(items);
+                }
+
+                @Override
+                public boolean get(org.eclipse.jgit.transport.URIish uri, org.eclipse.jgit.transport.CredentialItem... items) {
+                    boolean toOrigin = "https".equalsIgnoreCase(uri.getScheme()) && originHost != null
+                            && originHost.equalsIgnoreCase(uri.getHost());
+                    return toOrigin && credentials.get(uri, items);
+                }
+            });
+        }
+        return command;
+    }
+
+    private synchronized SshdSessionFactory anonymousSsh() {
+        if (anonymousSsh == null) {
+            anonymousSsh = sshFactory(auth, false);
+        }
+        return anonymousSsh;
     }
 
     private void useSsh(Transport transport) {
@@ -105,9 +160,12 @@ final class RemoteAuth implements AutoCloseable {
     }
 
     @Override
-    public void close() {
+    public synchronized void close() {
         if (ssh != null) {
             ssh.close();
+        }
+        if (anonymousSsh != null) {
+            anonymousSsh.close();
         }
     }
 }

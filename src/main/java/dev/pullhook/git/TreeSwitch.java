@@ -7,167 +7,157 @@ import org.eclipse.jgit.dircache.DirCacheEntry;
 import org.eclipse.jgit.errors.LockFailedException;
 import org.eclipse.jgit.lib.Constants;
 import org.eclipse.jgit.lib.FileMode;
-import org.eclipse.jgit.lib.ObjectId;
 import org.eclipse.jgit.lib.ObjectReader;
 import org.eclipse.jgit.lib.RefUpdate;
 import org.eclipse.jgit.lib.Repository;
-import org.eclipse.jgit.revwalk.RevWalk;
-import org.eclipse.jgit.treewalk.TreeWalk;
 import org.eclipse.jgit.treewalk.WorkingTreeOptions;
-import org.eclipse.jgit.treewalk.filter.TreeFilter;
 
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
-import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.channels.Channels;
 import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermission;
-import java.util.ArrayList;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
 import java.util.EnumSet;
+import java.util.HashMap;
 import java.util.HashSet;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
 /**
- * The fast path of a hard reset, for a working copy known to be clean (no edits of tracked files): only the
- * paths that differ between the HEAD tree and the target tree are written or deleted, and their index
- * entries updated, then HEAD's branch moves. Comparing trees by id skips unchanged folders whole, so a
- * deploy of a 3-file commit touches 3 files instead of walking the entire working tree (and any big
- * untracked folder in it) twice, as a general reset must. Anything unusual (submodules, symbolic links,
- * a file turning into a folder, a very large change) is declined: the caller then does the general reset.
+ * The fast path of a hard reset, for a working copy known to be clean (no edits of tracked files): only
+ * the paths of a {@link ResetPlan} (those that differ between HEAD's tree and the target's) are deleted or
+ * written, and their index entries updated, then HEAD's branch moves. A deploy of a 3-file commit touches
+ * 3 files instead of walking the whole working tree, as JGit's reset does.
+ * <p>
+ * It writes as git does: deletions first, deepest first, removing the folders they leave empty; then each
+ * file through a temporary file of unpredictable name in its own folder, created exclusively (never
+ * through a link), with mode {@code 0666} or {@code 0777} so that the umask applies as it does to git,
+ * and renamed over the old one. Every folder on the way is checked with {@code lstat} and never followed:
+ * what stood in the way was saved and removed before ({@link InTheWay}). A plan the fast path does not
+ * handle ({@link ResetPlan#notFast}) is left to the reference, JGit's own reset.
  */
 final class TreeSwitch {
-    private static final int MAX_CHANGES = 5_000;
-
-    private record Change(String path, ObjectId id, FileMode mode, DirCacheCheckout.CheckoutMetadata metadata) {
-    }
+    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final FileAttribute<Set<PosixFilePermission>> REGULAR =
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-rw-rw-"));
+    private static final FileAttribute<Set<PosixFilePermission>> EXECUTABLE =
+            PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwxrwxrwx"));
 
     private TreeSwitch() {
     }
 
     /**
-     * Moves HEAD (and the checked-out branch) from {@code from} to {@code to} by writing only what differs.
+     * Moves HEAD (and the checked-out branch) from the plan's HEAD to its target by writing only what differs.
      *
      * @param kept the index as last read by the caller: locked here and read again only if it changed on
      *             disk since; on an exception its in-memory state is undefined and must be dropped. When it
-     *             was known to hold {@code from}'s tree, it is known to hold {@code to}'s afterwards.
+     *             was known to hold HEAD's tree, it is known to hold the target's afterwards.
      * @return false, having changed nothing, when the fast path does not apply
      */
-    static boolean apply(Repository repo, KeptIndex kept, ObjectId from, ObjectId to) throws IOException {
-        if (from == null) {
+    static boolean apply(Repository repo, KeptIndex kept, ResetPlan plan) throws IOException {
+        if (plan.notFast != null || plan.head == null) {
             return false;
         }
         Path workTree = repo.getWorkTree().toPath();
-        List<String> deletions = new ArrayList<>();
-        List<Change> writes = new ArrayList<>();
-        try (ObjectReader reader = repo.newObjectReader(); RevWalk rw = new RevWalk(reader);
-             TreeWalk tw = new TreeWalk(repo, reader)) {
-            tw.setOperationType(TreeWalk.OperationType.CHECKOUT_OP);
-            ObjectId fromTree = rw.parseCommit(from).getTree();
-            ObjectId toTree = rw.parseCommit(to).getTree();
-            tw.addTree(fromTree);
-            tw.addTree(toTree);
-            tw.setFilter(TreeFilter.ANY_DIFF);
-            tw.setRecursive(true);
-            while (tw.next()) {
-                FileMode old = tw.getFileMode(0);
-                FileMode nu = tw.getFileMode(1);
-                if (unusual(old) || unusual(nu) || deletions.size() + writes.size() >= MAX_CHANGES) {
-                    return false;
-                }
-                String path = tw.getPathString();
-                if (nu == FileMode.MISSING) {
-                    deletions.add(path);
-                } else {
-                    writes.add(new Change(path, tw.getObjectId(1), nu, new DirCacheCheckout.CheckoutMetadata(
-                            tw.getEolStreamType(TreeWalk.OperationType.CHECKOUT_OP),
-                            tw.getFilterCommand(Constants.ATTR_FILTER_TYPE_SMUDGE))));
-                }
-            }
-            for (Change w : writes) {
-                // a folder where the file goes, or a file where a folder is needed: leave it to the general reset
-                if (Files.isDirectory(workTree.resolve(w.path), java.nio.file.LinkOption.NOFOLLOW_LINKS)
-                        || blockedByFile(workTree, w.path, deletions)) {
-                    return false;
-                }
-            }
-            DirCache index = kept.read(repo);
-            if (!index.lock()) {
-                throw new LockFailedException(repo.getIndexFile());
-            }
-            try {
-                kept.read(repo);  // the same object, read again if changed on disk since
-                // only the paths that differ are edited: the result is the target tree if the start was HEAD's
-                boolean exact = fromTree.equals(kept.knownTree());
-                DirCacheEditor editor = index.editor();
-                WorkingTreeOptions options = repo.getConfig().get(WorkingTreeOptions.KEY);
-                for (String path : deletions) {
-                    deleteFile(workTree, path);
-                    editor.add(new DirCacheEditor.DeletePath(path));
-                }
-                refresh(index, editor, kept.takeRefreshes(), deletions, writes);
-                for (Change w : writes) {
-                    Path file = workTree.resolve(w.path);
-                    write(repo, reader, options, w, file);
-                    long length = Files.size(file);
-                    java.time.Instant modified = Files.getLastModifiedTime(file).toInstant();
-                    editor.add(new DirCacheEditor.PathEdit(w.path) {
-                        @Override
-                        public void apply(DirCacheEntry ent) {
-                            ent.setFileMode(w.mode);
-                            ent.setObjectId(w.id);
-                            ent.setLength(length);
-                            ent.setLastModified(modified);
-                        }
-                    });
-                }
-                editor.finish();
-                kept.holds(null);
-                index.write();
-                if (!index.commit()) {
-                    throw new IOException("cannot commit the index");
-                }
-                kept.holds(exact ? toTree : null);
-            } finally {
-                index.unlock();
-            }
-        } catch (UncheckedIOException e) {
-            throw e.getCause();
+        DirCache index = kept.read(repo);
+        if (!index.lock()) {
+            throw new LockFailedException(repo.getIndexFile());
         }
-        RefUpdate update = repo.updateRef(Constants.HEAD);
-        update.setNewObjectId(to);
-        update.setForceUpdate(true);
-        update.setRefLogMessage("reset: moving to " + to.name(), false);
-        RefUpdate.Result result = update.forceUpdate();
-        if (result != RefUpdate.Result.FORCED && result != RefUpdate.Result.FAST_FORWARD
-                && result != RefUpdate.Result.NEW && result != RefUpdate.Result.NO_CHANGE) {
-            throw new IOException("cannot move HEAD to " + to.name() + ": " + result);
+        try (ObjectReader reader = repo.newObjectReader()) {
+            kept.read(repo);  // the same object, read again if changed on disk since
+            boolean exact = plan.headTree.equals(kept.knownTree());
+            DirCacheEditor editor = index.editor();
+            WorkingTreeOptions options = repo.getConfig().get(WorkingTreeOptions.KEY);
+            Folders folders = new Folders(workTree);
+            List<ResetPlan.Change> changes = plan.changes;
+            Set<String> rewritten = new HashSet<>();
+            for (int i = changes.size() - 1; i >= 0; i--) {  // deepest first
+                ResetPlan.Change c = changes.get(i);
+                if (c.deleted()) {
+                    folders.delete(c.path());
+                    editor.add(new DirCacheEditor.DeletePath(c.path()));
+                    rewritten.add(c.path());
+                    kept.wrote(c.path(), null);
+                }
+            }
+            for (ResetPlan.Change c : changes) {
+                if (!c.deleted()) {
+                    rewritten.add(c.path());
+                }
+            }
+            refresh(index, editor, kept.takeRefreshes(), rewritten);
+            for (ResetPlan.Change c : changes) {
+                if (c.deleted()) {
+                    continue;
+                }
+                FileStat written = folders.write(c.path(), out -> DirCacheCheckout.getContent(repo, c.path(),
+                        c.metadata(), reader.open(c.newId(), Constants.OBJ_BLOB), options, out),
+                        c.newMode() == FileMode.EXECUTABLE_FILE);
+                kept.wrote(c.path(), written);
+                editor.add(new DirCacheEditor.PathEdit(c.path()) {
+                    @Override
+                    public void apply(DirCacheEntry ent) {
+                        ent.setFileMode(c.newMode());
+                        ent.setObjectId(c.newId());
+                        record(ent, written);
+                    }
+                });
+            }
+            editor.finish();
+            kept.holds(null);
+            index.write();
+            if (!index.commit()) {
+                throw new IOException("cannot commit the index");
+            }
+            kept.holds(exact ? plan.targetTree : null);
+        } finally {
+            index.unlock();
         }
-        repo.writeOrigHead(from);
+        moveHead(repo, plan);
         return true;
     }
 
-    private static boolean unusual(FileMode mode) {
-        return mode == FileMode.GITLINK || mode == FileMode.SYMLINK;
+    /** Points HEAD's branch at the target, with the reflog entry git's reset writes, and ORIG_HEAD at the old one. */
+    static void moveHead(Repository repo, ResetPlan plan) throws IOException {
+        RefUpdate update = repo.updateRef(Constants.HEAD);
+        update.setNewObjectId(plan.target);
+        update.setForceUpdate(true);
+        update.setRefLogMessage("reset: moving to " + plan.target.name(), false);
+        RefUpdate.Result result = update.forceUpdate();
+        if (result != RefUpdate.Result.FORCED && result != RefUpdate.Result.FAST_FORWARD
+                && result != RefUpdate.Result.NEW && result != RefUpdate.Result.NO_CHANGE) {
+            throw new IOException("cannot move HEAD to " + plan.target.name() + ": " + result);
+        }
+        if (plan.head != null) {
+            repo.writeOrigHead(plan.head);
+        }
     }
 
-    /** True when a parent folder of {@code path} exists as a file that is not about to be deleted. */
+    /** The stat data git keeps in an index entry, from what {@code lstat} said right after the write. */
+    static void record(DirCacheEntry ent, FileStat stat) {
+        ent.setLength(stat.size());
+        ent.setLastModified(stat.mtime());
+        ent.setCreationTime(stat.ctimeMillis());
+    }
+
     /**
      * New stat data for files the check found unchanged ({@link KeptIndex#takeRefreshes}), where the index
      * still has that content for them and this switch does not rewrite them. A time too close to the
      * index write is smudged by JGit when it writes, as git does (the next check reads that file again).
      */
     private static void refresh(DirCache index, DirCacheEditor editor, Map<String, KeptIndex.Refresh> refreshes,
-                                List<String> deletions, List<Change> writes) {
-        if (refreshes.isEmpty()) {
-            return;
-        }
-        Set<String> rewritten = new HashSet<>(deletions);
-        writes.forEach(w -> rewritten.add(w.path));
+                                Set<String> rewritten) {
         refreshes.forEach((path, r) -> {
             DirCacheEntry now = index.getEntry(path);
             if (now == null || rewritten.contains(path) || !r.id().equals(now.getObjectId())) {
@@ -176,58 +166,144 @@ final class TreeSwitch {
             editor.add(new DirCacheEditor.PathEdit(path) {
                 @Override
                 public void apply(DirCacheEntry ent) {
-                    ent.setLength(r.length());
-                    ent.setLastModified(r.modified());
+                    record(ent, r.stat());
                 }
             });
         });
     }
 
-    private static boolean blockedByFile(Path workTree, String path, List<String> deletions) {
-        int slash = path.indexOf('/');
-        while (slash > 0) {
-            String parent = path.substring(0, slash);
-            Path p = workTree.resolve(parent);
-            if (Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS) && !Files.isDirectory(p,
-                    java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-                return true;  // even if it is deleted first, keep the unusual case on the general path
+    /** What writes a file's content. */
+    @FunctionalInterface
+    interface Content {
+        void writeTo(OutputStream out) throws IOException;
+    }
+
+    /**
+     * File work inside the working tree that never follows a link: every folder on the way is checked with
+     * {@code lstat} (and remembered for the rest of the switch), created when missing, and anything else
+     * there is an error, not something to write through.
+     */
+    static final class Folders {
+        private final Path workTree;
+        private final Map<String, Boolean> real = new HashMap<>();
+
+        Folders(Path workTree) {
+            this.workTree = workTree;
+        }
+
+        /** Deletes a tracked file or link, and the folders it leaves empty; nothing behind a link or a file. */
+        void delete(String path) throws IOException {
+            if (!reachable(path)) {
+                return;  // a link or a file replaced one of its folders: git leaves the disk alone there too
             }
-            slash = path.indexOf('/', slash + 1);
+            Path file = workTree.resolve(path);
+            FileStat stat = FileStat.of(file);
+            if (stat == null) {
+                return;
+            }
+            if (stat.isDirectory()) {
+                return;  // a folder where the file was: git does not remove it either
+            }
+            Files.delete(file);
+            removeEmptyParents(path);
         }
-        return false;
-    }
 
-    /** Writes the blob through git's filters (eol, smudge) to a temporary file, then moves it in place. */
-    private static void write(Repository repo, ObjectReader reader, WorkingTreeOptions options, Change w, Path file)
-            throws IOException {
-        Files.createDirectories(file.getParent());
-        Path tmp = file.resolveSibling("." + file.getFileName() + ".pullhook-tmp");
-        try (OutputStream out = Files.newOutputStream(tmp)) {
-            DirCacheCheckout.getContent(repo, w.path, w.metadata, reader.open(w.id, Constants.OBJ_BLOB), options, out);
+        private void removeEmptyParents(String path) throws IOException {
+            for (int slash = path.lastIndexOf('/'); slash > 0; slash = path.lastIndexOf('/', slash - 1)) {
+                String folder = path.substring(0, slash);
+                try {
+                    Files.delete(workTree.resolve(folder));  // a real folder: reachable() checked each one
+                    real.remove(folder);
+                    forgetBelow(folder);
+                } catch (DirectoryNotEmptyException | NoSuchFileException e) {
+                    return;
+                }
+            }
         }
-        if (w.mode == FileMode.EXECUTABLE_FILE) {
-            Set<PosixFilePermission> perms = EnumSet.copyOf(Files.getPosixFilePermissions(tmp));
-            perms.addAll(EnumSet.of(PosixFilePermission.OWNER_EXECUTE, PosixFilePermission.GROUP_EXECUTE,
-                    PosixFilePermission.OTHERS_EXECUTE));
-            Files.setPosixFilePermissions(tmp, perms);
-        }
-        try {
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
-        }
-    }
 
-    /** Deletes a file and the folders it leaves empty, as git does. */
-    private static void deleteFile(Path workTree, String path) throws IOException {
-        Path file = workTree.resolve(path);
-        Files.deleteIfExists(file);
-        for (Path dir = file.getParent(); dir != null && !dir.equals(workTree); dir = dir.getParent()) {
+        private void forgetBelow(String folder) {
+            real.keySet().removeIf(k -> k.startsWith(folder + "/"));
+        }
+
+        /**
+         * Writes {@code path} through a temporary file in its folder, renamed over whatever file or link is
+         * there; creates missing folders. Returns the stat data of the file written.
+         */
+        FileStat write(String path, Content content, boolean executable) throws IOException {
+            makeFolders(path);
+            Path file = workTree.resolve(path);
+            FileStat there = FileStat.of(file);
+            if (there != null && there.isDirectory()) {
+                try {
+                    Files.delete(file);  // emptied by the deletions of this switch
+                    forgetBelow(path);
+                    real.remove(path);
+                } catch (DirectoryNotEmptyException e) {
+                    throw new IOException("the folder " + path + " is still in the way of a file the push brings", e);
+                }
+            }
+            String name = file.getFileName().toString();
+            Path tmp = file.resolveSibling("." + (name.length() > 40 ? name.substring(0, 40) : name) + "."
+                    + HexFormat.of().formatHex(randomBytes())
+                    + ".pullhook-tmp");
+            try (var channel = Files.newByteChannel(tmp, EnumSet.of(StandardOpenOption.CREATE_NEW,
+                    StandardOpenOption.WRITE), executable ? EXECUTABLE : REGULAR);
+                 OutputStream out = Channels.newOutputStream(channel)) {
+                content.writeTo(out);
+            } catch (IOException | RuntimeException e) {
+                if (!(e instanceof FileAlreadyExistsException)) {
+                    Files.deleteIfExists(tmp);
+                }
+                throw e;
+            }
             try {
-                Files.delete(dir);
-            } catch (DirectoryNotEmptyException | java.nio.file.NoSuchFileException e) {
-                break;
+                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
+            } catch (IOException | RuntimeException e) {
+                Files.deleteIfExists(tmp);
+                throw e;
             }
+            return FileStat.read(file);
+        }
+
+        private static byte[] randomBytes() {
+            byte[] b = new byte[8];
+            RANDOM.nextBytes(b);
+            return b;
+        }
+
+        /** Creates the folders of {@code path} that are missing; fails on anything that is not a real folder. */
+        private void makeFolders(String path) throws IOException {
+            for (int slash = path.indexOf('/'); slash > 0; slash = path.indexOf('/', slash + 1)) {
+                String folder = path.substring(0, slash);
+                if (Boolean.TRUE.equals(real.get(folder))) {
+                    continue;
+                }
+                Path dir = workTree.resolve(folder);
+                FileStat stat = FileStat.of(dir);
+                if (stat == null) {
+                    Files.createDirectory(dir);  // mode 0777 less the umask, as git's mkdir
+                } else if (!stat.isDirectory()) {
+                    throw new IOException("a " + stat.kind() + " is in the way of the folder " + folder);
+                }
+                real.put(folder, true);
+            }
+        }
+
+        /** Whether every folder on the way to {@code path} is a real folder (none missing, none a link). */
+        private boolean reachable(String path) {
+            for (int slash = path.indexOf('/'); slash > 0; slash = path.indexOf('/', slash + 1)) {
+                String folder = path.substring(0, slash);
+                Boolean ok = real.get(folder);
+                if (ok == null) {
+                    FileStat stat = FileStat.of(workTree.resolve(folder));
+                    ok = stat != null && stat.isDirectory();
+                    real.put(folder, ok);
+                }
+                if (!ok) {
+                    return false;
+                }
+            }
+            return true;
         }
     }
 }

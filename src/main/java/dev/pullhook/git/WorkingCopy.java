@@ -10,19 +10,14 @@ import org.eclipse.jgit.dircache.DirCache;
 import org.eclipse.jgit.errors.LockFailedException;
 import org.eclipse.jgit.errors.RepositoryNotFoundException;
 import org.eclipse.jgit.lib.Constants;
-import org.eclipse.jgit.lib.EmptyProgressMonitor;
-import org.eclipse.jgit.lib.ProgressMonitor;
 import org.eclipse.jgit.lib.RefUpdate;
 import org.eclipse.jgit.revwalk.RevCommit;
 import org.eclipse.jgit.revwalk.RevWalk;
-import org.eclipse.jgit.submodule.SubmoduleWalk;
 import org.eclipse.jgit.lib.ObjectId;
 import org.eclipse.jgit.lib.Ref;
 import org.eclipse.jgit.lib.Repository;
 import org.eclipse.jgit.storage.file.FileRepositoryBuilder;
-import org.eclipse.jgit.transport.FetchConnection;
-import org.eclipse.jgit.transport.RefSpec;
-import org.eclipse.jgit.transport.Transport;
+import org.eclipse.jgit.transport.URIish;
 import org.eclipse.jgit.util.FS;
 
 import java.io.IOException;
@@ -35,7 +30,9 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
@@ -49,8 +46,6 @@ import java.util.function.Consumer;
  */
 public final class WorkingCopy implements AutoCloseable {
     private static final String BACKUP_PREFIX = "refs/pullhook/backup/";
-    /** In the git folder: untracked files a deploy would have overwritten, one folder per deploy. */
-    public static final String SAVED_FOLDER = "pullhook-saved";
     private static final DateTimeFormatter BACKUP_TIME = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")
             .withZone(ZoneOffset.UTC);
     private final Path path;
@@ -60,6 +55,7 @@ public final class WorkingCopy implements AutoCloseable {
     private final RemoteAuth auth;
     private final RemoteTransports transports;
     private final GitOptions options;
+    private final Fetcher fetcher;
     private volatile Repository repo;
     /** The index as this daemon last read or wrote it; dropped on any failure, when it may differ from the file. */
     private final KeptIndex index = new KeptIndex();
@@ -78,6 +74,7 @@ public final class WorkingCopy implements AutoCloseable {
         this.timeout = timeout;
         this.auth = new RemoteAuth(auth);
         this.transports = new RemoteTransports(remote, this.auth);
+        this.fetcher = new Fetcher(remote, branch, timeout, this.auth, transports, options);
         this.watch = new TreeWatchSlot(path);
     }
 
@@ -130,6 +127,10 @@ public final class WorkingCopy implements AutoCloseable {
                     problems.add("repo.remote: the working copy " + path + " has no remote \"" + remote
                             + "\" (git -C " + path + " remote -v lists them)");
                 }
+            }
+            String sparse = sparseCheckout(r);
+            if (sparse != null) {
+                problems.add("repo.path: " + sparse);
             }
             if (branch != null) {
                 String full = r.getFullBranch();
@@ -201,44 +202,35 @@ public final class WorkingCopy implements AutoCloseable {
 
     /**
      * Fetches {@code refs/heads/<branch>} into {@code refs/remotes/<remote>/<branch>}, forced, so that a
-     * branch pushed backwards on the remote is followed too. Returns the fetched tip.
+     * branch pushed backwards on the remote is followed too, and checks what came ({@link Fetcher}).
+     * Returns the fetched tip.
      *
      * @param maxTime   what is left of the deploy's time: the network timeout is at most this
      * @param cancelled polled during the transfer; true stops it
      */
     public ObjectId fetch(Duration maxTime, BooleanSupplier cancelled) throws GitException {
         Repository r = repo();
-        String tracking = Constants.R_REMOTES + remote + "/" + branch;
-        // '+': follow force-pushes, exactly like `git fetch` with the default refspec
-        RefSpec spec = new RefSpec("+" + Constants.R_HEADS + branch + ":" + tracking);
+        String tracking = fetcher.trackingRef();
         int seconds = (int) Math.max(1, Math.min(timeout.toSeconds(), maxTime.toSeconds()));
         try {
-            if (Files.exists(path.resolve(Constants.DOT_GIT_MODULES))) {
-                // JGit's fetch command also fetches the new commits of cloned submodules
-                auth.apply(new Git(r).fetch()).setRemote(remote).setRefSpecs(spec).setTimeout(seconds)
-                        .setProgressMonitor(new Cancellable(cancelled)).call();
-            } else {
-                // Without submodules: from a remote on this machine by copying objects when that suits the
-                // push, else the transport directly: the fetch command would walk every file of the
-                // fetched tree looking for submodules (50,000 entries on a big site, on every deploy).
-                RemoteTransports.Near near = transports.onThisMachine(r);
-                if (near == null || near.remote().copyBranch(r, spec.getSource(), tracking, near.location(), cancelled) == null) {
-                    try (Transport transport = transports.open(r)) {
-                        transport.setTimeout(seconds);
-                        transport.fetch(new Cancellable(cancelled), List.of(spec));
-                    }
-                }
-            }
-            Ref ref = r.exactRef(tracking);
-            if (ref == null || ref.getObjectId() == null) {
+            ObjectId tip = fetcher.fetch(r, seconds, cancelled);
+            if (tip == null) {
                 throw new GitException(GitException.Phase.FETCH, "fetch gave no " + tracking, null);
             }
-            return commitOf(r, ref.getObjectId(), tracking);
+            return commitOf(r, tip, tracking);
+        } catch (Fetcher.Rejected e) {
+            reopenLater();
+            throw new GitException(GitException.Phase.FETCH, fetcher.refusal(e), e);
         } catch (GitAPIException | URISyntaxException | JGitInternalException | IOException e) {
             reopenLater();
             if (cancelled.getAsBoolean()) {
                 throw new GitException(GitException.Phase.FETCH, "fetch from " + remote
                         + " stopped: the deploy ran out of time (deploy.timeout.seconds): " + rootMessage(e), e);
+            }
+            String refused = Fetcher.parserRefusal(e);
+            if (refused != null) {
+                throw new GitException(GitException.Phase.FETCH, "fetch from " + remote + " refused: an object "
+                        + refused + "; nothing was changed (git.fsck)", e);
             }
             throw new GitException(GitException.Phase.FETCH, "fetch from " + remote + " failed: "
                     + auth.explain(rootMessage(e)), e);
@@ -249,17 +241,7 @@ public final class WorkingCopy implements AutoCloseable {
     public ObjectId remoteTip() throws GitException {
         Repository r = repo();
         try {
-            RemoteTransports.Near near = transports.onThisMachine(r);
-            if (near != null) {
-                return near.remote().tip(Constants.R_HEADS + branch);
-            }
-            try (Transport transport = transports.open(r)) {
-                transport.setTimeout((int) Math.max(1, timeout.toSeconds()));
-                try (FetchConnection connection = transport.openFetch()) {
-                    Ref ref = connection.getRef(Constants.R_HEADS + branch);
-                    return ref == null ? null : ref.getObjectId();
-                }
-            }
+            return fetcher.remoteTip(r);
         } catch (URISyntaxException | IOException | RuntimeException e) {
             reopenLater();
             throw new GitException(GitException.Phase.FETCH, "ls-remote of " + remote + " failed: "
@@ -282,15 +264,7 @@ public final class WorkingCopy implements AutoCloseable {
      * most {@code limit}, see {@link LocalChanges}.
      */
     public List<String> localChanges(int limit) throws GitException {
-        Repository r = repo();
-        TreeSet<String> all;
-        try {
-            all = findLocalChanges(r);
-        } catch (IOException | RuntimeException e) {
-            reopenLater();
-            throw new GitException(GitException.Phase.CHECK, "cannot read the working copy's status: "
-                    + rootMessage(e), e);
-        }
+        TreeSet<String> all = localChanges();
         List<String> out = new ArrayList<>();
         for (String f : all) {
             if (out.size() >= limit) {
@@ -302,18 +276,75 @@ public final class WorkingCopy implements AutoCloseable {
         return out;
     }
 
-    /** Saves edits of tracked files as a stash entry (like {@code git stash}); returns its commit id, or null if nothing to save. */
-    public ObjectId stash(String message) throws GitException {
+    /** Every tracked file whose content differs from HEAD, sorted ({@link LocalChanges}). */
+    public TreeSet<String> localChanges() throws GitException {
+        Repository r = repo();
         try {
-            RevCommit c = new Git(repo()).stashCreate()
-                    .setIncludeUntracked(false)
-                    .setIndexMessage(message.replace("{", "(").replace("}", ")").replace("'", ""))
-                    .setWorkingDirectoryMessage(message.replace("{", "(").replace("}", ")").replace("'", ""))
-                    .call();
-            return c == null ? null : c.getId();
-        } catch (GitAPIException | JGitInternalException e) {
+            return findLocalChanges(r);
+        } catch (IOException | RuntimeException e) {
+            reopenLater();
+            throw new GitException(GitException.Phase.CHECK, "cannot read the working copy's status: "
+                    + rootMessage(e), e);
+        }
+    }
+
+    /**
+     * Saves the edits of {@code changed} tracked files as a stash entry (like {@code git stash}, chmod
+     * included); returns its commit id, or null if nothing to save. The working tree is left as it is: the
+     * reset that follows overwrites it.
+     */
+    public ObjectId stash(Set<String> changed, String message) throws GitException {
+        Repository r = repo();
+        try {
+            synchronized (index) {
+                return Stash.create(r, index.read(r), changed, message);
+            }
+        } catch (IOException | RuntimeException e) {
             reopenLater();
             throw new GitException(GitException.Phase.STASH, "cannot stash local changes: " + lockAwareMessage(e), e);
+        }
+    }
+
+    /** A reset planned and checked, before anything changed; see {@link #plan}. */
+    public static final class Plan {
+        private final ResetPlan plan;
+        /** Tracked paths behind a link or file, found by {@link #makeRoom}: dropped from the index only. */
+        private List<String> unreachable;
+
+        private Plan(ResetPlan plan) {
+            this.plan = plan;
+        }
+
+        /** Why the fast path will not do this reset, or null when it can. */
+        public String notFast() {
+            return plan.notFast;
+        }
+    }
+
+    /**
+     * Plans the reset to {@code target} and checks it before anything changes: every name it writes
+     * ({@link PathRules}), the attributes it would need, and with {@code submodules} the submodule URLs.
+     *
+     * @param edited the tracked paths {@link #localChanges()} found: the reset rewrites them too
+     * @throws GitException (phase CHECK) naming what cannot be deployed as git would; nothing was changed
+     */
+    public Plan plan(ObjectId target, Set<String> edited, boolean submodules) throws GitException {
+        Repository r = repo();
+        try {
+            ResetPlan plan = ResetPlan.of(r, r.resolve(Constants.HEAD), target, edited);
+            if (submodules) {
+                Submodules.checkTree(r, plan.targetTree, options.submoduleSchemes());
+            }
+            return new Plan(plan);
+        } catch (ResetPlan.Refused e) {
+            throw new GitException(GitException.Phase.CHECK, e.getMessage(), null);
+        } catch (Submodules.Refused e) {
+            throw new GitException(GitException.Phase.CHECK, "refusing " + target.abbreviate(7).name() + ": "
+                    + e.getMessage() + "; nothing was changed", null);
+        } catch (IOException | RuntimeException e) {
+            reopenLater();
+            throw new GitException(GitException.Phase.CHECK, "cannot read " + target.abbreviate(7).name() + ": "
+                    + rootMessage(e), e);
         }
     }
 
@@ -375,38 +406,52 @@ public final class WorkingCopy implements AutoCloseable {
     }
 
     /**
-     * Moves aside what a reset to {@code target} would overwrite though git does not track it (see
-     * {@link UntrackedInTheWay}): to {@code <git dir>/pullhook-saved/<yyyyMMdd-HHmmss>/<path>}, on the
-     * working copy's own filesystem. Returns what went where, or null when nothing was in the way.
+     * Clears the way for the planned reset, as git's reset clears it but losing nothing: untracked files,
+     * links and folders it replaces are saved on {@code refs/pullhook/saved/<time>} ({@link SavedFiles}) and
+     * removed; tracked files or links where it needs a folder are removed (their content is in HEAD, edits
+     * were stashed). Nothing is followed ({@link InTheWay}). Returns the ref that holds what was saved, or null.
+     *
+     * @throws GitException (phase BACKUP) when something in the way cannot be saved; nothing was changed then
      */
-    public UntrackedInTheWay.MovedAside moveAsideUntrackedInTheWay(ObjectId target, Instant now) throws GitException {
+    public String makeRoom(Plan plan, Instant now) throws GitException {
         Repository r = repo();
         try {
-            TreeSet<String> paths;
+            InTheWay.Found found;
             synchronized (index) {
-                paths = UntrackedInTheWay.find(r, index.read(r), target);
+                found = InTheWay.find(path, index.read(r), plan.plan, plan.plan.extraDeleted);
             }
-            if (paths.isEmpty()) {
-                return null;
+            plan.unreachable = found.unreachable();
+            String saved = null;
+            if (!found.untracked().isEmpty()) {
+                SavedFiles.check(path, found.untracked());
+                saved = SavedFiles.saveAndRemove(r, plan.plan.head, plan.plan.target, found.untracked(), now);
             }
-            Path base = r.getDirectory().toPath().resolve(SAVED_FOLDER).resolve(BACKUP_TIME.format(now));
-            Path folder = base;
-            for (int i = 2; Files.exists(folder) && i < 100; i++) {
-                folder = base.resolveSibling(base.getFileName() + "-" + i);
+            for (String blocker : found.trackedBlockers()) {
+                SavedFiles.removeTree(path.resolve(blocker));
             }
-            return UntrackedInTheWay.move(path, paths, folder);
+            if (!found.trackedBlockers().isEmpty() || saved != null) {
+                watch.invalidate();
+            }
+            return saved;
+        } catch (ResetPlan.Refused e) {
+            throw new GitException(GitException.Phase.BACKUP, "refusing " + plan.plan.target.abbreviate(7).name()
+                    + ": " + e.getMessage(), null);
         } catch (IOException | RuntimeException e) {
             reopenLater();
-            throw new GitException(GitException.Phase.BACKUP, "cannot move aside the untracked files in the way of "
-                    + target.abbreviate(7).name() + ": " + rootMessage(e), e);
+            throw new GitException(GitException.Phase.BACKUP, "cannot clear the way for "
+                    + plan.plan.target.abbreviate(7).name() + ": " + rootMessage(e), e);
         }
     }
 
     /** Removes untracked files and folders that are not ignored ({@code git clean -fd}); returns how many. */
     public int clean() throws GitException {
         try {
-            return new Git(repo()).clean().setCleanDirectories(true).setIgnore(true).call().size();
-        } catch (GitAPIException | JGitInternalException e) {
+            int removed = Cleaner.clean(repo());
+            if (removed > 0) {
+                watch.invalidate();
+            }
+            return removed;
+        } catch (IOException | RuntimeException e) {
             reopenLater();
             throw new GitException(GitException.Phase.CLEAN, "clean failed: " + rootMessage(e), e);
         }
@@ -414,31 +459,23 @@ public final class WorkingCopy implements AutoCloseable {
 
     /** {@code git submodule update --init --recursive}: each submodule checked out at the commit the tree records. */
     public int updateSubmodules() throws GitException {
+        Repository r = repo();
         try {
-            return updateSubmodules(repo(), 0);
+            String url = r.getConfig().getString("remote", remote, "url");
+            String originHost = null;
+            try {
+                originHost = url == null ? null : new URIish(url).getHost();
+            } catch (URISyntaxException e) {
+                // a URL JGit cannot read has no host to send credentials to
+            }
+            return Submodules.update(r, auth, originHost, options.submoduleSchemes(),
+                    (int) Math.max(1, timeout.toSeconds()), options.fsck());
+        } catch (Submodules.Refused e) {
+            throw new GitException(GitException.Phase.SUBMODULES, "submodule update refused: " + e.getMessage(), null);
         } catch (GitAPIException | JGitInternalException | IOException e) {
             reopenLater();
             throw new GitException(GitException.Phase.SUBMODULES, "submodule update failed: " + rootMessage(e), e);
         }
-    }
-
-    private int updateSubmodules(Repository r, int depth) throws GitAPIException, IOException {
-        if (depth > 8) {
-            return 0;
-        }
-        Git git = new Git(r);
-        git.submoduleInit().call();
-        int updated = auth.apply(git.submoduleUpdate()).setTimeout((int) Math.max(1, timeout.toSeconds())).call().size();
-        try (SubmoduleWalk walk = SubmoduleWalk.forIndex(r)) {
-            while (walk.next()) {
-                try (Repository sub = walk.getRepository()) {
-                    if (sub != null) {
-                        updated += updateSubmodules(sub, depth + 1);
-                    }
-                }
-            }
-        }
-        return updated;
     }
 
     /**
@@ -507,32 +544,23 @@ public final class WorkingCopy implements AutoCloseable {
         }
     }
 
-    /** A {@link ProgressMonitor} that only answers "cancelled" when the deploy's time is up. */
-    private static final class Cancellable extends EmptyProgressMonitor {
-        private final BooleanSupplier cancelled;
-
-        Cancellable(BooleanSupplier cancelled) {
-            this.cancelled = cancelled;
-        }
-
-        @Override
-        public boolean isCancelled() {
-            return cancelled.getAsBoolean();
-        }
+    /** How a reset was done: by the fast path, or by JGit's reset, and then why. */
+    public record Reset(boolean fast, String why) {
     }
 
     /**
-     * Makes the working copy exactly {@code target}: HEAD's branch moves there and tracked files are
-     * overwritten, like {@code git reset --hard}. Untracked files stay. Refuses to move another branch
-     * than the configured one.
+     * Makes the working copy exactly the plan's target: HEAD's branch moves there and tracked files are
+     * overwritten, like {@code git reset --hard}; untracked files stay ({@link #makeRoom} saved and removed
+     * those in the way). Refuses to move another branch than the configured one.
      *
-     * @param knownClean the caller just found no edits of tracked files: then only the paths that differ
-     *                   between HEAD and {@code target} are written ({@link TreeSwitch}), when possible
-     * @return true when the fast path did it
+     * @param knownClean the caller just found no edits of tracked files: then the fast path may write only
+     *                   the paths that differ between HEAD and the target ({@link TreeSwitch})
      */
-    public boolean resetHard(ObjectId target, boolean knownClean) throws GitException {
+    public Reset resetHard(Plan plan, boolean knownClean) throws GitException {
         Repository r = repo();
+        ObjectId target = plan.plan.target;
         ObjectId before = null;
+        String why;
         try {
             before = r.resolve(Constants.HEAD);
             String full = r.getFullBranch();
@@ -540,21 +568,29 @@ public final class WorkingCopy implements AutoCloseable {
                 throw new GitException(GitException.Phase.CHECK, "the working copy has " + describeHead(full)
                         + " checked out, not \"" + branch + "\"; refusing to move another branch", null);
             }
-            if (knownClean) {
+            if (before != null && !before.equals(plan.plan.head)) {
+                throw new GitException(GitException.Phase.RESET, "HEAD moved while the deploy was planned", null);
+            }
+            why = options.engine() == GitOptions.Engine.JGIT ? "git.engine=jgit"
+                    : !knownClean ? "local changes were found" : plan.plan.notFast;
+            if (why == null) {
                 try {
-                    if (switchTrees(r, target)) {
-                        return true;
+                    if (switchTrees(r, plan.plan)) {
+                        return new Reset(true, null);
                     }
+                    why = "the fast path declined";
                 } catch (IOException | RuntimeException e) {
                     forgetIndex();  // edited in memory, maybe not written
                     if (e instanceof RuntimeException || lockHeld(e)) {
                         throw e;
                     }
-                    // a half-done fast path is repaired by the general reset right below
+                    why = "the fast path failed (" + rootMessage(e) + "); JGit's reset finishes it";
                 }
             }
+            prepareIndex(r, plan);
             new Git(r).reset().setMode(ResetCommand.ResetType.HARD).setRef(target.name()).call();
-            return false;
+            forgetIndex();
+            return new Reset(false, why);
         } catch (GitAPIException | JGitInternalException | IOException e) {
             // JGit's reset moves the branch before it touches the index: put it back, so that HEAD never
             // claims a commit whose files were not written (and the next push is not taken as up to date)
@@ -562,6 +598,66 @@ public final class WorkingCopy implements AutoCloseable {
             reopenLater();
             throw new GitException(GitException.Phase.RESET, "reset to " + target.abbreviate(7).name()
                     + " failed: " + lockAwareMessage(e), e);
+        }
+    }
+
+    /**
+     * Readies the index for JGit's reset: entries whose files were found edited are marked for a content
+     * check (JGit compares only size and time, and would keep a same-size edit that kept its time), the
+     * stat data the check verified are recorded, and tracked paths behind a link or file that replaced one
+     * of their folders are dropped (JGit would delete them through the link; git leaves the disk alone).
+     */
+    private void prepareIndex(Repository r, Plan plan) throws IOException {
+        synchronized (index) {
+            DirCache dc = index.read(r);
+            Map<String, KeptIndex.Refresh> refreshes = index.takeRefreshes();
+            Set<String> edited = plan.plan.edited;
+            List<String> unreachable = plan.unreachable == null ? List.of() : plan.unreachable;
+            if (edited.isEmpty() && refreshes.isEmpty() && unreachable.isEmpty()) {
+                return;
+            }
+            if (!dc.lock()) {
+                throw new org.eclipse.jgit.errors.LockFailedException(r.getIndexFile());
+            }
+            try {
+                index.read(r);
+                org.eclipse.jgit.dircache.DirCacheEditor editor = dc.editor();
+                for (String p : unreachable) {
+                    editor.add(new org.eclipse.jgit.dircache.DirCacheEditor.DeletePath(p));
+                }
+                for (String p : edited) {
+                    if (dc.findEntry(p) >= 0 && !unreachable.contains(p)) {
+                        editor.add(new org.eclipse.jgit.dircache.DirCacheEditor.PathEdit(p) {
+                            @Override
+                            public void apply(org.eclipse.jgit.dircache.DirCacheEntry ent) {
+                                if (ent.getLength() != 0) {
+                                    ent.smudgeRacilyClean();
+                                }
+                            }
+                        });
+                    }
+                }
+                refreshes.forEach((p, f) -> {
+                    if (!edited.contains(p) && !unreachable.contains(p) && dc.findEntry(p) >= 0) {
+                        editor.add(new org.eclipse.jgit.dircache.DirCacheEditor.PathEdit(p) {
+                            @Override
+                            public void apply(org.eclipse.jgit.dircache.DirCacheEntry ent) {
+                                if (ent.getObjectId().equals(f.id())) {
+                                    TreeSwitch.record(ent, f.stat());
+                                }
+                            }
+                        });
+                    }
+                });
+                editor.finish();
+                dc.write();
+                if (!dc.commit()) {
+                    throw new IOException("cannot commit the index");
+                }
+            } finally {
+                dc.unlock();
+                index.forget();
+            }
         }
     }
 
@@ -604,6 +700,20 @@ public final class WorkingCopy implements AutoCloseable {
             throw new GitException(GitException.Phase.CHECK, "the working copy has " + describeHead(full)
                     + " checked out, not \"" + branch + "\"; refusing to move another branch", null);
         }
+        String sparse = sparseCheckout(r);
+        if (sparse != null) {
+            throw new GitException(GitException.Phase.CHECK, sparse, null);
+        }
+    }
+
+    /** Why the working copy's sparse checkout stops a deploy, or null when it has none. */
+    private static String sparseCheckout(Repository r) {
+        if (!r.getConfig().getBoolean("core", null, "sparsecheckout", false)) {
+            return null;
+        }
+        return "the working copy " + r.getWorkTree() + " uses a sparse checkout (core.sparseCheckout), which pullhook"
+                + " does not implement: a deploy would write the files git leaves out (git -C " + r.getWorkTree()
+                + " sparse-checkout disable, or deploy it with git itself)";
     }
 
     private static boolean lockHeld(Throwable e) {
@@ -690,9 +800,9 @@ public final class WorkingCopy implements AutoCloseable {
         }
     }
 
-    private boolean switchTrees(Repository r, ObjectId target) throws IOException {
+    private boolean switchTrees(Repository r, ResetPlan plan) throws IOException {
         synchronized (index) {
-            return TreeSwitch.apply(r, index, r.resolve(Constants.HEAD), target);
+            return TreeSwitch.apply(r, index, plan);
         }
     }
 

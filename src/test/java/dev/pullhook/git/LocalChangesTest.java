@@ -200,7 +200,7 @@ class LocalChangesTest {
     void fastResetAfterACleanCheckLeavesNothingStaged() throws Exception {
         var target = secondCommitThenBackToFirst();
         assertEquals(List.of(), changes());
-        assertTrue(wc.resetHard(target, true));
+        assertTrue(wc.resetHard(wc.plan(target, java.util.Set.of(), false), true).fast());
         assertEquals(List.of(), changes());
         GitCli.run(site, "reset", "-q", "--soft", "HEAD~1");
         assertEquals(List.of("app/index.html", "new.txt"), changes());
@@ -211,7 +211,7 @@ class LocalChangesTest {
         var target = secondCommitThenBackToFirst();
         assertEquals(List.of(), changes());
         GitCli.run(site, "rm", "--cached", "-q", "README.md");  // after the check, before the reset
-        assertTrue(wc.resetHard(target, true));
+        assertTrue(wc.resetHard(wc.plan(target, java.util.Set.of(), false), true).fast());
         // the reset edited only the paths that differ, on top of the index it found: README.md is still out
         assertEquals(List.of("README.md"), changes());
     }

@@ -87,7 +87,7 @@ class WatchedLocalChangesTest extends LocalChangesTest {
         var second = commitThenBackToTheOneBefore("assets/js/app.js", "console.log(1)\n");
         assertFalse(Files.exists(site.resolve("assets")));
         assertEquals(List.of(), changes());
-        assertTrue(wc.resetHard(second, true));  // creates assets/js
+        assertTrue(wc.resetHard(wc.plan(second, java.util.Set.of(), false), true).fast());  // creates assets/js
         assertEquals(List.of(), changes());
         assertTrue(wc.watchAnswersNext());
         write("assets/js/app.js", "console.log(2)\n");
