@@ -136,16 +136,25 @@ final class FetchCheck {
                 throw failed(id, e);
             }
             if (type == Constants.OBJ_TREE) {
-                dotGitSpellings(id, raw);
+                entries(id, raw);
             }
         }
 
-        /** git's fsck refuses the NTFS and HFS+ spellings of .git on every platform. */
-        private static void dotGitSpellings(ObjectId tree, byte[] raw) throws Failed {
+        /**
+         * What JGit's checker lets through: the NTFS and HFS+ spellings of .git, which git's fsck refuses on
+         * every platform, and modes git and JGit would write differently (git's badFilemode: 100645 is a
+         * plain file to git and an executable to JGit).
+         */
+        private static void entries(ObjectId tree, byte[] raw) throws Failed {
             for (int p = 0; p < raw.length; ) {
                 int name = p;
                 while (name < raw.length && raw[name] != ' ') {
                     name++;
+                }
+                if (!ResetPlan.canonicalMode(raw, p, name)) {
+                    throw new Failed(tree, "badFilemode", "the tree has an entry of mode "
+                            + new String(raw, p, name - p, StandardCharsets.US_ASCII)
+                            + ", which git and JGit would check out differently", false);
                 }
                 int end = name + 1;
                 while (end < raw.length && raw[end] != 0) {

@@ -183,6 +183,32 @@ final class Fetcher {
         }
     }
 
+    /**
+     * Why a remote on this machine could not send the push ("remote: internal server error" is all the pack
+     * protocol says): the object its repository lacks, or cannot read, on the way from its tip; null when
+     * the remote is not on this machine or nothing is found.
+     */
+    String diagnoseLocalRemote(Repository r) {
+        LocalRemote.Location location = LocalRemote.locate(r, remote);
+        if (location == null) {
+            return null;
+        }
+        try (Repository there = new org.eclipse.jgit.storage.file.FileRepositoryBuilder()
+                .setGitDir(location.gitDir()).setMustExist(true).build()) {
+            Ref tip = there.exactRef(Constants.R_HEADS + branch);
+            if (tip == null || tip.getObjectId() == null) {
+                return null;
+            }
+            FetchCheck.verify(there, tip.getObjectId(), refIds(r), false);
+            return null;
+        } catch (FetchCheck.Failed f) {
+            return "the remote repository " + location.gitDir() + " lacks object " + f.object.name()
+                    + ", which the push needs (is it damaged? git -C " + location.gitDir() + " fsck)";
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
     /** Words for a refused fetch: the object, the rule, and that nothing changed. */
     String refusal(Rejected e) {
         FetchCheck.Failed f = e.failed;

@@ -174,7 +174,7 @@ final class PathRules {
             } else if (c >= 0x20 && c < 0x7f) {
                 out.append((char) c);
             } else {
-                out.append('\\').append(Integer.toOctalString(0x100 | c).substring(1));
+                out.append('\\').append(String.format("%03o", c));
             }
         }
         return out.append('"').toString();

@@ -122,6 +122,15 @@ final class ResetPlan {
         }
     }
 
+    /** The modes git writes as it reads them; any other is written differently by git and by JGit. */
+    private static final java.util.Set<String> CANONICAL = java.util.Set.of("100644", "100755", "120000", "40000",
+            "160000");
+
+    /** Whether the octal mode {@code raw[from, to)} of a tree entry is one git and JGit check out alike. */
+    static boolean canonicalMode(byte[] raw, int from, int to) {
+        return CANONICAL.contains(new String(raw, from, to - from, java.nio.charset.StandardCharsets.US_ASCII));
+    }
+
     /** The paths the reset writes (changed or rewritten), for the untracked-files check. */
     Set<String> writtenPaths() {
         Set<String> out = new HashSet<>(rewritten);
@@ -206,6 +215,12 @@ final class ResetPlan {
             int from = t.getNameOffset();
             int to = from + t.getNameLength();
             String problem = PathRules.segmentProblem(buf, from, to, mode);
+            int raw = tw.getRawMode(1);
+            if (problem == null && raw != FileMode.REGULAR_FILE.getBits() && raw != FileMode.EXECUTABLE_FILE.getBits()
+                    && raw != FileMode.SYMLINK.getBits() && raw != FileMode.TREE.getBits()
+                    && raw != FileMode.GITLINK.getBits()) {
+                problem = "its mode " + Integer.toOctalString(raw) + " is one git and JGit write differently (badFilemode)";
+            }
             if (problem == null && !seen.add(path)) {
                 problem = "the tree holds two entries of this name (duplicateEntries)";
             }

@@ -154,10 +154,10 @@ final class Submodules {
         }
         String what = "submodule \"" + name + "\" has the URL " + Redactor.redact(url);
         switch (kind) {
-            case "option" -> throw new Refused(what + ", which looks like a command-line option (gitmodulesUrl);"
-                    + " git refuses it too");
-            case "helper" -> throw new Refused(what + ", a transport helper (such as ext::) that runs commands;"
-                    + " never followed");
+            case "option" -> throw new Refused(what + ", which looks like a command-line option (gitmodulesUrl):"
+                    + " git refuses it too, whatever deploy.submodules.allow says");
+            case "helper" -> throw new Refused(what + ", a transport helper (such as ext::) that runs commands:"
+                    + " never followed, whatever deploy.submodules.allow says");
             case "file", "http" -> {
                 if (!allowed.contains(kind)) {
                     throw new Refused(what + ", which is " + (kind.equals("file")
@@ -166,7 +166,7 @@ final class Submodules {
                 }
             }
             default -> throw new Refused(what + ", of a kind pullhook does not follow (" + kind
-                    + "); use https or ssh");
+                    + "); use https or ssh (deploy.submodules.allow can add only file and http)");
         }
     }
 

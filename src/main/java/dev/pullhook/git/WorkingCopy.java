@@ -227,6 +227,10 @@ public final class WorkingCopy implements AutoCloseable {
                 throw new GitException(GitException.Phase.FETCH, "fetch from " + remote
                         + " stopped: the deploy ran out of time (deploy.timeout.seconds): " + rootMessage(e), e);
             }
+            String damaged = rootMessage(e).contains("internal server error") ? fetcher.diagnoseLocalRemote(r) : null;
+            if (damaged != null) {
+                throw new GitException(GitException.Phase.FETCH, "fetch from " + remote + " failed: " + damaged, e);
+            }
             String refused = Fetcher.parserRefusal(e);
             if (refused != null) {
                 throw new GitException(GitException.Phase.FETCH, "fetch from " + remote + " refused: an object "
