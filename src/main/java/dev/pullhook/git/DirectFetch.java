@@ -2,9 +2,9 @@ package dev.pullhook.git;
 
 import org.eclipse.jgit.errors.IncorrectObjectTypeException;
 import org.eclipse.jgit.errors.MissingObjectException;
-import org.eclipse.jgit.internal.storage.file.LockFile;
-import org.eclipse.jgit.internal.storage.file.ObjectDirectory;
-import org.eclipse.jgit.internal.storage.file.PackInserter;
+import org.eclipse.jgit.internal.storage.file.LockFile;  // internal: JGit has no public API to write FETCH_HEAD as git does
+import org.eclipse.jgit.internal.storage.file.ObjectDirectory;  // internal: the only way to a pack inserter
+import org.eclipse.jgit.internal.storage.file.PackInserter;  // internal: one pack per push, not a loose object per file
 import org.eclipse.jgit.lib.Constants;
 import org.eclipse.jgit.lib.ObjectDatabase;
 import org.eclipse.jgit.lib.ObjectId;

@@ -99,6 +99,16 @@ final class InTheWay {
             return;
         }
         if (gitlink) {
+            // a submodule's folder is its own; but a link or file there must go, or the submodule would be
+            // cloned through it
+            FileStat there = FileStat.of(workTree.resolve(path));
+            if (there != null && !there.isDirectory()) {
+                if (tracked(path)) {
+                    blockers.add(path);
+                } else {
+                    untracked.add(path);
+                }
+            }
             return;
         }
         FileStat here = FileStat.of(workTree.resolve(path));

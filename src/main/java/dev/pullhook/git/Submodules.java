@@ -109,6 +109,7 @@ final class Submodules {
                 if (url != null) {
                     checkUrl(walk.getModuleName(), url, allowed);
                 }
+                checkReachable(r.getWorkTree().toPath(), walk.getPath());
                 try (Repository sub = walk.getRepository()) {
                     // as git submodule update: fetch a cloned submodule only when it lacks the recorded commit
                     fetch |= sub != null && !sub.getObjectDatabase().has(walk.getObjectId());
@@ -129,6 +130,19 @@ final class Submodules {
             }
         }
         return updated;
+    }
+
+    /** Refuses a submodule whose folder, or a folder on the way to it, is a link or a file: never cloned through. */
+    private static void checkReachable(java.nio.file.Path workTree, String path) throws Refused {
+        java.nio.file.Path p = workTree;
+        for (String part : path.split("/")) {
+            p = p.resolve(part);
+            FileStat stat = FileStat.of(p);
+            if (stat != null && !stat.isDirectory()) {
+                throw new Refused("submodule path " + path + " holds a " + stat.kind() + " at " + workTree.relativize(p)
+                        + ", not a folder; not followed");
+            }
+        }
     }
 
     private static void checkName(String name) throws Refused {

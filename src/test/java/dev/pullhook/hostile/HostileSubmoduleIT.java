@@ -267,6 +267,39 @@ class HostileSubmoduleIT {
                 () -> guardOutsideOnly(guard, s, what));
     }
 
+    /**
+     * A pushed link where the next push puts a submodule: the submodule is cloned into a real folder in the
+     * site, never through the link into the folder it points at.
+     */
+    @ParameterizedTest(name = "git.engine={0}")
+    @ValueSource(strings = {"fast", "jgit"})
+    void aSubmoduleIsNeverClonedThroughALinkThatStoodAtItsPath(String engine) throws IOException {
+        HostileSite s = site(engine, "file");
+        s.prepare();
+        ObjectForge f = s.forge();
+        Path victim = Files.createDirectories(s.outside.resolve("submodule-victim"));
+        List<Entry> first = new ArrayList<>(s.baselineEntries());
+        first.add(ObjectForge.symlink("lib", f.blob(victim.toString())));
+        s.pushTree(f.sortedTree(first), "a link where the submodule will go");
+        Verdict.deployed(s.deploy(), s.repos.originTip(), "the link (engine " + engine + ")");
+        ObjectId commit = pushSubmodule(s, "lib", s.box.resolve(LIB).toUri().toString(), "submodule over a link");
+        Containment guard = s.watch();
+
+        Answer a = s.deploy();
+
+        String what = "submodule where a link was (engine " + engine + ")";
+        assertAll(
+                () -> Verdict.deployed(a, commit, what),
+                () -> assertTrue(Files.isDirectory(s.repos.site.resolve("lib"), LinkOption.NOFOLLOW_LINKS), what),
+                () -> assertEquals("v1\n", s.repos.siteFile("lib/version.txt"), what),
+                () -> {
+                    try (var inVictim = Files.list(victim)) {
+                        assertEquals(List.of(), inVictim.toList(), what + ": nothing written through the link");
+                    }
+                },
+                () -> guardOutsideOnly(guard, s, what));
+    }
+
     /** Outside the site nothing changed (the positive case legitimately writes .git/config and .git/modules). */
     private static void guardOutsideOnly(Containment guard, HostileSite s, String what) {
         Containment.State after = Containment.capture(s.repos.site, s.box, s.ignored());
