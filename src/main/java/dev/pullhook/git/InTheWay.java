@@ -24,9 +24,9 @@ import java.util.TreeSet;
  *       pullhook saves them first, see {@link SavedFiles}): an untracked file at a path the target brings,
  *       a file or link where the target needs a folder, the untracked content of a folder where the target
  *       puts a file;</li>
- *   <li><b>tracked blockers</b>: a tracked file or link where the target needs a folder (git removes it,
- *       deepest changes first; JGit's checkout does not, and would write through a link), removed by the
- *       caller before the reset;</li>
+ *   <li><b>tracked blockers</b>: a tracked file or link where the target needs a folder, or a tracked
+ *       folder where it puts a file (git removes them; JGit's checkout does not always, and would write
+ *       through a link), removed by the caller before the reset, after the untracked content is saved;</li>
  *   <li><b>unreachable</b> deletions: tracked paths to delete behind a link or file that replaced one of
  *       their folders; git leaves the disk alone there, so the caller only drops them from the index.</li>
  * </ul>
@@ -119,7 +119,10 @@ final class InTheWay {
             if (EntryRange.within(index, path).isEmpty()) {
                 untracked.add(path);  // an untracked folder where a file goes: git removes all of it
             } else {
-                untrackedWithin(path);  // the tracked files in it are the reset's own deletions
+                // a tracked folder where a file goes: its untracked content is saved, then the folder goes
+                // whole, as git removes it (JGit's reset cannot remove one that is two levels deep)
+                untrackedWithin(path);
+                blockers.add(path);
             }
             return;
         }

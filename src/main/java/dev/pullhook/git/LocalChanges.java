@@ -17,7 +17,6 @@ import org.eclipse.jgit.treewalk.TreeWalk;
 import org.eclipse.jgit.treewalk.WorkingTreeIterator;
 import org.eclipse.jgit.treewalk.filter.AndTreeFilter;
 import org.eclipse.jgit.treewalk.WorkingTreeOptions;
-import org.eclipse.jgit.treewalk.filter.IndexDiffFilter;
 import org.eclipse.jgit.treewalk.filter.PathFilterGroup;
 import org.eclipse.jgit.treewalk.filter.TreeFilter;
 
@@ -337,7 +336,10 @@ final class LocalChanges {
          */
         private boolean sameTimes(DirCacheEntry e, FileStat a, FileStat known) {
             Instant recorded = e.getLastModifiedInstant();
-            if (!recorded.isBefore(indexTime)) {
+            // racy git: a file not older than the index may have changed in the same tick; an index written
+            // with whole seconds (git built without USE_NSEC) is compared by the second, as git does
+            if (recorded.getNano() == 0 ? recorded.getEpochSecond() >= indexTime.getEpochSecond()
+                    : !recorded.isBefore(indexTime)) {
                 return false;
             }
             // an index written without nanoseconds (git built without USE_NSEC) records whole seconds
@@ -388,12 +390,14 @@ final class LocalChanges {
             throws IOException {
         TreeSet<String> changed = new TreeSet<>();
         try (ObjectReader reader = r.newObjectReader(); TreeWalk walk = new TreeWalk(r, reader)) {
+            walk.setOperationType(TreeWalk.OperationType.CHECKIN_OP);  // content is hashed as git add would
             int headIdx = head == null ? walk.addTree(new EmptyTreeIterator()) : walk.addTree(head);
             int indexIdx = walk.addTree(new DirCacheIterator(index));
             int treeIdx = walk.addTree(new FileTreeIterator(r));
             walk.setRecursive(true);
-            walk.setFilter(AndTreeFilter.create(List.of(paths, new Tracked(headIdx, indexIdx),
-                    new IndexDiffFilter(indexIdx, treeIdx, false))));
+            // no IndexDiffFilter: it would vouch for a file by size and time alone, which the stat pass
+            // already doubted (a change time or inode moved, a racy time): each path here is compared by content
+            walk.setFilter(AndTreeFilter.create(paths, new Tracked(headIdx, indexIdx)));
             while (walk.next()) {
                 DirCacheIterator inIndex = walk.getTree(indexIdx, DirCacheIterator.class);
                 WorkingTreeIterator onDisk = walk.getTree(treeIdx, WorkingTreeIterator.class);

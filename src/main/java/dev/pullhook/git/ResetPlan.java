@@ -13,7 +13,6 @@ import org.eclipse.jgit.treewalk.AbstractTreeIterator;
 import org.eclipse.jgit.treewalk.EmptyTreeIterator;
 import org.eclipse.jgit.treewalk.TreeWalk;
 import org.eclipse.jgit.treewalk.filter.OrTreeFilter;
-import org.eclipse.jgit.treewalk.filter.PathFilterGroup;
 import org.eclipse.jgit.treewalk.filter.TreeFilter;
 
 import java.io.IOException;
@@ -112,7 +111,7 @@ final class ResetPlan {
                 }
             }
             if (!extra.isEmpty()) {
-                filter = OrTreeFilter.create(filter, PathFilterGroup.createFromStrings(extra));
+                filter = OrTreeFilter.create(filter, new Paths(extra));
             }
             tw.setFilter(filter);
             Walker walker = new Walker(repo, tw, target, extra);
@@ -140,6 +139,38 @@ final class ResetPlan {
             }
         }
         return out;
+    }
+
+    /**
+     * The given paths and the folders on their way. Unlike JGit's {@code PathFilterGroup} it never stops the
+     * walk (which, or-ed with ANY_DIFF, would end the walk at the last edited path).
+     */
+    private static final class Paths extends TreeFilter {
+        private final java.util.NavigableSet<String> paths;
+
+        Paths(Set<String> paths) {
+            this.paths = new java.util.TreeSet<>(paths);
+        }
+
+        @Override
+        public boolean include(TreeWalk walk) {
+            String path = walk.getPathString();
+            if (paths.contains(path)) {
+                return true;
+            }
+            String below = paths.ceiling(path + "/");
+            return below != null && below.startsWith(path + "/");
+        }
+
+        @Override
+        public boolean shouldBeRecursive() {
+            return false;
+        }
+
+        @Override
+        public TreeFilter clone() {
+            return this;
+        }
     }
 
     /** One walk of HEAD against the target, entering only changed (or edited) folders. */

@@ -76,6 +76,7 @@ final class Stash {
             Map<String, DirCacheEntry> edited = new HashMap<>();
             java.util.Set<String> deleted = new java.util.HashSet<>();
             try (TreeWalk tw = new TreeWalk(r)) {
+                tw.setOperationType(TreeWalk.OperationType.CHECKIN_OP);  // through the clean filters, as git add
                 int dci = tw.addTree(new DirCacheIterator(index));
                 FileTreeIterator wti = new FileTreeIterator(r);
                 int wt = tw.addTree(wti);

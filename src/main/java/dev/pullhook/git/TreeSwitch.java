@@ -26,6 +26,7 @@ import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
+import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -77,35 +78,30 @@ final class TreeSwitch {
         try (ObjectReader reader = repo.newObjectReader()) {
             kept.read(repo);  // the same object, read again if changed on disk since
             boolean exact = plan.headTree.equals(kept.knownTree());
-            DirCacheEditor editor = index.editor();
             WorkingTreeOptions options = repo.getConfig().get(WorkingTreeOptions.KEY);
             Folders folders = new Folders(workTree);
             List<ResetPlan.Change> changes = plan.changes;
+            List<DirCacheEditor.PathEdit> edits = new ArrayList<>();
             Set<String> rewritten = new HashSet<>();
             for (int i = changes.size() - 1; i >= 0; i--) {  // deepest first
                 ResetPlan.Change c = changes.get(i);
                 if (c.deleted()) {
                     folders.delete(c.path());
-                    editor.add(new DirCacheEditor.DeletePath(c.path()));
+                    edits.add(new DirCacheEditor.DeletePath(c.path()));
                     rewritten.add(c.path());
                     kept.wrote(c.path(), null);
                 }
             }
             for (ResetPlan.Change c : changes) {
-                if (!c.deleted()) {
-                    rewritten.add(c.path());
-                }
-            }
-            refresh(index, editor, kept.takeRefreshes(), rewritten);
-            for (ResetPlan.Change c : changes) {
                 if (c.deleted()) {
                     continue;
                 }
+                rewritten.add(c.path());
                 FileStat written = folders.write(c.path(), out -> DirCacheCheckout.getContent(repo, c.path(),
                         c.metadata(), reader.open(c.newId(), Constants.OBJ_BLOB), options, out),
                         c.newMode() == FileMode.EXECUTABLE_FILE);
                 kept.wrote(c.path(), written);
-                editor.add(new DirCacheEditor.PathEdit(c.path()) {
+                edits.add(new DirCacheEditor.PathEdit(c.path()) {
                     @Override
                     public void apply(DirCacheEntry ent) {
                         ent.setFileMode(c.newMode());
@@ -114,6 +110,17 @@ final class TreeSwitch {
                     }
                 });
             }
+            // A new lock, taken after the files are written: JGit marks as "racily clean" every entry whose
+            // file is not older than the lock file, which would make the next check read back every file
+            // written here; git compares with the moment the index is written, as this now does.
+            index.unlock();
+            if (!index.lock()) {
+                throw new LockFailedException(repo.getIndexFile());
+            }
+            exact &= kept.read(repo) == index && !kept.reread();
+            DirCacheEditor editor = index.editor();
+            edits.forEach(editor::add);
+            refresh(index, editor, kept.takeRefreshes(), rewritten);
             editor.finish();
             kept.holds(null);
             index.write();

@@ -594,6 +594,7 @@ public final class WorkingCopy implements AutoCloseable {
             prepareIndex(r, plan);
             new Git(r).reset().setMode(ResetCommand.ResetType.HARD).setRef(target.name()).call();
             forgetIndex();
+            recordStat(r);
             return new Reset(false, why);
         } catch (GitAPIException | JGitInternalException | IOException e) {
             // JGit's reset moves the branch before it touches the index: put it back, so that HEAD never
@@ -602,6 +603,66 @@ public final class WorkingCopy implements AutoCloseable {
             reopenLater();
             throw new GitException(GitException.Phase.RESET, "reset to " + target.abbreviate(7).name()
                     + " failed: " + lockAwareMessage(e), e);
+        }
+    }
+
+    /**
+     * After JGit's reset, the stat data git would have recorded for the files it wrote: their change time
+     * (JGit records none), and their size where JGit marked them "racily clean" because they were written
+     * after the index it had read, a stricter rule than git's (git compares with the new index's own time).
+     * Only where the file still has the time JGit recorded and is older than the index: otherwise it stays
+     * marked, and the next check compares it by content. Without this, every file JGit wrote would be read
+     * again at the next check, and one written through a filter whose clean side does not undo its smudge
+     * side would show an edit nobody made. A failure here costs only content checks later.
+     */
+    private void recordStat(Repository r) {
+        synchronized (index) {
+            try {
+                Instant indexTime = Files.getLastModifiedTime(r.getIndexFile().toPath()).toInstant();
+                DirCache dc = index.read(r);
+                List<String> unknown = new ArrayList<>();
+                for (int i = 0; i < dc.getEntryCount(); i++) {
+                    org.eclipse.jgit.dircache.DirCacheEntry e = dc.getEntry(i);
+                    if ((e.getCreationTime() == 0 || e.isSmudged()) && e.getStage() == 0
+                            && (e.getFileMode() == org.eclipse.jgit.lib.FileMode.REGULAR_FILE
+                            || e.getFileMode() == org.eclipse.jgit.lib.FileMode.EXECUTABLE_FILE)
+                            && e.getLastModifiedInstant().isBefore(indexTime)) {
+                        unknown.add(e.getPathString());
+                    }
+                }
+                if (unknown.isEmpty() || !dc.lock()) {
+                    return;
+                }
+                try {
+                    index.read(r);
+                    org.eclipse.jgit.dircache.DirCacheEditor editor = dc.editor();
+                    for (String p : unknown) {
+                        FileStat stat = FileStat.of(path.resolve(p));
+                        if (stat == null || !stat.isFile() || !stat.mtime().isBefore(indexTime)) {
+                            continue;
+                        }
+                        editor.add(new org.eclipse.jgit.dircache.DirCacheEditor.PathEdit(p) {
+                            @Override
+                            public void apply(org.eclipse.jgit.dircache.DirCacheEntry ent) {
+                                if (!ent.getLastModifiedInstant().equals(stat.mtime())
+                                        || (!ent.isSmudged() && ent.getLength() != (int) stat.size())) {
+                                    return;
+                                }
+                                TreeSwitch.record(ent, stat);
+                            }
+                        });
+                    }
+                    editor.finish();
+                    dc.write();
+                    if (!dc.commit()) {
+                        index.forget();
+                    }
+                } finally {
+                    dc.unlock();
+                }
+            } catch (IOException | RuntimeException e) {
+                index.forget();
+            }
         }
     }
 
@@ -617,7 +678,8 @@ public final class WorkingCopy implements AutoCloseable {
             Map<String, KeptIndex.Refresh> refreshes = index.takeRefreshes();
             Set<String> edited = plan.plan.edited;
             List<String> unreachable = plan.unreachable == null ? List.of() : plan.unreachable;
-            if (edited.isEmpty() && refreshes.isEmpty() && unreachable.isEmpty()) {
+            Map<String, ObjectId> attributes = AttributesFiles.differing(r, dc, plan.plan.targetTree);
+            if (edited.isEmpty() && refreshes.isEmpty() && unreachable.isEmpty() && attributes.isEmpty()) {
                 return;
             }
             if (!dc.lock()) {
@@ -653,6 +715,7 @@ public final class WorkingCopy implements AutoCloseable {
                         });
                     }
                 });
+                AttributesFiles.stage(editor, attributes, new TreeSwitch.Folders(path));
                 editor.finish();
                 dc.write();
                 if (!dc.commit()) {
