@@ -1,0 +1,448 @@
+package dev.pullhook.parity;
+
+import dev.pullhook.testing.TreeWriter;
+import dev.pullhook.testing.TreeWriter.File;
+import dev.pullhook.testing.TreeWriter.Gitlink;
+import dev.pullhook.testing.TreeWriter.Leaf;
+import dev.pullhook.testing.TreeWriter.Link;
+import dev.pullhook.testing.TreeWriter.RawPath;
+import org.eclipse.jgit.lib.ObjectId;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * A seeded stream of pushes for a differential test: new commits made of random changes (adds, edits,
+ * deletes, renames, modes, symlinks, file/folder/symlink swaps at depth, {@code .gitattributes} changes with
+ * the files they apply to, a filter driver, gitlinks, odd names), jumps over several commits, force-pushes
+ * backwards, and now and then a commit pullhook must refuse (a name that is not UTF-8, {@code ident},
+ * {@code working-tree-encoding}), followed by one that fixes it. The same seed gives the same commits.
+ */
+final class CommitGenerator {
+    /** A commit pullhook must refuse instead of deploying, and what its error must mention. */
+    enum Refusal {
+        NOT_UTF8_NAME("docs/bad-", "-name.txt", "UTF-8"),
+        IDENT("ident", ".gitattributes"),
+        WORKING_TREE_ENCODING("working-tree-encoding", ".gitattributes");
+
+        final String[] mentions;
+
+        Refusal(String... mentions) {
+            this.mentions = mentions;
+        }
+    }
+
+    /** One push: the new tip of origin's branch, what it changed, and whether pullhook must refuse it. */
+    record Push(ObjectId tip, String story, Refusal refusal) {
+    }
+
+    static final String GITIGNORE = "*.log\nbuild/\n";
+    private static final String[] DIRS = {"", "", "src/", "src/util/", "docs/", "docs/deep/er/", "a/", "x y/",
+        "\u00fcn\u00ef/", "-opt/"};
+    private static final String[] EXTENSIONS = {"txt", "txt", "md", "bin", "up", "raw", "sh", "log"};
+    private static final String[] ODD_NAMES = {"with space.txt", "hash#tag.md", "-leading-dash.txt", "#start.txt",
+        "caf\u00e9.txt", "cafe\u0301.txt", "l".repeat(200) + ".txt", "new\nline.txt", "trailing space .md",
+        "\u00fc/\u00f1/deep.txt", "quote\"d 'name'.txt", "semi;colon&amp.md"};
+    private static final String[] ATTRIBUTES = {null, "* text=auto\n", "* text=auto\n*.txt eol=crlf\n*.bin binary\n",
+        "*.txt eol=crlf\n*.raw -text\n", "*.up filter=upper\n*.txt eol=crlf\n",
+        "* text=auto\n*.up filter=upper\n*.bin binary\n*.raw -text\n"};
+    private static final Set<String> RESERVED = Set.of(".gitignore", ".gitattributes", "docs/.gitattributes",
+        ".gitmodules", "ext/lib");
+
+    private final Random rnd;
+    private final TreeWriter writer;
+    private final List<ObjectId> libCommits;
+    private final String libUrl;
+    private final boolean refusals;
+    /** The commits pushed so far that deploy (refused ones are not here), and each one's files. */
+    private final List<ObjectId> good = new ArrayList<>();
+    private final List<TreeMap<String, Leaf>> models = new ArrayList<>();
+    private TreeMap<String, Leaf> current;
+    private ObjectId tip;
+    private Refusal pendingFix;
+    private int counter;
+
+    /**
+     * @param libCommits commits of a second repository a gitlink may point at (empty: no gitlinks)
+     * @param libUrl     its URL for {@code .gitmodules}
+     * @param refusals   whether to push commits pullhook must refuse
+     */
+    CommitGenerator(Random rnd, TreeWriter writer, List<ObjectId> libCommits, String libUrl, boolean refusals) {
+        this.rnd = rnd;
+        this.writer = writer;
+        this.libCommits = libCommits;
+        this.libUrl = libUrl;
+        this.refusals = refusals;
+    }
+
+    /** The first commit, before site and twin are cloned. */
+    ObjectId initial() {
+        TreeMap<String, Leaf> m = new TreeMap<>();
+        m.put("README.md", text("Readme of the parity site\n"));
+        m.put(".gitignore", text(GITIGNORE));
+        m.put("src/main.txt", text(content("txt")));
+        m.put("src/util/helper.txt", text(content("txt")));
+        m.put("docs/guide.md", text(content("md")));
+        m.put("bin/run.sh", new File(content("sh").getBytes(StandardCharsets.UTF_8), true));
+        m.put("assets/logo.bin", new File(binary(), false));
+        m.put("links/readme", new Link("../README.md"));
+        return commit(m, List.of(), "initial");
+    }
+
+    /** The next push. */
+    Push next() {
+        if (pendingFix != null) {
+            Refusal fixed = pendingFix;
+            pendingFix = null;
+            return newCommit("fix after the refused " + fixed.name().toLowerCase(java.util.Locale.ROOT) + ": ");
+        }
+        int dice = rnd.nextInt(100);
+        if (dice < 8 && good.size() > 2) {
+            int back = rnd.nextInt(good.size() - 1);
+            current = models.get(back);
+            tip = good.get(back);
+            good.add(tip);
+            models.add(current);
+            return new Push(tip, "force-push back to commit #" + back, null);
+        }
+        if (dice < 15) {
+            int n = 3 + rnd.nextInt(6);
+            StringBuilder story = new StringBuilder("jump over " + n + " commits:");
+            for (int i = 0; i < n; i++) {
+                story.append(" {").append(mutateAndCommit()).append('}');
+            }
+            return new Push(tip, story.toString(), null);
+        }
+        if (dice < 20 && refusals) {
+            return refused(Refusal.values()[rnd.nextInt(Refusal.values().length)]);
+        }
+        return newCommit("");
+    }
+
+    private Push newCommit(String prefix) {
+        String story = prefix + mutateAndCommit();
+        return new Push(tip, story, null);
+    }
+
+    private String mutateAndCommit() {
+        TreeMap<String, Leaf> m = new TreeMap<>(current);
+        List<String> done = new ArrayList<>();
+        int n = 1 + rnd.nextInt(4);
+        for (int i = 0; i < n; i++) {
+            String d = mutate(m);
+            if (d != null) {
+                done.add(d);
+            }
+        }
+        String story = String.join(", ", done);
+        commit(m, List.of(), story);
+        return story;
+    }
+
+    private Push refused(Refusal kind) {
+        TreeMap<String, Leaf> m = new TreeMap<>(current);
+        List<RawPath> raw = new ArrayList<>();
+        String attributes = m.get(".gitattributes") instanceof File f ? new String(f.content(), StandardCharsets.UTF_8) : "";
+        switch (kind) {
+            case NOT_UTF8_NAME -> raw.add(new RawPath(concat("docs/bad-".getBytes(StandardCharsets.UTF_8),
+                    new byte[] {(byte) 0xff, (byte) 0xfe}, "-name.txt".getBytes(StandardCharsets.UTF_8)),
+                    text("not a UTF-8 name\n")));
+            case IDENT -> {
+                m.put(".gitattributes", text(attributes + "*.id ident\n"));
+                m.put("docs/version.id", text("$Id$\n"));
+            }
+            case WORKING_TREE_ENCODING -> {
+                m.put(".gitattributes", text(attributes + "*.utf16 working-tree-encoding=UTF-16\n"));
+                m.put("docs/page.utf16", text("plain ascii, stored as utf-8\n"));
+            }
+        }
+        // the commit goes on top of the deployed one; the next push starts again from the deployed files
+        ObjectId bad = writer.commit(m, raw, tip, "must be refused: " + kind);
+        tip = bad;
+        pendingFix = kind;
+        return new Push(bad, "push pullhook must refuse: " + kind, kind);
+    }
+
+    private ObjectId commit(TreeMap<String, Leaf> m, List<RawPath> raw, String message) {
+        tip = writer.commit(m, raw, tip, message);
+        current = m;
+        good.add(tip);
+        models.add(m);
+        return tip;
+    }
+
+    /** One random change to {@code m}; what it did, or null when it did nothing. */
+    private String mutate(TreeMap<String, Leaf> m) {
+        int op = rnd.nextInt(100);
+        if (op < 16) {
+            String path = newPath();
+            put(m, path, newFile(path));
+            return "add " + path;
+        } else if (op < 32) {
+            String path = pick(m, File.class);
+            if (path == null) {
+                return null;
+            }
+            File old = (File) m.get(path);
+            m.put(path, new File(newFile(path).content(), old.executable()));
+            return "edit " + path;
+        } else if (op < 40) {
+            String path = pick(m, Leaf.class);
+            if (path == null) {
+                return null;
+            }
+            m.remove(path);
+            return "delete " + path;
+        } else if (op < 44) {
+            String dir = pickDir(m);
+            if (dir == null) {
+                return null;
+            }
+            m.subMap(dir + "/", dir + "0").clear();
+            return "delete folder " + dir;
+        } else if (op < 52) {
+            String from = pick(m, Leaf.class);
+            if (from == null) {
+                return null;
+            }
+            String to = rnd.nextBoolean() ? DIRS[rnd.nextInt(DIRS.length)] + from.substring(from.lastIndexOf('/') + 1)
+                    : newPath();
+            Leaf leaf = m.remove(from);
+            put(m, to, leaf);
+            return "rename " + from + " -> " + to;
+        } else if (op < 60) {
+            String path = pick(m, File.class);
+            if (path == null) {
+                return null;
+            }
+            File f = (File) m.get(path);
+            m.put(path, new File(f.content(), !f.executable()));
+            return "chmod " + (f.executable() ? "-x " : "+x ") + path;
+        } else if (op < 68) {
+            return symlink(m);
+        } else if (op < 76) {
+            return swapAtDepth(m);
+        } else if (op < 84) {
+            return attributes(m);
+        } else if (op < 90) {
+            return gitlink(m);
+        } else if (op < 96) {
+            String path = DIRS[rnd.nextInt(DIRS.length)] + ODD_NAMES[rnd.nextInt(ODD_NAMES.length)];
+            put(m, path, newFile(path));
+            return "add odd name " + path;
+        } else {
+            String path = pick(m, Leaf.class);
+            if (path == null) {
+                return null;
+            }
+            if (m.get(path) instanceof File) {
+                String target = pick(m, File.class);
+                m.put(path, new Link(relative(path, target == null ? "gone" : target)));
+                return "file -> symlink " + path;
+            }
+            m.put(path, newFile(path));
+            return "symlink -> file " + path;
+        }
+    }
+
+    private String symlink(TreeMap<String, Leaf> m) {
+        String path = DIRS[rnd.nextInt(DIRS.length)] + "link-" + (++counter);
+        String target;
+        int kind = rnd.nextInt(3);
+        if (kind == 0) {
+            target = pick(m, Leaf.class);
+        } else if (kind == 1) {
+            target = pickDir(m);
+        } else {
+            target = "missing/nowhere-" + counter;
+        }
+        String t = relative(path, target == null ? "gone" : target);
+        put(m, path, new Link(t));
+        return "symlink " + path + " -> " + t + (kind == 2 ? " (dangling)" : kind == 1 ? " (folder)" : "");
+    }
+
+    /** {@code p} file <-> {@code p/q/r}; {@code s/t} symlink -> folder -> file -> symlink. */
+    private String swapAtDepth(TreeMap<String, Leaf> m) {
+        if (rnd.nextBoolean()) {
+            if (m.get("p") instanceof File) {
+                put(m, "p/q/r", newFile("p/q/r"));
+                put(m, "p/q/s.txt", newFile("p/q/s.txt"));
+                return "swap file p -> folder p/q/r";
+            }
+            put(m, "p", newFile("p"));
+            return "swap folder p/q/r -> file p";
+        }
+        Leaf now = m.get("s/t");
+        if (now instanceof Link) {
+            put(m, "s/t/u.txt", newFile("s/t/u.txt"));
+            return "swap symlink s/t -> folder";
+        }
+        if (now == null && !m.subMap("s/t/", "s/t0").isEmpty()) {
+            put(m, "s/t", newFile("s/t"));
+            return "swap folder s/t -> file";
+        }
+        put(m, "s/t", new Link(rnd.nextBoolean() ? "../docs" : "../src/main.txt"));
+        return "swap s/t -> symlink";
+    }
+
+    private String attributes(TreeMap<String, Leaf> m) {
+        List<String> done = new ArrayList<>();
+        if (rnd.nextInt(4) == 0) {
+            if (m.remove("docs/.gitattributes") == null) {
+                m.put("docs/.gitattributes", text("*.md eol=crlf\n"));
+                done.add("docs/.gitattributes *.md eol=crlf");
+            } else {
+                done.add("remove docs/.gitattributes");
+            }
+        } else {
+            String a = ATTRIBUTES[rnd.nextInt(ATTRIBUTES.length)];
+            if (a == null) {
+                m.remove(".gitattributes");
+            } else {
+                m.put(".gitattributes", text(a));
+            }
+            done.add(".gitattributes=" + (a == null ? "(none)" : a.strip().replace('\n', '|')));
+        }
+        // the files the rules apply to change in the same commit
+        for (int i = 0; i < 1 + rnd.nextInt(3); i++) {
+            String path = rnd.nextBoolean() ? pick(m, File.class) : newPath();
+            if (path != null) {
+                put(m, path, newFile(path));
+                done.add("write " + path);
+            }
+        }
+        return String.join(" + ", done);
+    }
+
+    private String gitlink(TreeMap<String, Leaf> m) {
+        if (libCommits.isEmpty()) {
+            return null;
+        }
+        if (!(m.get("ext/lib") instanceof Gitlink) || rnd.nextInt(3) == 0) {
+            ObjectId c = libCommits.get(rnd.nextInt(libCommits.size()));
+            m.put("ext/lib", new Gitlink(c));
+            m.put(".gitmodules", text("[submodule \"lib\"]\n\tpath = ext/lib\n\turl = " + libUrl + "\n"));
+            return "gitlink ext/lib at " + c.abbreviate(7).name();
+        }
+        m.remove("ext/lib");
+        m.remove(".gitmodules");
+        return "remove gitlink ext/lib";
+    }
+
+    /** Puts {@code leaf} at {@code path}, removing whatever is in its way (a file at a leading folder, a folder). */
+    private static void put(TreeMap<String, Leaf> m, String path, Leaf leaf) {
+        for (int i = path.indexOf('/'); i >= 0; i = path.indexOf('/', i + 1)) {
+            m.remove(path.substring(0, i));
+        }
+        m.subMap(path + "/", path + "0").clear();
+        m.put(path, leaf);
+    }
+
+    private String newPath() {
+        String ext = EXTENSIONS[rnd.nextInt(EXTENSIONS.length)];
+        return DIRS[rnd.nextInt(DIRS.length)] + "f" + (++counter) + "." + ext;
+    }
+
+    private File newFile(String path) {
+        String ext = path.substring(path.lastIndexOf('.') + 1);
+        if (ext.equals("bin")) {
+            return new File(binary(), false);
+        }
+        return new File(content(ext).getBytes(StandardCharsets.UTF_8), ext.equals("sh"));
+    }
+
+    /**
+     * Text whose round trip through every attribute set used here gives the blob back (LF only; lower case
+     * only for the filter's files), so that git status never depends on whether an entry is racily clean.
+     */
+    private String content(String ext) {
+        if (rnd.nextInt(20) == 0) {
+            return "";
+        }
+        StringBuilder b = new StringBuilder(ext.equals("sh") ? "#!/bin/sh\n" : "");
+        String[] words = {"alpha", "Beta", "gamma", "Delta", "eps", "zeta", "ETA", "theta"};
+        int lines = 1 + rnd.nextInt(6);
+        for (int i = 0; i < lines; i++) {
+            for (int w = 0; w < 1 + rnd.nextInt(6); w++) {
+                b.append(words[rnd.nextInt(words.length)]).append(w % 3 == 2 ? "" : " ");
+            }
+            b.append(counter++).append('\n');
+        }
+        String s = b.toString();
+        return ext.equals("up") ? s.toLowerCase() : s;
+    }
+
+    /** Binary content: NUL bytes and CRLF, which no conversion may touch. */
+    private byte[] binary() {
+        byte[] b = new byte[8 + rnd.nextInt(64)];
+        rnd.nextBytes(b);
+        b[0] = 0;
+        b[1] = '\r';
+        b[2] = '\n';
+        return b;
+    }
+
+    private static File text(String s) {
+        return new File(s.getBytes(StandardCharsets.UTF_8), false);
+    }
+
+    /** A random path holding a {@code type} (not git's own files, not the gitlink). */
+    private String pick(TreeMap<String, Leaf> m, Class<? extends Leaf> type) {
+        List<String> paths = new ArrayList<>();
+        m.forEach((p, l) -> {
+            if (type.isInstance(l) && !RESERVED.contains(p) && !p.startsWith("ext/")) {
+                paths.add(p);
+            }
+        });
+        return paths.isEmpty() ? null : paths.get(rnd.nextInt(paths.size()));
+    }
+
+    private String pickDir(TreeMap<String, Leaf> m) {
+        TreeSet<String> dirs = new TreeSet<>();
+        for (String p : m.keySet()) {
+            for (int i = p.indexOf('/'); i >= 0; i = p.indexOf('/', i + 1)) {
+                dirs.add(p.substring(0, i));
+            }
+        }
+        dirs.removeIf(d -> d.equals("ext") || d.startsWith("ext/"));
+        List<String> list = new ArrayList<>(dirs);
+        return list.isEmpty() ? null : list.get(rnd.nextInt(list.size()));
+    }
+
+    /** The relative link target from the folder of {@code link} to {@code target} (both from the top). */
+    static String relative(String link, String target) {
+        String[] from = link.split("/");
+        String[] to = target.split("/");
+        int common = 0;
+        while (common < from.length - 1 && common < to.length && from[common].equals(to[common])) {
+            common++;
+        }
+        StringBuilder b = new StringBuilder();
+        for (int i = common; i < from.length - 1; i++) {
+            b.append("../");
+        }
+        for (int i = common; i < to.length; i++) {
+            b.append(to[i]).append(i < to.length - 1 ? "/" : "");
+        }
+        return b.length() == 0 ? "." : b.toString();
+    }
+
+    private static byte[] concat(byte[]... parts) {
+        int n = 0;
+        for (byte[] p : parts) {
+            n += p.length;
+        }
+        byte[] out = new byte[n];
+        int at = 0;
+        for (byte[] p : parts) {
+            System.arraycopy(p, 0, out, at, p.length);
+            at += p.length;
+        }
+        return out;
+    }
+}

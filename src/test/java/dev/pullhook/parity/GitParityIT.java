@@ -1,0 +1,139 @@
+package dev.pullhook.parity;
+
+import dev.pullhook.testing.TreeWriter;
+import dev.pullhook.testing.TwinRepos;
+import dev.pullhook.testing.WorkTreeState;
+import org.eclipse.jgit.lib.ObjectId;
+import org.eclipse.jgit.lib.Repository;
+import org.eclipse.jgit.storage.file.FileRepositoryBuilder;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.stream.Stream;
+
+/**
+ * The contract, tested differentially: after every deploy, pullhook's working copy is exactly what {@code git
+ * fetch && git reset --hard origin/main} (plus {@code clean -fd} / {@code submodule update} where configured)
+ * leaves from the same start. Each scenario is a seeded stream of pushes ({@link CommitGenerator}) with local
+ * edits between them ({@link LocalEdits}), deployed by pullhook on {@code site} and by git on {@code twin},
+ * compared after every step ({@link ParityRun}). Pushes pullhook must refuse are checked for a clean refusal.
+ *
+ * <p>Replay one scenario: {@code mvn -B -o -Dtest=GitParityIT -Dparity.seeds=<seed>
+ * -Dparity.scenario=<name> test}; {@code -Dparity.steps=<n>} changes the number of steps.
+ */
+class GitParityIT {
+    private static final long[] CI_SEEDS = {1, 2};
+    private static final int STEPS = Integer.getInteger("parity.steps", 40);
+    private static final ParityOptions.Engine FAST_WATCH = new ParityOptions.Engine("fast", true);
+    private static final ParityOptions.Engine FAST_NOWATCH = new ParityOptions.Engine("fast", false);
+    private static final ParityOptions.Engine JGIT_WATCH = new ParityOptions.Engine("jgit", true);
+    private static final ParityOptions.Engine JGIT_NOWATCH = new ParityOptions.Engine("jgit", false);
+    /** Both engines in every scenario, the tree watch on and off. */
+    private static final List<ParityOptions> OPTIONS = List.of(
+            new ParityOptions(false, false, List.of(FAST_WATCH, JGIT_NOWATCH)),
+            new ParityOptions(true, true, List.of(FAST_NOWATCH, JGIT_WATCH)));
+
+    @TempDir
+    Path tmp;
+
+    static Stream<Arguments> scenarios() {
+        String seeds = System.getProperty("parity.seeds");
+        long[] list = seeds == null || seeds.isBlank() ? CI_SEEDS
+                : Arrays.stream(seeds.split(",")).mapToLong(s -> Long.parseLong(s.strip())).toArray();
+        String only = System.getProperty("parity.scenario", "");
+        List<Arguments> out = new ArrayList<>();
+        for (long seed : list) {
+            for (ParityOptions o : OPTIONS) {
+                if (only.isBlank() || only.equals(o.name())) {
+                    out.add(Arguments.of(seed, o));
+                }
+            }
+        }
+        return out.stream();
+    }
+
+    @ParameterizedTest(name = "seed {0} {1}")
+    @MethodSource("scenarios")
+    void everyDeployLeavesWhatGitLeaves(long seed, ParityOptions options) throws Exception {
+        String scenario = options.name() + " seed=" + seed;
+        String replay = "replay: mvn -B -o -Dtest=GitParityIT -Dparity.seeds=" + seed + " -Dparity.scenario="
+                + options.name() + " -Dparity.steps=" + STEPS + " test";
+        Random rnd = new Random(seed * 1_000_003L + options.name().hashCode());
+        List<String> siteNames = options.sites().stream().map(e -> "site-" + e.name()).toList();
+        try (TwinRepos repos = TwinRepos.create(tmp, siteNames)) {
+            Path lib = tmp.resolve("lib.git");
+            List<ObjectId> libCommits = submoduleOrigin(repos, lib);
+            CommitGenerator pushes = new CommitGenerator(rnd, new TreeWriter(repos.originRepo()), libCommits,
+                    lib.toString(), true);
+            ObjectId first = pushes.initial();
+            repos.forcePush(first);
+            repos.cloneAll();
+            // a filter driver, configured alike on every side, chosen by .gitattributes (*.up filter=upper)
+            repos.configAll("filter.upper.smudge", "tr a-z A-Z");
+            repos.configAll("filter.upper.clean", "tr A-Z a-z");
+
+            long t0 = System.nanoTime();
+            try (ParityRun run = new ParityRun(scenario, replay, options, repos)) {
+                LocalEdits edits = new LocalEdits(rnd, run::liveTrees);
+                WorkTreeState state = WorkTreeState.capture(repos, repos.twin);
+                ObjectId deployed = first;
+                String carried = "";
+                for (int step = 1; step <= STEPS && run.anyLive(); step++) {
+                    CommitGenerator.Push push = pushes.next();
+                    Collection<String> coming = push.refusal() == null
+                            ? LocalEdits.addedFiles(repos.originRepo(), deployed, push.tip()) : List.of();
+                    String local = rnd.nextInt(3) == 0 ? "" : edits.apply(1 + rnd.nextInt(3), state, coming);
+                    String story = ParityRun.story(carried + local, push.story());
+                    repos.forcePush(push.tip());
+                    if (push.refusal() != null) {
+                        run.deployRefused(step, story, push.refusal().mentions);
+                        carried = local.isEmpty() ? "" : "(before the refusal) " + local + "; ";
+                        continue;
+                    }
+                    state = run.deployAndCompare(step, story, !(carried + local).isEmpty());
+                    deployed = push.tip();
+                    carried = "";
+                    if (rnd.nextInt(6) == 0) {
+                        String racy = edits.sameSecondEdit(state);
+                        carried = racy == null ? "" : racy + "; ";
+                    }
+                }
+                System.out.printf("parity %s: %s; %d ms in all%n", scenario, run.summary(),
+                        (System.nanoTime() - t0) / 1_000_000);
+                run.finish();
+            }
+        }
+    }
+
+    /** A second origin with three commits, for the gitlink at ext/lib. */
+    private static List<ObjectId> submoduleOrigin(TwinRepos repos, Path lib) throws Exception {
+        repos.git(repos.root, "init", "-q", "--bare", "-b", "main", lib.toString());
+        List<ObjectId> commits = new ArrayList<>();
+        try (Repository r = new FileRepositoryBuilder().setGitDir(lib.toFile()).setMustExist(true).build()) {
+            TreeWriter writer = new TreeWriter(r);
+            ObjectId parent = null;
+            for (int v = 1; v <= 3; v++) {
+                Map<String, TreeWriter.Leaf> files = new java.util.TreeMap<>();
+                files.put("version.txt", new TreeWriter.File(("v" + v + "\n").getBytes(StandardCharsets.UTF_8), false));
+                files.put("src/lib-" + v + ".txt", new TreeWriter.File(("lib " + v + "\n").getBytes(StandardCharsets.UTF_8), false));
+                files.put("bin/tool", new TreeWriter.File("#!/bin/sh\n".getBytes(StandardCharsets.UTF_8), v != 2));
+                parent = writer.commit(files, List.of(), parent, "lib v" + v);
+                commits.add(parent);
+            }
+            var update = r.updateRef("refs/heads/main");
+            update.setNewObjectId(parent);
+            update.forceUpdate();
+        }
+        return commits;
+    }
+}

@@ -1,0 +1,50 @@
+package dev.pullhook.parity;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The settings of one differential scenario: what the git twin does besides fetch and reset ({@code clean}:
+ * {@code git clean -fd}; {@code submodules}: the submodule update), and the pullhook sites deployed next to
+ * it, each with its engine and tree watch. One twin serves every site: git's work is done once a step.
+ */
+record ParityOptions(boolean clean, boolean submodules, List<Engine> sites) {
+
+    /** One pullhook site: {@code git.engine} and {@code deploy.watch}. */
+    record Engine(String engine, boolean watch) {
+        String name() {
+            return engine + (watch ? "-watch" : "-nowatch");
+        }
+
+        @Override
+        public String toString() {
+            return name();
+        }
+    }
+
+    /** e.g. {@code clean-submodules}; picks a scenario on the command line ({@code -Dparity.scenario}). */
+    String name() {
+        return (clean ? "clean" : "noclean") + "-" + (submodules ? "submodules" : "nosubmodules");
+    }
+
+    @Override
+    public String toString() {
+        return name() + " " + sites;
+    }
+
+    /** The daemon's config keys for {@code site} (besides repo.path and the port). */
+    Map<String, String> keys(Engine site) {
+        Map<String, String> k = new HashMap<>();
+        k.put("git.engine", site.engine());
+        k.put("deploy.watch", Boolean.toString(site.watch()));
+        k.put("deploy.clean", Boolean.toString(clean));
+        k.put("deploy.submodules", Boolean.toString(submodules));
+        if (submodules) {
+            k.put("deploy.submodules.allow", "file");  // the test's submodule origin is a local path
+        }
+        k.put("deploy.local.changes", "stash");
+        k.put("deploy.on.start", "false");
+        return k;
+    }
+}
