@@ -11,6 +11,7 @@ import org.eclipse.jgit.lib.ObjectId;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.TreeMap;
@@ -308,14 +309,22 @@ final class CommitGenerator {
             }
             done.add(".gitattributes=" + (a == null ? "(none)" : a.strip().replace('\n', '|')));
         }
-        // the files the rules apply to change in the same commit
-        for (int i = 0; i < 1 + rnd.nextInt(3); i++) {
-            String path = rnd.nextBoolean() ? pick(m, File.class) : newPath();
-            if (path != null) {
-                put(m, path, newFile(path));
-                done.add("write " + path);
+        // Every file changes in the same commit: a file that kept its blob across a change of how it is
+        // checked out would be left to chance by git itself (rewritten only if its index entry happens to be
+        // racily clean at that moment), so no deploy result could be expected of it.
+        int rewritten = 0;
+        for (Map.Entry<String, Leaf> e : new ArrayList<>(m.entrySet())) {
+            if (e.getValue() instanceof File && !RESERVED.contains(e.getKey())) {
+                put(m, e.getKey(), newFile(e.getKey()));
+                rewritten++;
             }
         }
+        String path = newPath();
+        if (path != null) {
+            put(m, path, newFile(path));
+            done.add("write " + path);
+        }
+        done.add("rewrite all " + rewritten + " files");
         return String.join(" + ", done);
     }
 

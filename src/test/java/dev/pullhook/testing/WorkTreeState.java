@@ -41,8 +41,15 @@ public record WorkTreeState(Map<String, String> refs, Map<String, String> index,
 
     private static final String SEP = "\u001e\u001e\u001e";
     private static final List<String> LS_FILES = List.of("git", "ls-files", "-s", "-z");
-    private static final List<String> STATUS = List.of("git", "--no-optional-locks", "status", "--porcelain=v1", "-z",
-            "--ignored", "--untracked-files=all");
+    /**
+     * git's status with {@code core.checkStat=minimal} on both sides: JGit (pullhook) writes index entries
+     * without inode, device, uid and gid, so git re-reads every file pullhook wrote, where on its twin it
+     * trusts the stat data it recorded itself. The two answers then differ exactly where git's own cache hides
+     * a file whose content no longer matches under changed attributes (a .gitattributes change leaves such
+     * files unwritten, in git and in pullhook alike). File bytes and the index are compared separately.
+     */
+    private static final List<String> STATUS = List.of("git", "-c", "core.checkStat=minimal", "--no-optional-locks",
+            "status", "--porcelain=v1", "-z", "--ignored", "--untracked-files=all");
 
     /** Reads the state of the working copy {@code dir}: git's two commands run side by side, as process starts dominate. */
     public static WorkTreeState capture(TwinRepos repos, Path dir) {
