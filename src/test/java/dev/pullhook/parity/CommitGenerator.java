@@ -266,7 +266,7 @@ final class CommitGenerator {
         return "symlink " + path + " -> " + t + (kind == 2 ? " (dangling)" : kind == 1 ? " (folder)" : "");
     }
 
-    /** {@code p} file <-> {@code p/q/r}; {@code s/t} symlink -> folder -> file -> symlink. */
+    /** {@code p} file <-> {@code p/q/r}; {@code a/b} symlink -> folder -> file -> symlink. */
     private String swapAtDepth(TreeMap<String, Leaf> m) {
         if (rnd.nextBoolean()) {
             if (m.get("p") instanceof File) {
@@ -277,17 +277,17 @@ final class CommitGenerator {
             put(m, "p", newFile("p"));
             return "swap folder p/q/r -> file p";
         }
-        Leaf now = m.get("s/t");
+        Leaf now = m.get("a/b");
         if (now instanceof Link) {
-            put(m, "s/t/u.txt", newFile("s/t/u.txt"));
-            return "swap symlink s/t -> folder";
+            put(m, "a/b/c.txt", newFile("a/b/c.txt"));
+            return "swap symlink a/b -> folder";
         }
-        if (now == null && !m.subMap("s/t/", "s/t0").isEmpty()) {
-            put(m, "s/t", newFile("s/t"));
-            return "swap folder s/t -> file";
+        if (now == null && !m.subMap("a/b/", "a/b0").isEmpty()) {
+            put(m, "a/b", newFile("a/b"));
+            return "swap folder a/b -> file";
         }
-        put(m, "s/t", new Link(rnd.nextBoolean() ? "../docs" : "../src/main.txt"));
-        return "swap s/t -> symlink";
+        put(m, "a/b", new Link(rnd.nextBoolean() ? "../docs" : "../src/main.txt"));
+        return "swap a/b -> symlink";
     }
 
     private String attributes(TreeMap<String, Leaf> m) {

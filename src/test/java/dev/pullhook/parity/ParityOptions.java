@@ -23,6 +23,24 @@ record ParityOptions(boolean clean, boolean submodules, List<Engine> sites) {
         }
     }
 
+    /**
+     * These options with only the engines named in {@code -Dparity.engines} (e.g. {@code fast}), for replaying
+     * one engine; all of them when it is not set.
+     */
+    ParityOptions selected() {
+        String only = System.getProperty("parity.engines", "");
+        if (only.isBlank()) {
+            return this;
+        }
+        List<String> names = List.of(only.split(","));
+        return new ParityOptions(clean, submodules, sites.stream().filter(e -> names.contains(e.engine())).toList());
+    }
+
+    /** The working copy names for the sites, in order. */
+    List<String> siteNames() {
+        return sites.stream().map(e -> "site-" + e.name()).toList();
+    }
+
     /** e.g. {@code clean-submodules}; picks a scenario on the command line ({@code -Dparity.scenario}). */
     String name() {
         return (clean ? "clean" : "noclean") + "-" + (submodules ? "submodules" : "nosubmodules");

@@ -60,7 +60,7 @@ final class ParityRun implements AutoCloseable {
         Daemon daemon;
         /** The first difference, shown by {@link #finish}. */
         String failure;
-        /** Left behind after a difference (not with {@code parity.keepGoing}). */
+        /** Left behind after a difference (not with {@code parity.keepGoing}), or retired. */
         boolean dead;
         long nanos;
 
@@ -127,6 +127,15 @@ final class ParityRun implements AutoCloseable {
         return out;
     }
 
+    /** Stops deploying the sites of {@code engine} (a subset of the steps, to save time); not a failure. */
+    void retire(String engine) {
+        for (Site s : sites) {
+            if (s.engine.engine().equals(engine)) {
+                s.dead = true;
+            }
+        }
+    }
+
     /** Whether any site is still being compared. */
     boolean anyLive() {
         return sites.stream().anyMatch(s -> !s.dead);
@@ -142,8 +151,8 @@ final class ParityRun implements AutoCloseable {
     WorkTreeState deployAndCompare(int step, String story, boolean edited) {
         steps++;
         long t0 = System.nanoTime();
-        CompletableFuture<WorkTreeState> twin = repos.async(() -> WorkTreeState.captureAfter(repos, repos.twin,
-                TwinRepos.twinDeployScript(edited, options.clean(), options.submodules())));
+        String script = TwinRepos.twinDeployScript(edited, options.clean(), options.submodules(), repos.originTip());
+        CompletableFuture<WorkTreeState> twin = repos.async(() -> WorkTreeState.captureAfter(repos, repos.twin, script));
         List<Site> live = sites.stream().filter(s -> !s.dead).toList();
         List<CompletableFuture<Deployed>> deployed = new ArrayList<>();
         for (Site s : live) {

@@ -34,8 +34,8 @@ class RefusalParityIT {
     @EnumSource(CommitGenerator.Refusal.class)
     void treeGitWouldWriteDifferentlyIsRefusedBeforeAnythingChanges(CommitGenerator.Refusal kind) throws Exception {
         ParityOptions options = new ParityOptions(false, false, List.of(new ParityOptions.Engine("fast", true),
-                new ParityOptions.Engine("jgit", false)));
-        try (TwinRepos repos = TwinRepos.create(tmp, List.of("site-fast", "site-jgit"))) {
+                new ParityOptions.Engine("jgit", false))).selected();
+        try (TwinRepos repos = TwinRepos.create(tmp, options.siteNames())) {
             TreeWriter writer = new TreeWriter(repos.originRepo());
             Map<String, Leaf> files = new TreeMap<>();
             files.put("README.md", text("the site\n"));
