@@ -52,8 +52,9 @@ class HistoryParityIT {
             List<ObjectId> commits = forced ? List.of() : projectHistory(repos);
             String source = "this project's history";
             if (commits.size() < MIN_COMMITS) {
-                System.out.println("parity history: no usable project history (" + commits.size()
-                        + " first-parent commits, shallow clone?): walking a generated history of 90 commits instead");
+                System.out.println("parity history: " + (forced ? "-Dparity.history=generated"
+                        : "no usable project history (" + commits.size() + " first-parent commits, shallow clone?)")
+                        + ": walking a generated history of 90 commits instead");
                 commits = generatedHistory(repos, new Random(seed), 90);
                 source = "a generated history";
             }

@@ -51,11 +51,9 @@ record ParityOptions(boolean clean, boolean submodules, List<Engine> sites) {
         return name() + " " + sites;
     }
 
-    /** The daemon's config keys for {@code site} (besides repo.path and the port). */
-    Map<String, String> keys(Engine site) {
+    /** The daemon's config keys every site shares (the sites' own are set by {@link ParityRun}). */
+    Map<String, String> keys() {
         Map<String, String> k = new HashMap<>();
-        k.put("git.engine", site.engine());
-        k.put("deploy.watch", Boolean.toString(site.watch()));
         k.put("deploy.clean", Boolean.toString(clean));
         k.put("deploy.submodules", Boolean.toString(submodules));
         if (submodules) {
