@@ -25,11 +25,14 @@ import java.util.stream.Stream;
  * The contract, tested differentially: after every deploy, pullhook's working copy is exactly what {@code git
  * fetch && git reset --hard origin/main} (plus {@code clean -fd} / {@code submodule update} where configured)
  * leaves from the same start. Each scenario is a seeded stream of pushes ({@link CommitGenerator}) with local
- * edits between them ({@link LocalEdits}), deployed by pullhook on {@code site} and by git on {@code twin},
- * compared after every step ({@link ParityRun}). Pushes pullhook must refuse are checked for a clean refusal.
+ * edits between them ({@link LocalEdits}), deployed by pullhook (both engines, one site each) and by git on a
+ * twin, compared after every step ({@link ParityRun}). Pushes pullhook must refuse are checked for a clean
+ * refusal. CI runs {@link #CI_SEEDS}, one scenario each.
  *
- * <p>Replay one scenario: {@code mvn -B -o -Dtest=GitParityIT -Dparity.seeds=<seed>
- * -Dparity.scenario=<name> test}; {@code -Dparity.steps=<n>} changes the number of steps.
+ * <p>Replay: the failure gives the command ({@code -Dparity.seeds=<seed> -Dparity.scenario=<name>}). Knobs:
+ * {@code -Dparity.steps=<n>}; {@code -Dparity.engines=fast} (one engine); {@code -Dparity.keepGoing=true} (log
+ * every difference, copy the twin over the site and go on: the list of what to fix, not just the first item);
+ * {@code -Dparity.twin.fetch=true} (the twin runs a real {@code git fetch}, see {@link TwinRepos}).
  */
 class GitParityIT {
     private static final long[] CI_SEEDS = {1, 2, 3, 4};

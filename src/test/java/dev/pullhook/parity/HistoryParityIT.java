@@ -19,14 +19,14 @@ import java.util.Set;
 /**
  * Parity over a realistic history: this project's own first-parent commits (the repository the tests run
  * in), pushed to a bare origin forwards, backwards and in random jumps (forced), deployed by pullhook and by
- * git, compared after every step. Light local edits now and then. When the checkout has no usable history (a
- * shallow clone, fewer than 30 commits) a generated history of the same size stands in, and the log says so.
+ * git, compared after every step, with light local edits now and then. When the checkout has no usable
+ * history (shallow, fewer than 30 commits) a generated one of 90 commits stands in, and the log says so.
  *
- * <p>{@code -Dparity.history=generated} walks the generated history even when the project's is there.
- *
- * <p>Both engines walk the same steps side by side against one git twin: the fast one (with the tree watch)
- * all {@value #STEPS}, jgit (without) the first {@value #JGIT_STEPS} (the forward walk and part of the way
- * back), to keep the suite's time down. Replay: {@code mvn -B -o -Dtest=HistoryParityIT -Dparity.seed=<seed> test}.
+ * <p>Both engines walk the same steps side by side against one git twin: the fast one (tree watch on) all
+ * {@value #STEPS}, jgit (watch off) the first {@value #JGIT_STEPS} (the walk forwards and part of the way
+ * back), to keep the suite's time down. Replay: {@code mvn -B -o -Dtest=HistoryParityIT -Dparity.seed=<seed>
+ * test}; knobs as in {@link GitParityIT}, plus {@code -Dparity.jgit.steps=<n>}, {@code -Dparity.edits=false}
+ * (the pushes alone) and {@code -Dparity.history=generated} (the stand-in history even when this one is there).
  */
 class HistoryParityIT {
     static final int STEPS = 300;
