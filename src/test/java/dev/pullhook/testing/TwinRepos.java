@@ -50,6 +50,7 @@ public final class TwinRepos implements AutoCloseable {
         this.twin = root.resolve("twin");
         this.home = root.resolve("home");
         Files.createDirectories(home);
+        // safe.directory: CI may check the project out as another user; reading its history is harmless
         Files.writeString(home.resolve(".gitconfig"), """
                 [user]
                 \tname = Twin Admin
@@ -60,6 +61,8 @@ public final class TwinRepos implements AutoCloseable {
                 \tauto = false
                 [advice]
                 \tdetachedHead = false
+                [safe]
+                \tdirectory = *
                 """);
     }
 
