@@ -13,9 +13,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.Set;
 import java.util.TreeMap;
-import java.util.TreeSet;
+
+import static dev.pullhook.parity.RandomFiles.concat;
+import static dev.pullhook.parity.RandomFiles.put;
+import static dev.pullhook.parity.RandomFiles.relative;
+import static dev.pullhook.parity.RandomFiles.text;
 
 /**
  * A seeded stream of pushes for a differential test: new commits made of random changes (adds, edits,
@@ -36,6 +39,25 @@ final class CommitGenerator {
         Refusal(String... mentions) {
             this.mentions = mentions;
         }
+
+        /** Makes the files {@code m} (plus {@code raw} paths) a tree of this kind. */
+        void apply(Map<String, Leaf> m, List<RawPath> raw) {
+            String attributes = m.get(".gitattributes") instanceof File f
+                    ? new String(f.content(), StandardCharsets.UTF_8) : "";
+            switch (this) {
+                case NOT_UTF8_NAME -> raw.add(new RawPath(concat("docs/bad-".getBytes(StandardCharsets.UTF_8),
+                        new byte[] {(byte) 0xff, (byte) 0xfe}, "-name.txt".getBytes(StandardCharsets.UTF_8)),
+                        text("a name that is not UTF-8\n")));
+                case IDENT -> {
+                    m.put(".gitattributes", text(attributes + "*.id ident\n"));
+                    m.put("docs/version.id", text("$Id$\n"));
+                }
+                case WORKING_TREE_ENCODING -> {
+                    m.put(".gitattributes", text(attributes + "*.utf16 working-tree-encoding=UTF-16\n"));
+                    m.put("docs/page.utf16", text("stored as UTF-8, written as UTF-16 by git\n"));
+                }
+            }
+        }
     }
 
     /** One push: the new tip of origin's branch, what it changed, and whether pullhook must refuse it. */
@@ -43,17 +65,9 @@ final class CommitGenerator {
     }
 
     static final String GITIGNORE = "*.log\nbuild/\n";
-    private static final String[] DIRS = {"", "", "src/", "src/util/", "docs/", "docs/deep/er/", "a/", "x y/",
-        "\u00fcn\u00ef/", "-opt/"};
-    private static final String[] EXTENSIONS = {"txt", "txt", "md", "bin", "up", "raw", "sh", "log"};
-    private static final String[] ODD_NAMES = {"with space.txt", "hash#tag.md", "-leading-dash.txt", "#start.txt",
-        "caf\u00e9.txt", "cafe\u0301.txt", "l".repeat(200) + ".txt", "new\nline.txt", "trailing space .md",
-        "\u00fc/\u00f1/deep.txt", "quote\"d 'name'.txt", "semi;colon&amp.md"};
     private static final String[] ATTRIBUTES = {null, "* text=auto\n", "* text=auto\n*.txt eol=crlf\n*.bin binary\n",
         "*.txt eol=crlf\n*.raw -text\n", "*.up filter=upper\n*.txt eol=crlf\n",
         "* text=auto\n*.up filter=upper\n*.bin binary\n*.raw -text\n"};
-    private static final Set<String> RESERVED = Set.of(".gitignore", ".gitattributes", "docs/.gitattributes",
-        ".gitmodules", "ext/lib");
 
     private final Random rnd;
     private final TreeWriter writer;
@@ -66,7 +80,7 @@ final class CommitGenerator {
     private TreeMap<String, Leaf> current;
     private ObjectId tip;
     private Refusal pendingFix;
-    private int counter;
+    private final RandomFiles files;
 
     /**
      * @param libCommits commits of a second repository a gitlink may point at (empty: no gitlinks)
@@ -79,6 +93,7 @@ final class CommitGenerator {
         this.libCommits = libCommits;
         this.libUrl = libUrl;
         this.refusals = refusals;
+        this.files = new RandomFiles(rnd);
     }
 
     /** The first commit, before site and twin are cloned. */
@@ -86,11 +101,11 @@ final class CommitGenerator {
         TreeMap<String, Leaf> m = new TreeMap<>();
         m.put("README.md", text("Readme of the parity site\n"));
         m.put(".gitignore", text(GITIGNORE));
-        m.put("src/main.txt", text(content("txt")));
-        m.put("src/util/helper.txt", text(content("txt")));
-        m.put("docs/guide.md", text(content("md")));
-        m.put("bin/run.sh", new File(content("sh").getBytes(StandardCharsets.UTF_8), true));
-        m.put("assets/logo.bin", new File(binary(), false));
+        m.put("src/main.txt", text(files.content("txt")));
+        m.put("src/util/helper.txt", text(files.content("txt")));
+        m.put("docs/guide.md", text(files.content("md")));
+        m.put("bin/run.sh", new File(files.content("sh").getBytes(StandardCharsets.UTF_8), true));
+        m.put("assets/logo.bin", new File(files.binary(), false));
         m.put("links/readme", new Link("../README.md"));
         return commit(m, List.of(), "initial");
     }
@@ -148,20 +163,7 @@ final class CommitGenerator {
     private Push refused(Refusal kind) {
         TreeMap<String, Leaf> m = new TreeMap<>(current);
         List<RawPath> raw = new ArrayList<>();
-        String attributes = m.get(".gitattributes") instanceof File f ? new String(f.content(), StandardCharsets.UTF_8) : "";
-        switch (kind) {
-            case NOT_UTF8_NAME -> raw.add(new RawPath(concat("docs/bad-".getBytes(StandardCharsets.UTF_8),
-                    new byte[] {(byte) 0xff, (byte) 0xfe}, "-name.txt".getBytes(StandardCharsets.UTF_8)),
-                    text("not a UTF-8 name\n")));
-            case IDENT -> {
-                m.put(".gitattributes", text(attributes + "*.id ident\n"));
-                m.put("docs/version.id", text("$Id$\n"));
-            }
-            case WORKING_TREE_ENCODING -> {
-                m.put(".gitattributes", text(attributes + "*.utf16 working-tree-encoding=UTF-16\n"));
-                m.put("docs/page.utf16", text("plain ascii, stored as utf-8\n"));
-            }
-        }
+        kind.apply(m, raw);
         // the commit goes on top of the deployed one; the next push starts again from the deployed files
         ObjectId bad = writer.commit(m, raw, tip, "must be refused: " + kind);
         tip = bad;
@@ -181,43 +183,43 @@ final class CommitGenerator {
     private String mutate(TreeMap<String, Leaf> m) {
         int op = rnd.nextInt(100);
         if (op < 16) {
-            String path = newPath();
-            put(m, path, newFile(path));
+            String path = files.newPath();
+            put(m, path, files.newFile(path));
             return "add " + path;
         } else if (op < 32) {
-            String path = pick(m, File.class);
+            String path = files.pick(m, File.class);
             if (path == null) {
                 return null;
             }
             File old = (File) m.get(path);
-            m.put(path, new File(newFile(path).content(), old.executable()));
+            m.put(path, new File(files.newFile(path).content(), old.executable()));
             return "edit " + path;
         } else if (op < 40) {
-            String path = pick(m, Leaf.class);
+            String path = files.pick(m, Leaf.class);
             if (path == null) {
                 return null;
             }
             m.remove(path);
             return "delete " + path;
         } else if (op < 44) {
-            String dir = pickDir(m);
+            String dir = files.pickDir(m);
             if (dir == null) {
                 return null;
             }
             m.subMap(dir + "/", dir + "0").clear();
             return "delete folder " + dir;
         } else if (op < 52) {
-            String from = pick(m, Leaf.class);
+            String from = files.pick(m, Leaf.class);
             if (from == null) {
                 return null;
             }
-            String to = rnd.nextBoolean() ? DIRS[rnd.nextInt(DIRS.length)] + from.substring(from.lastIndexOf('/') + 1)
-                    : newPath();
+            String to = rnd.nextBoolean() ? files.dir() + from.substring(from.lastIndexOf('/') + 1)
+                    : files.newPath();
             Leaf leaf = m.remove(from);
             put(m, to, leaf);
             return "rename " + from + " -> " + to;
         } else if (op < 60) {
-            String path = pick(m, File.class);
+            String path = files.pick(m, File.class);
             if (path == null) {
                 return null;
             }
@@ -233,62 +235,62 @@ final class CommitGenerator {
         } else if (op < 90) {
             return gitlink(m);
         } else if (op < 96) {
-            String path = DIRS[rnd.nextInt(DIRS.length)] + ODD_NAMES[rnd.nextInt(ODD_NAMES.length)];
-            put(m, path, newFile(path));
+            String path = files.oddPath();
+            put(m, path, files.newFile(path));
             return "add odd name " + path;
         } else {
-            String path = pick(m, Leaf.class);
+            String path = files.pick(m, Leaf.class);
             if (path == null) {
                 return null;
             }
             if (m.get(path) instanceof File) {
-                String target = pick(m, File.class);
+                String target = files.pick(m, File.class);
                 m.put(path, new Link(relative(path, target == null ? "gone" : target)));
                 return "file -> symlink " + path;
             }
-            m.put(path, newFile(path));
+            m.put(path, files.newFile(path));
             return "symlink -> file " + path;
         }
     }
 
     private String symlink(TreeMap<String, Leaf> m) {
-        String path = DIRS[rnd.nextInt(DIRS.length)] + "link-" + (++counter);
+        String path = files.dir() + "link-" + files.next();
         String target;
         int kind = rnd.nextInt(3);
         if (kind == 0) {
-            target = pick(m, Leaf.class);
+            target = files.pick(m, Leaf.class);
         } else if (kind == 1) {
-            target = pickDir(m);
+            target = files.pickDir(m);
         } else {
-            target = "missing/nowhere-" + counter;
+            target = "missing/nowhere-" + files.next();
         }
         String t = relative(path, target == null ? "gone" : target);
         put(m, path, new Link(t));
         return "symlink " + path + " -> " + t + (kind == 2 ? " (dangling)" : kind == 1 ? " (folder)" : "");
     }
 
-    /** {@code p} file <-> {@code p/q/r}; {@code s/t} symlink -> folder -> file -> symlink. */
+    /** {@code p} file <-> {@code p/q/r}; {@code a/b} symlink -> folder -> file -> symlink. */
     private String swapAtDepth(TreeMap<String, Leaf> m) {
         if (rnd.nextBoolean()) {
             if (m.get("p") instanceof File) {
-                put(m, "p/q/r", newFile("p/q/r"));
-                put(m, "p/q/s.txt", newFile("p/q/s.txt"));
+                put(m, "p/q/r", files.newFile("p/q/r"));
+                put(m, "p/q/s.txt", files.newFile("p/q/s.txt"));
                 return "swap file p -> folder p/q/r";
             }
-            put(m, "p", newFile("p"));
+            put(m, "p", files.newFile("p"));
             return "swap folder p/q/r -> file p";
         }
-        Leaf now = m.get("s/t");
+        Leaf now = m.get("a/b");
         if (now instanceof Link) {
-            put(m, "s/t/u.txt", newFile("s/t/u.txt"));
-            return "swap symlink s/t -> folder";
+            put(m, "a/b/c.txt", files.newFile("a/b/c.txt"));
+            return "swap symlink a/b -> folder";
         }
-        if (now == null && !m.subMap("s/t/", "s/t0").isEmpty()) {
-            put(m, "s/t", newFile("s/t"));
-            return "swap folder s/t -> file";
+        if (now == null && !m.subMap("a/b/", "a/b0").isEmpty()) {
+            put(m, "a/b", files.newFile("a/b"));
+            return "swap folder a/b -> file";
         }
-        put(m, "s/t", new Link(rnd.nextBoolean() ? "../docs" : "../src/main.txt"));
-        return "swap s/t -> symlink";
+        put(m, "a/b", new Link(rnd.nextBoolean() ? "../docs" : "../src/main.txt"));
+        return "swap a/b -> symlink";
     }
 
     private String attributes(TreeMap<String, Leaf> m) {
@@ -314,14 +316,14 @@ final class CommitGenerator {
         // racily clean at that moment), so no deploy result could be expected of it.
         int rewritten = 0;
         for (Map.Entry<String, Leaf> e : new ArrayList<>(m.entrySet())) {
-            if (e.getValue() instanceof File && !RESERVED.contains(e.getKey())) {
-                put(m, e.getKey(), newFile(e.getKey()));
+            if (e.getValue() instanceof File && !RandomFiles.RESERVED.contains(e.getKey())) {
+                put(m, e.getKey(), files.newFile(e.getKey()));
                 rewritten++;
             }
         }
-        String path = newPath();
+        String path = files.newPath();
         if (path != null) {
-            put(m, path, newFile(path));
+            put(m, path, files.newFile(path));
             done.add("write " + path);
         }
         done.add("rewrite all " + rewritten + " files");
@@ -341,117 +343,5 @@ final class CommitGenerator {
         m.remove("ext/lib");
         m.remove(".gitmodules");
         return "remove gitlink ext/lib";
-    }
-
-    /** Puts {@code leaf} at {@code path}, removing whatever is in its way (a file at a leading folder, a folder). */
-    private static void put(TreeMap<String, Leaf> m, String path, Leaf leaf) {
-        for (int i = path.indexOf('/'); i >= 0; i = path.indexOf('/', i + 1)) {
-            m.remove(path.substring(0, i));
-        }
-        m.subMap(path + "/", path + "0").clear();
-        m.put(path, leaf);
-    }
-
-    private String newPath() {
-        String ext = EXTENSIONS[rnd.nextInt(EXTENSIONS.length)];
-        return DIRS[rnd.nextInt(DIRS.length)] + "f" + (++counter) + "." + ext;
-    }
-
-    private File newFile(String path) {
-        String ext = path.substring(path.lastIndexOf('.') + 1);
-        if (ext.equals("bin")) {
-            return new File(binary(), false);
-        }
-        return new File(content(ext).getBytes(StandardCharsets.UTF_8), ext.equals("sh"));
-    }
-
-    /**
-     * Text whose round trip through every attribute set used here gives the blob back (LF only; lower case
-     * only for the filter's files), so that git status never depends on whether an entry is racily clean.
-     */
-    private String content(String ext) {
-        if (rnd.nextInt(20) == 0) {
-            return "";
-        }
-        StringBuilder b = new StringBuilder(ext.equals("sh") ? "#!/bin/sh\n" : "");
-        String[] words = {"alpha", "Beta", "gamma", "Delta", "eps", "zeta", "ETA", "theta"};
-        int lines = 1 + rnd.nextInt(6);
-        for (int i = 0; i < lines; i++) {
-            for (int w = 0; w < 1 + rnd.nextInt(6); w++) {
-                b.append(words[rnd.nextInt(words.length)]).append(w % 3 == 2 ? "" : " ");
-            }
-            b.append(counter++).append('\n');
-        }
-        String s = b.toString();
-        return ext.equals("up") ? s.toLowerCase() : s;
-    }
-
-    /** Binary content: NUL bytes and CRLF, which no conversion may touch. */
-    private byte[] binary() {
-        byte[] b = new byte[8 + rnd.nextInt(64)];
-        rnd.nextBytes(b);
-        b[0] = 0;
-        b[1] = '\r';
-        b[2] = '\n';
-        return b;
-    }
-
-    private static File text(String s) {
-        return new File(s.getBytes(StandardCharsets.UTF_8), false);
-    }
-
-    /** A random path holding a {@code type} (not git's own files, not the gitlink). */
-    private String pick(TreeMap<String, Leaf> m, Class<? extends Leaf> type) {
-        List<String> paths = new ArrayList<>();
-        m.forEach((p, l) -> {
-            if (type.isInstance(l) && !RESERVED.contains(p) && !p.startsWith("ext/")) {
-                paths.add(p);
-            }
-        });
-        return paths.isEmpty() ? null : paths.get(rnd.nextInt(paths.size()));
-    }
-
-    private String pickDir(TreeMap<String, Leaf> m) {
-        TreeSet<String> dirs = new TreeSet<>();
-        for (String p : m.keySet()) {
-            for (int i = p.indexOf('/'); i >= 0; i = p.indexOf('/', i + 1)) {
-                dirs.add(p.substring(0, i));
-            }
-        }
-        dirs.removeIf(d -> d.equals("ext") || d.startsWith("ext/"));
-        List<String> list = new ArrayList<>(dirs);
-        return list.isEmpty() ? null : list.get(rnd.nextInt(list.size()));
-    }
-
-    /** The relative link target from the folder of {@code link} to {@code target} (both from the top). */
-    static String relative(String link, String target) {
-        String[] from = link.split("/");
-        String[] to = target.split("/");
-        int common = 0;
-        while (common < from.length - 1 && common < to.length && from[common].equals(to[common])) {
-            common++;
-        }
-        StringBuilder b = new StringBuilder();
-        for (int i = common; i < from.length - 1; i++) {
-            b.append("../");
-        }
-        for (int i = common; i < to.length; i++) {
-            b.append(to[i]).append(i < to.length - 1 ? "/" : "");
-        }
-        return b.length() == 0 ? "." : b.toString();
-    }
-
-    private static byte[] concat(byte[]... parts) {
-        int n = 0;
-        for (byte[] p : parts) {
-            n += p.length;
-        }
-        byte[] out = new byte[n];
-        int at = 0;
-        for (byte[] p : parts) {
-            System.arraycopy(p, 0, out, at, p.length);
-            at += p.length;
-        }
-        return out;
     }
 }

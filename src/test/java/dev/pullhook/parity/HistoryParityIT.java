@@ -19,14 +19,18 @@ import java.util.Set;
 /**
  * Parity over a realistic history: this project's own first-parent commits (the repository the tests run
  * in), pushed to a bare origin forwards, backwards and in random jumps (forced), deployed by pullhook and by
- * git, compared after every step. Light local edits now and then. When the checkout has no usable history (a
- * shallow clone, fewer than 30 commits) a generated history of the same size stands in, and the log says so.
+ * git, compared after every step, with light local edits now and then. When the checkout has no usable
+ * history (shallow, fewer than 30 commits) a generated one of 90 commits stands in, and the log says so.
  *
- * <p>Both engines walk the same {@value #STEPS} steps side by side (the fast one with the tree watch, jgit
- * without), against one git twin. Replay: {@code mvn -B -o -Dtest=HistoryParityIT -Dparity.seed=<seed> test}.
+ * <p>Both engines walk the same steps side by side against one git twin: the fast one (tree watch on) all
+ * {@value #STEPS}, jgit (watch off) the first {@value #JGIT_STEPS} (the walk forwards and part of the way
+ * back), to keep the suite's time down. Replay: {@code mvn -B -o -Dtest=HistoryParityIT -Dparity.seed=<seed>
+ * test}; knobs as in {@link GitParityIT}, plus {@code -Dparity.jgit.steps=<n>}, {@code -Dparity.edits=false}
+ * (the pushes alone) and {@code -Dparity.history=generated} (the stand-in history even when this one is there).
  */
 class HistoryParityIT {
     static final int STEPS = 300;
+    static final int JGIT_STEPS = 100;
     private static final long SEED = Long.getLong("parity.seed", 90L);
     private static final int MIN_COMMITS = 30;
     /** {@code -Dparity.edits=false}: no local edits, the pushes alone (to tell the two kinds of difference apart). */
@@ -38,17 +42,19 @@ class HistoryParityIT {
     @Test
     void bothEnginesLeaveWhatGitLeavesOverTheProjectsHistory() {
         walk(new ParityOptions(false, false, List.of(new ParityOptions.Engine("fast", true),
-                new ParityOptions.Engine("jgit", false))), Integer.getInteger("parity.steps", STEPS), SEED);
+                new ParityOptions.Engine("jgit", false))).selected(), Integer.getInteger("parity.steps", STEPS), SEED);
     }
 
     private void walk(ParityOptions options, int steps, long seed) {
         Random rnd = new Random(seed);
-        try (TwinRepos repos = TwinRepos.create(tmp, List.of("site-fast", "site-jgit"))) {
-            List<ObjectId> commits = projectHistory(repos);
+        try (TwinRepos repos = TwinRepos.create(tmp, options.siteNames())) {
+            boolean forced = "generated".equals(System.getProperty("parity.history"));
+            List<ObjectId> commits = forced ? List.of() : projectHistory(repos);
             String source = "this project's history";
             if (commits.size() < MIN_COMMITS) {
-                System.out.println("parity history: no usable project history (" + commits.size()
-                        + " first-parent commits, shallow clone?): walking a generated history of 90 commits instead");
+                System.out.println("parity history: " + (forced ? "-Dparity.history=generated"
+                        : "no usable project history (" + commits.size() + " first-parent commits, shallow clone?)")
+                        + ": walking a generated history of 90 commits instead");
                 commits = generatedHistory(repos, new Random(seed), 90);
                 source = "a generated history";
             }
@@ -66,6 +72,9 @@ class HistoryParityIT {
                 int at = 0;
                 String carried = "";
                 for (int step = 1; step <= plan.size() && run.anyLive(); step++) {
+                    if (step == Integer.getInteger("parity.jgit.steps", JGIT_STEPS) + 1) {
+                        run.retire("jgit");
+                    }
                     int next = plan.get(step - 1);
                     ObjectId target = commits.get(next);
                     String local = "";

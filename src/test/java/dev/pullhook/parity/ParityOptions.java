@@ -23,6 +23,24 @@ record ParityOptions(boolean clean, boolean submodules, List<Engine> sites) {
         }
     }
 
+    /**
+     * These options with only the engines named in {@code -Dparity.engines} (e.g. {@code fast}), for replaying
+     * one engine; all of them when it is not set.
+     */
+    ParityOptions selected() {
+        String only = System.getProperty("parity.engines", "");
+        if (only.isBlank()) {
+            return this;
+        }
+        List<String> names = List.of(only.split(","));
+        return new ParityOptions(clean, submodules, sites.stream().filter(e -> names.contains(e.engine())).toList());
+    }
+
+    /** The working copy names for the sites, in order. */
+    List<String> siteNames() {
+        return sites.stream().map(e -> "site-" + e.name()).toList();
+    }
+
     /** e.g. {@code clean-submodules}; picks a scenario on the command line ({@code -Dparity.scenario}). */
     String name() {
         return (clean ? "clean" : "noclean") + "-" + (submodules ? "submodules" : "nosubmodules");
@@ -33,11 +51,9 @@ record ParityOptions(boolean clean, boolean submodules, List<Engine> sites) {
         return name() + " " + sites;
     }
 
-    /** The daemon's config keys for {@code site} (besides repo.path and the port). */
-    Map<String, String> keys(Engine site) {
+    /** The daemon's config keys every site shares (the sites' own are set by {@link ParityRun}). */
+    Map<String, String> keys() {
         Map<String, String> k = new HashMap<>();
-        k.put("git.engine", site.engine());
-        k.put("deploy.watch", Boolean.toString(site.watch()));
         k.put("deploy.clean", Boolean.toString(clean));
         k.put("deploy.submodules", Boolean.toString(submodules));
         if (submodules) {

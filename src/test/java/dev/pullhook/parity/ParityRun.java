@@ -48,46 +48,35 @@ final class ParityRun implements AutoCloseable {
     private final ParityOptions options;
     private final TwinRepos repos;
     private final List<Site> sites = new ArrayList<>();
+    private Daemon daemon;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private int steps;
     private int differences;
     private long waitNanos;
 
-    /** One pullhook site: its working copy, daemon, and first failure. */
+    /** One pullhook site: its working copy and first failure. */
     private final class Site {
         final ParityOptions.Engine engine;
         final Path path;
-        Daemon daemon;
+        /** The site's name in the daemon's config ({@code sites}): its webhook is {@code /pull-repo/<name>}. */
+        final String name;
         /** The first difference, shown by {@link #finish}. */
         String failure;
-        /** Left behind after a difference (not with {@code parity.keepGoing}). */
+        /** Left behind after a difference (not with {@code parity.keepGoing}), or retired. */
         boolean dead;
         long nanos;
 
         Site(ParityOptions.Engine engine, Path path) {
             this.engine = engine;
             this.path = path;
-            this.daemon = start();
-        }
-
-        Daemon start() {
-            Map<String, String> values = new HashMap<>(options.keys(engine));
-            values.put("repo.path", path.toString());
-            values.put("server.host", "127.0.0.1");
-            values.put("server.port", "0");
-            values.put("server.log.rejections.per.minute", "1000000");
-            try {
-                return Daemon.start(new ConfigLoader(Map.of("PULLHOOK_SECRET", SECRET), w -> { }).fromMap(values));
-            } catch (Exception e) {
-                throw new IllegalStateException("cannot start pullhook for " + path, e);
-            }
+            this.name = engine.name().replace('-', '_');
         }
 
         HttpResponse<String> deploy() {
             long t0 = System.nanoTime();
             byte[] body = "{}".getBytes(StandardCharsets.UTF_8);
             HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + daemon.port()
-                            + "/pull-repo?wait=true"))
+                            + "/pull-repo/" + name + "?wait=true"))
                     .timeout(Duration.ofSeconds(120))
                     .header("X-Hub-Signature-256", Signatures.sha256(SECRET, body))
                     .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
@@ -104,7 +93,7 @@ final class ParityRun implements AutoCloseable {
         }
     }
 
-    /** Starts one daemon per {@code options.sites()}, on {@code repos.sites} in that order. */
+    /** One daemon (one start: they are not cheap) deploying every site of {@code options}, on {@code repos.sites}. */
     ParityRun(String scenario, String replay, ParityOptions options, TwinRepos repos) {
         this.scenario = scenario;
         this.replay = replay;
@@ -112,6 +101,27 @@ final class ParityRun implements AutoCloseable {
         this.repos = repos;
         for (int i = 0; i < options.sites().size(); i++) {
             sites.add(new Site(options.sites().get(i), repos.sites.get(i)));
+        }
+        this.daemon = start();
+    }
+
+    private Daemon start() {
+        Map<String, String> values = new HashMap<>(options.keys());
+        values.put("server.host", "127.0.0.1");
+        values.put("server.port", "0");
+        values.put("server.log.rejections.per.minute", "1000000");
+        values.put("sites", String.join(", ", sites.stream().map(s -> s.name).toList()));
+        Map<String, String> env = new HashMap<>();
+        for (Site s : sites) {
+            values.put("site." + s.name + ".repo.path", s.path.toString());
+            values.put("site." + s.name + ".git.engine", s.engine.engine());
+            values.put("site." + s.name + ".deploy.watch", Boolean.toString(s.engine.watch()));
+            env.put(ConfigLoader.envName("site." + s.name + ".secret"), SECRET);
+        }
+        try {
+            return Daemon.start(new ConfigLoader(env, w -> { }).fromMap(values));
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot start pullhook for " + scenario, e);
         }
     }
 
@@ -125,6 +135,15 @@ final class ParityRun implements AutoCloseable {
         }
         out.add(repos.twin);
         return out;
+    }
+
+    /** Stops deploying the sites of {@code engine} (a subset of the steps, to save time); not a failure. */
+    void retire(String engine) {
+        for (Site s : sites) {
+            if (s.engine.engine().equals(engine)) {
+                s.dead = true;
+            }
+        }
     }
 
     /** Whether any site is still being compared. */
@@ -142,8 +161,8 @@ final class ParityRun implements AutoCloseable {
     WorkTreeState deployAndCompare(int step, String story, boolean edited) {
         steps++;
         long t0 = System.nanoTime();
-        CompletableFuture<WorkTreeState> twin = repos.async(() -> WorkTreeState.captureAfter(repos, repos.twin,
-                TwinRepos.twinDeployScript(edited, options.clean(), options.submodules())));
+        String script = TwinRepos.twinDeployScript(edited, options.clean(), options.submodules(), repos.originTip());
+        CompletableFuture<WorkTreeState> twin = repos.async(() -> WorkTreeState.captureAfter(repos, repos.twin, script));
         List<Site> live = sites.stream().filter(s -> !s.dead).toList();
         List<CompletableFuture<Deployed>> deployed = new ArrayList<>();
         for (Site s : live) {
@@ -240,9 +259,9 @@ final class ParityRun implements AutoCloseable {
             s.dead = true;
             return;
         }
-        s.daemon.stop();
+        daemon.stop();
         repos.sh(repos.root, "rm -rf '" + s.path.getFileName() + "' && cp -a twin '" + s.path.getFileName() + "'");
-        s.daemon = s.start();
+        daemon = start();
     }
 
     /** For the log line at the end: steps, and where the time went. */
@@ -277,8 +296,6 @@ final class ParityRun implements AutoCloseable {
 
     @Override
     public void close() {
-        for (Site s : sites) {
-            s.daemon.stop();
-        }
+        daemon.stop();
     }
 }

@@ -11,7 +11,6 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -34,8 +33,8 @@ class RefusalParityIT {
     @EnumSource(CommitGenerator.Refusal.class)
     void treeGitWouldWriteDifferentlyIsRefusedBeforeAnythingChanges(CommitGenerator.Refusal kind) throws Exception {
         ParityOptions options = new ParityOptions(false, false, List.of(new ParityOptions.Engine("fast", true),
-                new ParityOptions.Engine("jgit", false)));
-        try (TwinRepos repos = TwinRepos.create(tmp, List.of("site-fast", "site-jgit"))) {
+                new ParityOptions.Engine("jgit", false))).selected();
+        try (TwinRepos repos = TwinRepos.create(tmp, options.siteNames())) {
             TreeWriter writer = new TreeWriter(repos.originRepo());
             Map<String, Leaf> files = new TreeMap<>();
             files.put("README.md", text("the site\n"));
@@ -58,18 +57,7 @@ class RefusalParityIT {
                 }
                 Map<String, Leaf> bad = new TreeMap<>(files);
                 List<RawPath> raw = new ArrayList<>();
-                switch (kind) {
-                    case NOT_UTF8_NAME -> raw.add(new RawPath(bytes("docs/bad-", new byte[] {(byte) 0xff, (byte) 0xfe},
-                            "-name.txt"), text("a name that is not UTF-8\n")));
-                    case IDENT -> {
-                        bad.put(".gitattributes", text("*.txt text\n*.id ident\n"));
-                        bad.put("docs/version.id", text("$Id$\n"));
-                    }
-                    case WORKING_TREE_ENCODING -> {
-                        bad.put(".gitattributes", text("*.txt text\n*.utf16 working-tree-encoding=UTF-16\n"));
-                        bad.put("docs/page.utf16", text("stored as UTF-8, written as UTF-16 by git\n"));
-                    }
-                }
+                kind.apply(bad, raw);
                 ObjectId refused = writer.commit(bad, raw, second, "refused");
                 repos.forcePush(refused);
                 String local = "edit docs/guide.txt; untracked notes.tmp";
@@ -92,16 +80,6 @@ class RefusalParityIT {
     }
 
     private static File text(String s) {
-        return new File(s.getBytes(StandardCharsets.UTF_8), false);
-    }
-
-    private static byte[] bytes(String before, byte[] middle, String after) {
-        byte[] a = before.getBytes(StandardCharsets.UTF_8);
-        byte[] c = after.getBytes(StandardCharsets.UTF_8);
-        byte[] out = new byte[a.length + middle.length + c.length];
-        System.arraycopy(a, 0, out, 0, a.length);
-        System.arraycopy(middle, 0, out, a.length, middle.length);
-        System.arraycopy(c, 0, out, a.length + middle.length, c.length);
-        return out;
+        return RandomFiles.text(s);
     }
 }

@@ -39,7 +39,6 @@ import java.util.concurrent.ConcurrentHashMap;
 public record WorkTreeState(Map<String, String> refs, Map<String, String> index, Map<String, String> status,
                             Map<String, String> disk) {
 
-    private static final String SEP = "\u001e\u001e\u001e";
     private static final List<String> LS_FILES = List.of("git", "ls-files", "-s", "-z");
     /**
      * git's status with {@code core.checkStat=minimal} on both sides: JGit (pullhook) writes index entries
@@ -64,13 +63,15 @@ public record WorkTreeState(Map<String, String> refs, Map<String, String> index,
      * the state; git's part in the same process.
      */
     public static WorkTreeState captureAfter(TwinRepos repos, Path dir, String script) {
-        String out = new String(repos.sh(dir, script + "\n" + String.join(" ", LS_FILES) + "; printf '" + SEP + "'; "
-                + String.join(" ", STATUS)), StandardCharsets.UTF_8);
-        String[] part = out.split(SEP, -1);
-        if (part.length != 2) {
-            throw new IllegalStateException("unexpected output of the state script: " + show(out, 300));
+        // ls-files in the background (into a file in .git, which is not compared) while status runs
+        Path listing = dir.resolve(".git/parity-ls-files");
+        String out = new String(repos.sh(dir, script + "\n" + String.join(" ", LS_FILES) + " > .git/parity-ls-files & "
+                + String.join(" ", STATUS) + "; wait $!"), StandardCharsets.UTF_8);
+        try {
+            return of(dir, Files.readString(listing, StandardCharsets.UTF_8), out, disk(dir));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
-        return of(dir, part[0], part[1], disk(dir));
     }
 
     private static WorkTreeState of(Path dir, String lsFiles, String statusOutput, Map<String, String> disk) {
