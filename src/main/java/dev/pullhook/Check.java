@@ -57,6 +57,15 @@ final class Check {
             line("deploy", moves ? "would move HEAD " + head.map(h -> h.abbreviate(7).name()).orElse("(none)") + " -> "
                     + tip.abbreviate(7).name() : "would change nothing: HEAD is the remote tip"
                     + (edited.isEmpty() ? "" : " (but for the edited files)"));
+            if (moves && workingCopy.commit(tip.name()) != null) {
+                // fetched already: what a deploy checks before writing anything (names, attributes, submodules)
+                try {
+                    workingCopy.plan(tip, workingCopy.localChanges(), site.deploy().submodules());
+                } catch (GitException e) {
+                    line("deploy", "FAILED: " + e.getMessage());
+                    return Math.max(status, Main.EXIT_FAILED);
+                }
+            }
             return status;
         } catch (GitException e) {
             line(e.phase() == GitException.Phase.FETCH ? "remote" : "repo", "FAILED: " + e.getMessage());

@@ -265,6 +265,7 @@ final class ResetPlan {
         /** How the blob is written (eol, smudge filter), refusing what pullhook cannot do as git does. */
         private DirCacheCheckout.CheckoutMetadata metadata(String path, FileMode mode) throws IOException, Refused {
             if (mode == FileMode.SYMLINK) {
+                linkTarget(path);
                 return new DirCacheCheckout.CheckoutMetadata(org.eclipse.jgit.lib.CoreConfig.EolStreamType.DIRECT, null);
             }
             Attributes attributes = tw.getAttributes();
@@ -296,6 +297,37 @@ final class ResetPlan {
             }
             return new DirCacheCheckout.CheckoutMetadata(tw.getEolStreamType(TreeWalk.OperationType.CHECKOUT_OP),
                     smudge == null ? null : tw.getFilterCommand(Constants.ATTR_FILTER_TYPE_SMUDGE));
+        }
+
+        /**
+         * Refuses a link whose target Java cannot write byte for byte: Java (and JGit) make links from a
+         * {@code Path}, which drops a trailing or doubled '/' and cannot hold bytes that are not UTF-8.
+         */
+        private void linkTarget(String path) throws IOException, Refused {
+            byte[] target = tw.getObjectReader().open(tw.getObjectId(1), Constants.OBJ_BLOB).getCachedBytes(4096);
+            String why = null;
+            String text = new String(target, java.nio.charset.StandardCharsets.UTF_8);
+            if (target.length == 0) {
+                why = "is empty";
+            } else if (!java.util.Arrays.equals(text.getBytes(java.nio.charset.StandardCharsets.UTF_8), target)
+                    || text.indexOf('\0') >= 0) {
+                why = "is not valid UTF-8 text";
+            } else if (!java.nio.file.Path.of(text).toString().equals(text)) {
+                why = "has a trailing or doubled '/', which Java drops when it makes a link";
+            } else if (!PathRules.namesAreUtf8() && !text.chars().allMatch(c -> c < 0x80)) {
+                why = "is not ASCII and this Java writes file names as " + WorkingCopy.fileNamesNotUtf8()
+                        + " (start pullhook under a UTF-8 locale, e.g. LANG=C.UTF-8)";
+            }
+            if (why != null) {
+                throw new Refused("refusing " + target(path) + ": the symbolic link " + PathRules.quote(tw.getRawPath(), 0,
+                        tw.getPathLength()) + " points to " + PathRules.quote(target, 0, target.length) + ", which "
+                        + why + "; pullhook cannot write it as git would; nothing was changed (change the link in the"
+                        + " repository)");
+            }
+        }
+
+        private String target(String path) {
+            return this.target.abbreviate(7).name();
         }
 
         private Refused unsupported(String path, String what) {

@@ -32,7 +32,8 @@ final class CommitGenerator {
     enum Refusal {
         NOT_UTF8_NAME("docs/bad-", "-name.txt", "UTF-8"),
         IDENT("ident", ".gitattributes"),
-        WORKING_TREE_ENCODING("working-tree-encoding", ".gitattributes");
+        WORKING_TREE_ENCODING("working-tree-encoding", ".gitattributes"),
+        LINK_WITH_A_TRAILING_SLASH("docs/up", "symbolic link");
 
         final String[] mentions;
 
@@ -56,6 +57,8 @@ final class CommitGenerator {
                     m.put(".gitattributes", text(attributes + "*.utf16 working-tree-encoding=UTF-16\n"));
                     m.put("docs/page.utf16", text("stored as UTF-8, written as UTF-16 by git\n"));
                 }
+                // git writes the link's bytes as they are; Java makes links from a Path, which drops the slash
+                case LINK_WITH_A_TRAILING_SLASH -> m.put("docs/up", new Link("../"));
             }
         }
     }
