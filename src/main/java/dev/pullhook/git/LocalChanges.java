@@ -98,7 +98,7 @@ final class LocalChanges {
         TreeSet<String> changed = staged.isEmpty() && doubtful.equals(scan.stale().keySet()) && contentIsBlob(r, kept)
                 ? compareContent(r, index, scan.stale()) : null;
         if (changed == null) {
-            changed = walk(r, index, head, PathFilterGroup.createFromStrings(doubtful));
+            changed = walk(r, index, head, doubtful);
         }
         TreeSet<String> found = changed;
         // the content of these is as recorded and only their stat data moved (files copied without their
@@ -385,19 +385,27 @@ final class LocalChanges {
         }
     }
 
-    /** JGit's walk of HEAD, the index and the working tree over {@code paths}: it reads files and decides. */
-    private static TreeSet<String> walk(Repository r, DirCache index, ObjectId head, TreeFilter paths)
+    /**
+     * JGit's walk of HEAD, the index and the working tree over {@code paths}: it reads files and decides.
+     * The index it walks is a copy of the entries of those paths (and of every .gitattributes), the files
+     * among them marked "smudged": the stat pass already doubted their stat data (a change time or inode JGit
+     * does not look at, or a racy time), so JGit must read the content, never take the index's word for
+     * it; yet the file must be hashed against its index entry, as git's {@code text=auto} conversion
+     * depends on whether the indexed blob holds CRLF.
+     */
+    private static TreeSet<String> walk(Repository r, DirCache index, ObjectId head, Set<String> paths)
             throws IOException {
         TreeSet<String> changed = new TreeSet<>();
         try (ObjectReader reader = r.newObjectReader(); TreeWalk walk = new TreeWalk(r, reader)) {
             walk.setOperationType(TreeWalk.OperationType.CHECKIN_OP);  // content is hashed as git add would
             int headIdx = head == null ? walk.addTree(new EmptyTreeIterator()) : walk.addTree(head);
-            int indexIdx = walk.addTree(new DirCacheIterator(index));
-            int treeIdx = walk.addTree(new FileTreeIterator(r));
+            int indexIdx = walk.addTree(new DirCacheIterator(doubtedCopy(index, paths)));
+            FileTreeIterator files = new FileTreeIterator(r);
+            int treeIdx = walk.addTree(files);
+            files.setDirCacheIterator(walk, indexIdx);
             walk.setRecursive(true);
-            // no IndexDiffFilter: it would vouch for a file by size and time alone, which the stat pass
-            // already doubted (a change time or inode moved, a racy time): each path here is compared by content
-            walk.setFilter(AndTreeFilter.create(paths, new Tracked(headIdx, indexIdx)));
+            walk.setFilter(AndTreeFilter.create(PathFilterGroup.createFromStrings(paths),
+                    new Tracked(headIdx, indexIdx)));
             while (walk.next()) {
                 DirCacheIterator inIndex = walk.getTree(indexIdx, DirCacheIterator.class);
                 WorkingTreeIterator onDisk = walk.getTree(treeIdx, WorkingTreeIterator.class);
@@ -408,7 +416,7 @@ final class LocalChanges {
                         || !walk.getObjectId(headIdx).equals(entry.getObjectId())   // staged
                         || walk.getFileMode(headIdx) != entry.getFileMode()
                         || (!gitlink && onDisk == null)               // deleted on disk
-                        || (!gitlink && onDisk.isModified(smudged(entry), true, reader));
+                        || (!gitlink && onDisk.isModified(entry, true, reader));
                 if (differs) {
                     changed.add(walk.getPathString());
                 }
@@ -423,16 +431,34 @@ final class LocalChanges {
         return changed;
     }
 
-    /**
-     * A copy of the entry that JGit compares by content: the stat pass already found its stat data in
-     * doubt (a change time or inode JGit does not look at, or a racy time), so they must not vouch for it.
-     */
-    private static DirCacheEntry smudged(DirCacheEntry entry) {
-        if (entry.getFileMode() != FileMode.REGULAR_FILE && entry.getFileMode() != FileMode.EXECUTABLE_FILE) {
-            return entry;
+    /** The entries of {@code paths} (files smudged) and of every .gitattributes, in an index of their own. */
+    private static DirCache doubtedCopy(DirCache index, Set<String> paths) {
+        java.util.TreeMap<Integer, Boolean> picked = new java.util.TreeMap<>();  // position -> doubted
+        for (String path : paths) {
+            EntryRange range = EntryRange.of(index, path);
+            for (int i = range.from(); i < range.to(); i++) {
+                picked.put(i, true);
+            }
         }
-        DirCacheEntry copy = new DirCacheEntry(entry);
-        copy.setLength(0);  // a non-empty blob recorded with length 0 is "smudged": JGit then reads the file
+        byte[] attributes = Constants.DOT_GIT_ATTRIBUTES.getBytes(StandardCharsets.US_ASCII);
+        for (int i = 0; i < index.getEntryCount(); i++) {
+            byte[] raw = index.getEntry(i).getRawPath();
+            int at = raw.length - attributes.length;
+            if (at >= 0 && (at == 0 || raw[at - 1] == '/')
+                    && java.util.Arrays.equals(raw, at, raw.length, attributes, 0, attributes.length)) {
+                picked.putIfAbsent(i, false);
+            }
+        }
+        DirCache copy = DirCache.newInCore();
+        org.eclipse.jgit.dircache.DirCacheBuilder builder = copy.builder();
+        picked.forEach((i, doubted) -> {
+            DirCacheEntry c = new DirCacheEntry(index.getEntry(i));
+            if (doubted && (c.getFileMode() == FileMode.REGULAR_FILE || c.getFileMode() == FileMode.EXECUTABLE_FILE)) {
+                c.setLength(0);  // a non-empty blob recorded with length 0 is "smudged": JGit reads the file
+            }
+            builder.add(c);
+        });
+        builder.finish();
         return copy;
     }
 

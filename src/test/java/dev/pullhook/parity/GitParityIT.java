@@ -113,7 +113,8 @@ class GitParityIT {
                     repos.forcePush(push.tip());
                     if (push.refusal() != null) {
                         run.deployRefused(step, story, push.refusal().mentions);
-                        carried = local.isEmpty() ? "" : "(before the refusal) " + local + "; ";
+                        // what was edited stays edited: the next deploy (and the twin's stash) still meets it
+                        carried = carried + (local.isEmpty() ? "" : "(before the refusal) " + local + "; ");
                         continue;
                     }
                     state = run.deployAndCompare(step, story, !(carried + local).isEmpty());
