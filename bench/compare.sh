@@ -164,7 +164,9 @@ deploy_contender() {
     rm -f "$answer"
     if ! out=$(curl -sS --max-time 300 -o "$answer" -w '%{http_code} %{time_total}' -X POST \
         -H "X-Hub-Signature-256: $SIG" "http://127.0.0.1:${CPORT[$c]}/pull-repo?wait=true" 2>&1); then
-        D_ERR="no answer (curl: $out)$(last_problem "$c")"
+        D_ERR="no answer (curl: $out)"
+        alive "${CPID[$c]:-}" || D_ERR="$D_ERR; the daemon has exited: $(tail -n 1 "${CLOG[$c]}")"
+        D_ERR="$D_ERR$(last_problem "$c")"
         return 1
     fi
     read -r code secs <<< "$out"
@@ -179,6 +181,12 @@ deploy_contender() {
     D_MS=$(calc "$secs * 1000" 1)
     D_SERVER=$(grep -oE '"ms": *[0-9]+' "$answer" | head -n 1 | grep -oE '[0-9]+$' || echo "-")
     D_ID=$(grep -oE '"id": *[0-9]+' "$answer" | head -n 1 | grep -oE '[0-9]+$' || echo "-")
+}
+
+alive() {  # alive PID: the process runs (not gone, not a zombie waiting to be reaped)
+    local state
+    [ -n "$1" ] && state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) && [ -n "$state" ] \
+        && [ "$state" != Z ] && [ "$state" != X ]
 }
 
 last_problem() {  # the daemon's last WARN or ERROR line, for a failure's report
@@ -200,7 +208,8 @@ check_wc() {
 }
 
 fail() {  # fail MEASUREMENT ROUND NAME: note a failed deploy or check (D_ERR) for the report
-    local line="$1, round $2: ${LABEL[$3]}: $D_ERR"
+    local line
+    line="$1, round $2: ${LABEL[$3]}: $(tr '\n' ' ' <<< "$D_ERR" | sed 's/ *$//')"
     log "FAILED: $line"
     echo "$line" >> "$RUN/failures.txt"
 }
