@@ -153,8 +153,9 @@ deploy_contender() {
     D_MS=""; D_SERVER="-"; D_ID="-"; D_ERR=""
     if [ "$c" = git ]; then
         local t0=$EPOCHREALTIME twin=$WORK/$size/twin
-        if ! out=$( { git -C "$twin" fetch -q origin && git -C "$twin" reset -q --hard origin/main; } 2>&1); then
-            D_ERR="git failed: $out"
+        # as run.sh's git_deploy: nothing but the two commands inside the timing (no subshell)
+        if ! { git -C "$twin" fetch -q origin && git -C "$twin" reset -q --hard origin/main; } 2> "$RUN/git.err"; then
+            D_ERR="git failed: $(cat "$RUN/git.err")"
             return 1
         fi
         D_MS=$(calc "($EPOCHREALTIME - $t0) * 1000" 1)
