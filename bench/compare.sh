@@ -15,7 +15,8 @@
 # it), BASE_SOURCE / NEW_SOURCE (what the jars were built from, for the table), ROUNDS (counted warm rounds,
 # 16: a multiple of the 4 contenders, so each goes first equally often), WARMUP (uncounted warm-up rounds, 1),
 # RESTARTS (first deploys after a restart per contender, 5; 0 skips measurement 2), GOAL (1.10: the
-# largest ratio to base that passes), QUIET_WAIT / QUIET_LOAD (as run.sh).
+# largest ratio to base that passes), QUIET_WAIT / QUIET_LOAD (as run.sh), REPORT_ONLY=1 (measure nothing:
+# render the tables of the last finished run of each size again, from bench/work/SIZE/compare/run/).
 set -euo pipefail
 
 ROUNDS=${ROUNDS:-16}       # set before run.sh is sourced: its own defaults apply only when unset
@@ -355,10 +356,18 @@ compare_size() {
     for c in "${DAEMONS[@]}"; do
         stop_contender "$c"
     done
-    local took load1
+    # what the table's header says, kept with the numbers so that REPORT_ONLY=1 can render them again
+    local took
     took=$(calc "$EPOCHREALTIME - $t_size" 0)
-    load1=$(cut -d' ' -f1-3 /proc/loadavg)
-    report "$size" "$started" "$took" "$load0" "$load1" > "$WORK/compare-$size.md"
+    {
+        printf 'M_STARTED=%q M_TOOK=%q M_LOAD0=%q M_LOAD1=%q\n' "$started" "$took" "$load0" "$(cut -d' ' -f1-3 /proc/loadavg)"
+        printf 'M_BASE=%q\n' "$(jar_info "$BASE_JAR" "$BASE_SOURCE")"
+        printf 'M_NEW=%q\n' "$(jar_info "$NEW_JAR" "$NEW_SOURCE")"
+        printf 'M_OPTS=%q\n' "$(unit_jvm_opts | sed "s|$WORK|bench/work|")"
+        printf 'M_COMMITS=%q M_ROUNDS=%q M_WARMUP=%q M_RESTARTS=%q M_GOAL=%q\n' \
+            "$(git -C "$dir/origin.git" rev-list --count main)" "$ROUNDS" "$WARMUP" "$RESTARTS" "$GOAL"
+    } > "$RUN/meta"
+    report "$size" > "$WORK/compare-$size.md"
     log "$size: done in $took s: $WORK/compare-$size.md"
 }
 
@@ -367,26 +376,36 @@ paired_ratio() {
     awk -v c="$1" 'NR > 1 { t[$1, $3] = $4; rounds[$1] = 1 }
         END { for (r in rounds) if ((r, c) in t && (r, "base") in t) printf "%.4f\n", t[r, c] / t[r, "base"] }' \
         "$RUN/warm.tsv" > "$RUN/tmp.paired"
-    if [ -s "$RUN/tmp.paired" ]; then printf '%.2f×' "$(median "$RUN/tmp.paired")"; else echo "-"; fi
+    if [ -s "$RUN/tmp.paired" ]; then   # two decimals: run.sh's median rounds to one
+        sort -n "$RUN/tmp.paired" | awk '{ a[NR] = $1 } END { printf "%.2f×", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+    else
+        echo "-"
+    fi
 }
 
+# report SIZE: the markdown of the run in bench/work/SIZE/compare/run (its numbers, logs and meta)
 report() {
-    local size=$1 started=$2 took=$3 load0=$4 load1=$5 c base_med med rat verdict split kinds fails outside own
+    local size=$1 c base_med med rat verdict split kinds fails outside own
     local files commits binaries seed goal
+    local M_STARTED M_TOOK M_LOAD0 M_LOAD1 M_BASE M_NEW M_OPTS M_COMMITS M_ROUNDS M_WARMUP M_RESTARTS M_GOAL
+    RUN=$WORK/$size/compare/run
+    [ -f "$RUN/meta" ] || die "no finished run of $size in $RUN"
+    # shellcheck source=/dev/null
+    source "$RUN/meta"
     read -r files commits binaries seed goal <<< "${SIZES[$size]}"
     echo "## $size: base vs new (fast, jgit), side by side"
     echo
-    echo "- $started, took $took s; load average (1, 5, 15 min) $load0 at the start, $load1 at the end; $(nproc) cores"
-    echo "- base: $(jar_info "$BASE_JAR" "$BASE_SOURCE")"
-    echo "- new: $(jar_info "$NEW_JAR" "$NEW_SOURCE"); run twice, with \`git.engine = fast\` and \`= jgit\`"
-    echo "- all three at once, each on its own clone of the same origin, with the unit's JVM options as run.sh applies them: \`$(unit_jvm_opts | sed "s|$WORK|bench/work|")\`"
-    echo "- repository: $((files + binaries)) files, $(git -C "$WORK/$size/origin.git" rev-list --count main) commits at the end"
+    echo "- $M_STARTED, took $M_TOOK s; load average (1, 5, 15 min) $M_LOAD0 at the start, $M_LOAD1 at the end; $(nproc) cores"
+    echo "- base: $M_BASE"
+    echo "- new: $M_NEW; run twice, with \`git.engine = fast\` and \`= jgit\`"
+    echo "- all three at once, each on its own clone of the same origin, with the unit's JVM options as run.sh applies them: \`$M_OPTS\`"
+    echo "- repository: $((files + binaries)) files, $M_COMMITS commits at the end"
     echo
-    echo "### 1. Warm deploy: $ROUNDS rounds after $WARMUP warm-up"
+    echo "### 1. Warm deploy: $M_ROUNDS rounds after $M_WARMUP warm-up"
     echo
     echo "One push per round, then each contender deploys it (curl's time for a signed \`POST /pull-repo?wait=true\`; git: fetch + reset --hard on the twin), the order rotating by one each round; every copy checked at the pushed commit after the round."
     echo
-    echo "| contender | median [min–max] ms | ratio to base (goal ≤ ${GOAL}×) | per-round ratio, median | in the daemon: ms (fetch, check, reset, rest), medians | outside the deploy | resets | failed |"
+    echo "| contender | median [min–max] ms | ratio to base (goal ≤ ${M_GOAL}×) | per-round ratio, median | in the daemon: ms (fetch, check, reset, rest), medians | outside the deploy | resets | failed |"
     echo "|---|---|---|---|---|---|---|---|"
     base_med=$( [ -s "$RUN/warm-base.ms" ] && median "$RUN/warm-base.ms" || echo "")
     for c in "${DAEMONS[@]}" git; do
@@ -395,7 +414,7 @@ report() {
             med=$(median "$RUN/warm-$c.ms")
             rat="$(ratio "$med" "$base_med")×"
             case $c in
-                fast | jgit) verdict=" $(verdict "${rat%×} <= $GOAL")" ;;
+                fast | jgit) verdict=" $(verdict "${rat%×} <= $M_GOAL")" ;;
             esac
         fi
         if [ "$c" = git ]; then
@@ -413,9 +432,9 @@ report() {
             echo "| ${LABEL[$c]} | $(stats_or_dash "$RUN/warm-$c.ms") | $rat$verdict | $(paired_ratio "$c") | $split | $outside | $kinds | $fails |"
         fi
     done
-    if [ "$RESTARTS" -gt 0 ]; then
+    if [ "$M_RESTARTS" -gt 0 ]; then
         echo
-        echo "### 2. First deploy after a restart: $RESTARTS restarts of each"
+        echo "### 2. First deploy after a restart: $M_RESTARTS restarts of each"
         echo
         echo "Each daemon in turn: stop, start, wait for an idle deploy queue, push, one deploy (timed); the two others then deploy the same push (not timed)."
         echo
@@ -454,6 +473,13 @@ main() {
         esac
     done
     [ "$ROUNDS" -ge 1 ] && [ "$WARMUP" -ge 0 ] && [ "$RESTARTS" -ge 0 ] || die "ROUNDS >= 1, WARMUP >= 0, RESTARTS >= 0"
+    if [ "${REPORT_ONLY:-0}" = 1 ]; then   # render the last finished run of each size again, measure nothing
+        for size in "${sizes[@]}"; do
+            report "$size" > "$WORK/compare-$size.md"
+            echo; cat "$WORK/compare-$size.md"
+        done
+        return 0
+    fi
     mkdir -p "$WORK"
     check_tools
     check_jars
