@@ -15,7 +15,6 @@ import org.eclipse.jgit.revwalk.RevObject;
 import org.eclipse.jgit.revwalk.RevWalk;
 import org.eclipse.jgit.treewalk.AbstractTreeIterator;
 import org.eclipse.jgit.treewalk.TreeWalk;
-import org.eclipse.jgit.treewalk.filter.TreeFilter;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -244,7 +243,7 @@ final class FetchCheck {
     }
 
     /** Entries of the first tree that no other tree has, with the same mode, at the same path. */
-    private static final class NewInFirst extends TreeFilter {
+    private static final class NewInFirst extends StatelessFilter {
         @Override
         public boolean include(TreeWalk walk) {
             if (walk.getRawMode(0) == 0) {
@@ -258,14 +257,5 @@ final class FetchCheck {
             return true;
         }
 
-        @Override
-        public boolean shouldBeRecursive() {
-            return false;
-        }
-
-        @Override
-        public TreeFilter clone() {
-            return this;
-        }
     }
 }

@@ -472,7 +472,7 @@ final class LocalChanges {
     }
 
     /** Keeps only paths the index or HEAD knows, so untracked folders are never entered. */
-    private static final class Tracked extends TreeFilter {
+    private static final class Tracked extends StatelessFilter {
         private final int headIdx;
         private final int indexIdx;
 
@@ -486,14 +486,5 @@ final class LocalChanges {
             return walk.getTree(indexIdx, DirCacheIterator.class) != null || walk.getRawMode(headIdx) != 0;
         }
 
-        @Override
-        public boolean shouldBeRecursive() {
-            return false;
-        }
-
-        @Override
-        public TreeFilter clone() {
-            return this;
-        }
     }
 }

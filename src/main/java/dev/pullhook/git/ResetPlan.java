@@ -145,7 +145,7 @@ final class ResetPlan {
      * The given paths and the folders on their way. Unlike JGit's {@code PathFilterGroup} it never stops the
      * walk (which, or-ed with ANY_DIFF, would end the walk at the last edited path).
      */
-    private static final class Paths extends TreeFilter {
+    private static final class Paths extends StatelessFilter {
         private final java.util.NavigableSet<String> paths;
 
         Paths(Set<String> paths) {
@@ -162,15 +162,6 @@ final class ResetPlan {
             return below != null && below.startsWith(path + "/");
         }
 
-        @Override
-        public boolean shouldBeRecursive() {
-            return false;
-        }
-
-        @Override
-        public TreeFilter clone() {
-            return this;
-        }
     }
 
     /** One walk of HEAD against the target, entering only changed (or edited) folders. */
