@@ -1,6 +1,7 @@
 package dev.pullhook;
 
 import dev.pullhook.config.Config;
+import dev.pullhook.config.ConfigLoader;
 import dev.pullhook.config.ConfigException;
 import dev.pullhook.config.SiteConfig;
 import dev.pullhook.deploy.DeployService;
@@ -62,9 +63,10 @@ public final class Daemon implements AutoCloseable {
         }
         DeployService deploys = new DeployService(workingCopy, site, state);
         WebhookReceiver receiver = new WebhookReceiver(site.name(),
-                new WebhookAuthenticator(site.secret().bytes()),
+                new WebhookAuthenticator(site.secret().bytes(),
+                        site.signingKey() == null ? null : ConfigLoader.signingKeyBytes(site.signingKey())),
                 new PushEventParser(site.branch()),
-                new RecentDeliveries(1000, Duration.ofDays(7), Clock.systemUTC()),
+                new RecentDeliveries(1000, Duration.ofDays(7), Clock.systemUTC(), state.path().resolve("deliveries")),
                 deploys, rejections);
         return new SiteEndpoint(site, receiver, deploys);
     }

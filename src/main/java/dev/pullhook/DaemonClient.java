@@ -2,17 +2,14 @@ package dev.pullhook;
 
 import dev.pullhook.config.Config;
 import dev.pullhook.config.Secret;
+import dev.pullhook.webhook.ManualProof;
 
-import javax.crypto.Mac;
-import javax.crypto.spec.SecretKeySpec;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.security.GeneralSecurityException;
 import java.time.Duration;
-import java.util.HexFormat;
 
 /**
  * How the command line talks to the daemon of a config: on the address it listens on ({@code server.host},
@@ -38,13 +35,17 @@ final class DaemonClient {
     }
 
     /**
-     * A POST with an empty body and its {@code X-Hub-Signature-256}, waiting as long as the daemon may take
-     * to answer {@code ?wait=true}. The secret itself never travels.
+     * A POST with an empty body and a fresh {@link ManualProof} (time, nonce, HMAC over method, path and
+     * body), waiting as long as the daemon may take to answer {@code ?wait=true}. The secret itself never
+     * travels, and the request cannot be replayed.
      */
     HttpResponse<String> postSigned(String pathAndQuery, Secret secret) throws IOException, InterruptedException {
+        int query = pathAndQuery.indexOf('?');
+        String path = query < 0 ? pathAndQuery : pathAndQuery.substring(0, query);
         return http.send(HttpRequest.newBuilder(uri(pathAndQuery))
                         .timeout(config.waitTimeout().plusSeconds(10))
-                        .header("X-Hub-Signature-256", "sha256=" + hmacSha256(secret, new byte[0]))
+                        .header(ManualProof.HEADER, ManualProof.header(secret.bytes(), "POST", path, new byte[0],
+                                java.time.Instant.now().getEpochSecond()))
                         .POST(HttpRequest.BodyPublishers.noBody()).build(),
                 HttpResponse.BodyHandlers.ofString());
     }
@@ -53,15 +54,5 @@ final class DaemonClient {
         return http.send(HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(10))
                         .header("Accept", "application/json").GET().build(),
                 HttpResponse.BodyHandlers.ofString());
-    }
-
-    private static String hmacSha256(Secret secret, byte[] body) {
-        try {
-            Mac mac = Mac.getInstance("HmacSHA256");
-            mac.init(new SecretKeySpec(secret.bytes(), "HmacSHA256"));
-            return HexFormat.of().formatHex(mac.doFinal(body));
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException("HmacSHA256 is part of every Java runtime", e);
-        }
     }
 }

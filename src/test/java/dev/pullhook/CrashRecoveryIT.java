@@ -171,7 +171,7 @@ class CrashRecoveryIT {
 
     private static void post(int port) throws IOException, InterruptedException {
         HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/pull-repo"))
-                .header("X-Hub-Signature-256", Signatures.sha256(TestDaemon.SECRET, new byte[0]))
+                .header("X-Pullhook-Auth", Signatures.manual(TestDaemon.SECRET, "/pull-repo", new byte[0]))
                 .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
     }
 

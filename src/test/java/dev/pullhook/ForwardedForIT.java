@@ -73,8 +73,8 @@ class ForwardedForIT {
             assertEquals(true, log.linesWith("webhook accepted").isEmpty(), "nothing else was done");
             // behind a trusted proxy, the forwarded address is the one checked
             HttpResponse<String> viaProxy = daemon.post("/pull-repo?wait=true", new byte[0],
-                    "X-Forwarded-For", "192.0.2.1", "X-Hub-Signature-256",
-                    dev.pullhook.testing.Signatures.sha256(TestDaemon.SECRET, new byte[0]));
+                    "X-Forwarded-For", "192.0.2.1", "X-Pullhook-Auth",
+                    dev.pullhook.testing.Signatures.manual(TestDaemon.SECRET, "/pull-repo", new byte[0]));
             assertEquals(200, viaProxy.statusCode(), viaProxy.body());
         }
     }

@@ -169,7 +169,7 @@ class NginxIT {
             assertEquals(404, r.statusCode(), "GET " + path);
         }
         HttpResponse<String> rollback = postHttps("/rollback", "{}".getBytes(StandardCharsets.UTF_8),
-                "X-Hub-Signature-256", Signatures.sha256(TestDaemon.SECRET, "{}"));
+                "X-Pullhook-Auth", Signatures.manual(TestDaemon.SECRET, "/rollback", "{}".getBytes(StandardCharsets.UTF_8)));
         assertEquals(404, rollback.statusCode(), "POST /rollback must stay private");
         // the daemon itself does answer them: it is NGINX that keeps them private
         assertEquals(200, daemon.get("/status").statusCode());

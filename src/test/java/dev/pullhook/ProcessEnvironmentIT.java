@@ -132,7 +132,7 @@ class ProcessEnvironmentIT {
             byte[] body = "{}".getBytes(StandardCharsets.UTF_8);
             HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
                             + "/pull-repo?wait=true")).timeout(Duration.ofSeconds(60))
-                    .header("X-Hub-Signature-256", Signatures.sha256(TestDaemon.SECRET, body))
+                    .header("X-Pullhook-Auth", Signatures.manual(TestDaemon.SECRET, "/pull-repo", body))
                     .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());
             return JSON.readTree(r.body());
         }

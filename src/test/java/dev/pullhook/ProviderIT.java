@@ -130,24 +130,24 @@ class ProviderIT {
 
     @ParameterizedTest(name = "{0} {2}: {3}")
     @CsvSource(delimiter = '|', value = {
-            "bitbucket-cloud | repo:push | bitbucket-cloud/push-other-branch.json | push to branch feature-x, not main",
-            "bitbucket-cloud | repo:push | bitbucket-cloud/push-several-other.json | no change to main",
+            "bitbucket-cloud | repo:push | bitbucket-cloud/push-other-branch.json | a push to another branch (feature-x), not main",
+            "bitbucket-cloud | repo:push | bitbucket-cloud/push-several-other.json | a push to other branches (feature-x, feature-y), not main",
             "bitbucket-cloud | repo:push | bitbucket-cloud/delete.json | branch main was deleted",
-            "bitbucket-cloud | repo:push | bitbucket-cloud/push-tag.json | tag v1.2.0",
-            "bitbucket-cloud | pullrequest:created | bitbucket-cloud/push.json | is not a push",
-            "bitbucket-dc | repo:refs_changed | bitbucket-dc/push-other-branch.json | branch feature-x",
+            "bitbucket-cloud | repo:push | bitbucket-cloud/push-tag.json | a tag push (v1.2.0)",
+            "bitbucket-cloud | pullrequest:created | bitbucket-cloud/push.json | not a push event (pullrequest:created)",
+            "bitbucket-dc | repo:refs_changed | bitbucket-dc/push-other-branch.json | a push to another branch (feature-x), not main",
             "bitbucket-dc | repo:refs_changed | bitbucket-dc/delete.json | branch main was deleted",
-            "github | push | github/push-other-branch.json | push to branch feature-x, not main",
+            "github | push | github/push-other-branch.json | a push to another branch (feature-x), not main",
             "github | push | github/delete.json | branch main was deleted",
-            "github | push | github/push-tag.json | tag v1.2.0",
-            "github | issues | github/push.json | event issues is not a push",
-            "gitlab | Push Hook | gitlab/push-other-branch.json | push to branch feature-x, not main",
+            "github | push | github/push-tag.json | a tag push (v1.2.0)",
+            "github | issues | github/push.json | not a push event (issues)",
+            "gitlab | Push Hook | gitlab/push-other-branch.json | a push to another branch (feature-x), not main",
             "gitlab | Push Hook | gitlab/delete.json | branch main was deleted",
-            "gitlab | Tag Push Hook | gitlab/tag-push.json | is not a push",
-            "gitea | push | gitea/push-other-branch.json | push to branch feature-x, not main",
+            "gitlab | Tag Push Hook | gitlab/tag-push.json | a tag push (v1.2.0)",
+            "gitea | push | gitea/push-other-branch.json | a push to another branch (feature-x), not main",
             "gitea | push | gitea/delete-push.json | branch main was deleted",
-            "gitea | delete | gitea/delete.json | event delete is not a push",
-            "gitea | create | gitea/create.json | event create is not a push",
+            "gitea | delete | gitea/delete.json | not a push event (delete)",
+            "gitea | create | gitea/create.json | not a push event (create)",
     })
     void otherRefsDeletionsAndOtherEventsAreIgnoredWith200(String host, String event, String file, String reason) {
         repos.pushNewCommit();

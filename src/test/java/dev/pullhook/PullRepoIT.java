@@ -248,7 +248,10 @@ class PullRepoIT {
         }
     }
 
-    /** Signature formats only: without a host's event header a request is a manual trigger, whatever the body. */
+    /**
+     * Signature formats only (a ping, so the body is not read): with a host's event header each verifies;
+     * without one the request is a manual trigger, which none of them proves.
+     */
     @Test
     void acceptsEveryHostsSignatureFormatOverHttp() {
         byte[] body = "{\"any\":\"thing\"}".getBytes(StandardCharsets.UTF_8);
@@ -264,15 +267,20 @@ class PullRepoIT {
         forms.put("GitLab", new String[]{"X-Gitlab-Token", SECRET});
         forms.put("tutorial", new String[]{"X-Hub-Signature", SECRET});
         forms.forEach((host, headers) -> {
-            HttpResponse<String> response = daemon.post("/pull-repo", body, headers);
-            assertEquals(202, response.statusCode(), () -> host + ": " + response.body());
+            String[] asDelivery = java.util.stream.Stream.concat(java.util.Arrays.stream(headers),
+                    java.util.stream.Stream.of("X-GitHub-Event", "ping")).toArray(String[]::new);
+            HttpResponse<String> response = daemon.post("/pull-repo", body, asDelivery);
+            assertEquals(200, response.statusCode(), () -> host + ": " + response.body());
+            assertEquals("{\"status\":\"pong\"}", response.body(), host);
+            HttpResponse<String> manual = daemon.post("/pull-repo", body, headers);
+            assertEquals(403, manual.statusCode(), () -> host + " without an event header: " + manual.body());
         });
     }
 
     @Test
     void emptySignedBodyIsAccepted() {
         HttpResponse<String> response = daemon.post("/pull-repo", new byte[0],
-                "X-Hub-Signature-256", Signatures.sha256(SECRET, new byte[0]));
+                "X-Pullhook-Auth", Signatures.manual(SECRET, "/pull-repo", new byte[0]));
         assertEquals(202, response.statusCode(), response::body);
     }
 
@@ -370,7 +378,8 @@ class PullRepoIT {
     void bodyExactlyAtTheLimitIsAccepted() {
         byte[] body = new byte[MAX_BODY_BYTES];
         java.util.Arrays.fill(body, (byte) ' ');
-        HttpResponse<String> response = daemon.post("/pull-repo", body, "X-Hub-Signature-256", Signatures.sha256(SECRET, body));
+        HttpResponse<String> response = daemon.post("/pull-repo", body, "X-Pullhook-Auth",
+                Signatures.manual(SECRET, "/pull-repo", body));
         assertEquals(202, response.statusCode(), response::body);
     }
 
@@ -597,6 +606,7 @@ class PullRepoIT {
                     HttpRequest request = HttpRequest.newBuilder(daemon.uri("/pull-repo"))
                             .timeout(Duration.ofSeconds(60))
                             .header("X-Hub-Signature-256", signature)
+                            .header("X-GitHub-Event", "push")
                             .header("X-GitHub-Delivery", "burst-" + i)
                             .POST(HttpRequest.BodyPublishers.ofByteArray(body))
                             .build();
@@ -656,12 +666,16 @@ class PullRepoIT {
             neverLogged.add(hex);
             neverLogged.add(sha1.substring("sha1=".length()));
 
-            // accepted: GitHub signature, GitLab token, the tutorial's plain secret
+            // accepted: GitHub signature, GitLab token, GitHub's legacy SHA-1, a manual proof
             assertEquals(200, d.post("/pull-repo?wait=true", body, "X-Hub-Signature-256", "sha256=" + hex,
-                    "X-GitHub-Delivery", "log-accepted").statusCode());
-            assertEquals(200, d.post("/pull-repo?wait=true", body, "X-Gitlab-Token", SECRET).statusCode());
-            assertEquals(200, d.post("/pull-repo?wait=true", body, "X-Hub-Signature", sha1).statusCode());
-            assertEquals(200, d.post("/pull-repo?wait=true", body, "X-Hub-Signature", SECRET).statusCode());
+                    "X-GitHub-Event", "push", "X-GitHub-Delivery", "log-accepted").statusCode());
+            assertEquals(200, d.post("/pull-repo?wait=true", body, "X-Gitlab-Token", SECRET,
+                    "X-GitHub-Event", "push").statusCode());
+            assertEquals(200, d.post("/pull-repo?wait=true", body, "X-Hub-Signature", sha1,
+                    "X-GitHub-Event", "push").statusCode());
+            String proof = Signatures.manual(SECRET, "/pull-repo", body);
+            neverLogged.add(proof.substring(proof.indexOf("v1=") + 3));
+            assertEquals(200, d.post("/pull-repo?wait=true", body, "X-Pullhook-Auth", proof).statusCode());
             posts += 4;
 
             // rejected: wrong secret, wrong token, an attacker's guess next to a valid header
@@ -678,7 +692,8 @@ class PullRepoIT {
 
             // failed deploy
             own.setSiteRemoteUrl(dir.resolve("gone.git").toUri().toString());
-            assertEquals(500, d.post("/pull-repo?wait=true", body, "X-Hub-Signature-256", "sha256=" + hex).statusCode());
+            assertEquals(500, d.post("/pull-repo?wait=true", body, "X-Pullhook-Auth",
+                    Signatures.manual(SECRET, "/pull-repo", body)).statusCode());
             own.setSiteRemoteUrl(own.origin.toUri().toString());
             posts += 1;
 
@@ -692,6 +707,7 @@ class PullRepoIT {
                 answers.add(d.http.sendAsync(HttpRequest.newBuilder(d.uri("/pull-repo"))
                         .timeout(Duration.ofSeconds(60))
                         .header("X-Hub-Signature-256", "sha256=" + burstHex)
+                        .header("X-GitHub-Event", "push")
                         .POST(HttpRequest.BodyPublishers.ofByteArray(burstBody)).build(),
                         HttpResponse.BodyHandlers.ofString()));
             }

@@ -52,7 +52,7 @@ class ReplayAndLoadIT {
     }
 
     @Test
-    void replayedDeliveryIsDuplicateAndOnceForgottenDeploysOnlyTheCurrentTip() throws Exception {
+    void replayedDeliveryIsDuplicateAcrossARestartAndUnderAnUnknownIdDeploysOnlyTheCurrentTip() throws Exception {
         try (TestRepos repos = TestRepos.create(tmp)) {
             ObjectId first = repos.siteHead();
             ObjectId x = repos.pushNewCommit();
@@ -67,10 +67,15 @@ class ReplayAndLoadIT {
                 assertEquals(200, daemon.postSigned("/pull-repo?wait=true", "").statusCode());
                 assertEquals(y, repos.siteHead());
             }
-            // the branch is moved back behind X; a restart forgets the delivery ids
+            // the branch is moved back behind X; a restart remembers the delivery ids (state.dir/deliveries)
             repos.forcePushTo(first);
             try (TestDaemon daemon = TestDaemon.start(repos, Map.of("deploy.on.start", "false"))) {
-                HttpResponse<String> replay = deliver(daemon, captured, "captured-1");
+                HttpResponse<String> again = deliver(daemon, captured, "captured-1");
+                assertEquals(200, again.statusCode(), again.body());
+                assertEquals("duplicate", JSON.readTree(again.body()).path("status").asText());
+                assertNotEquals(first, repos.siteHead(), "a duplicate deploys nothing, after a restart too");
+                // the same payload under an id it does not know (forgotten, or made up)
+                HttpResponse<String> replay = deliver(daemon, captured, "captured-1-unknown-id");
                 assertEquals(200, replay.statusCode(), replay.body());
                 assertEquals("deployed", JSON.readTree(replay.body()).path("status").asText());
                 assertEquals(first, repos.siteHead(), "the remote's current tip, not the payload's commit");

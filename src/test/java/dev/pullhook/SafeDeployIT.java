@@ -110,7 +110,7 @@ class SafeDeployIT {
     private static HttpResponse<String> deployWithin(TestDaemon d, Duration bound) {
         byte[] body = "{}".getBytes(StandardCharsets.UTF_8);
         return d.send(HttpRequest.newBuilder(d.uri("/pull-repo?wait=true")).timeout(bound)
-                .header("X-Hub-Signature-256", Signatures.sha256(SECRET, body))
+                .header("X-Pullhook-Auth", Signatures.manual(SECRET, "/pull-repo", body))
                 .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build());
     }
 

@@ -57,7 +57,7 @@ class ShutdownIT {
         byte[] body = "{}".getBytes(StandardCharsets.UTF_8);
         HttpRequest request = HttpRequest.newBuilder(d.uri(pathAndQuery))
                 .timeout(Duration.ofSeconds(60))
-                .header("X-Hub-Signature-256", Signatures.sha256(SECRET, body))
+                .header("X-Pullhook-Auth", Signatures.manual(SECRET, d.uri(pathAndQuery).getPath(), body))
                 .POST(HttpRequest.BodyPublishers.ofByteArray(body))
                 .build();
         return d.http.sendAsync(request, HttpResponse.BodyHandlers.ofString());

@@ -85,7 +85,7 @@ class SitesIT {
     private HttpResponse<String> post(String pathAndQuery, String secret) {
         byte[] body = new byte[0];
         return send(HttpRequest.newBuilder(uri(pathAndQuery)).timeout(Duration.ofSeconds(60))
-                .header("X-Hub-Signature-256", Signatures.sha256(secret, body))
+                .header("X-Pullhook-Auth", Signatures.manual(secret, URI.create(pathAndQuery).getPath(), body))
                 .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build());
     }
 

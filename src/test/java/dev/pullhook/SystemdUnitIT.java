@@ -182,7 +182,7 @@ class SystemdUnitIT {
             ObjectId tip = repos.commitAndPush("caf\u00e9 \u2603.html", "<p>menu</p>\n", "a name that is not ASCII");
             HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
                             URI.create("http://127.0.0.1:" + port + "/pull-repo?wait=true"))
-                    .header("X-Hub-Signature-256", Signatures.sha256(TestDaemon.SECRET, new byte[0]))
+                    .header("X-Pullhook-Auth", Signatures.manual(TestDaemon.SECRET, "/pull-repo", new byte[0]))
                     .timeout(Duration.ofSeconds(60)).POST(HttpRequest.BodyPublishers.noBody()).build(),
                     HttpResponse.BodyHandlers.ofString());
             assertEquals(200, r.statusCode(), r.body());

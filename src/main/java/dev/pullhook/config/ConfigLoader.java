@@ -42,10 +42,12 @@ public final class ConfigLoader {
     /** The keys a site may set; the others are the server's. */
     static final Set<String> SITE_KEYS = siteKeys();
     /** Site keys that never fall back to the top-level value: each site has its own. */
-    static final Set<String> OWN_KEYS = Set.of("repo.path", "webhook.secret.file", "state.dir");
+    static final Set<String> OWN_KEYS = Set.of("repo.path", "webhook.secret.file", "webhook.signing.key.file",
+            "state.dir");
     static final String ENV_PREFIX = "PULLHOOK_";
     static final String SECRET_ENV = "PULLHOOK_SECRET";
     static final String SECRET_CREDENTIAL = "webhook-secret";
+    static final String SIGNING_KEY_CREDENTIAL = "webhook-signing-key";
     static final String GIT_PASSWORD_CREDENTIAL = "git-password";
     private static final Pattern SITE_NAME = Pattern.compile("[a-z][a-z0-9_]{0,31}");
     private static final Pattern SITE_KEY = Pattern.compile("site\\.([^.]*)\\.(.+)");
@@ -74,6 +76,7 @@ public final class ConfigLoader {
         d.put("repo.remote", "origin");
         d.put("repo.branch", "main");
         d.put("webhook.secret.file", null);
+        d.put("webhook.signing.key.file", null);
         d.put("webhook.allow.from", null);
         d.put("webhook.max.body.bytes", Long.toString(5L * 1024 * 1024));
         d.put("webhook.wait.timeout.seconds", "60");
@@ -106,7 +109,8 @@ public final class ConfigLoader {
         Set<String> keys = new TreeSet<>();
         for (String k : DEFAULTS.keySet()) {
             if (k.startsWith("repo.") || k.startsWith("git.") || k.startsWith("deploy.") || k.equals("state.dir")
-                    || k.equals("webhook.secret.file") || k.equals("webhook.allow.from")) {
+                    || k.equals("webhook.secret.file") || k.equals("webhook.signing.key.file")
+                    || k.equals("webhook.allow.from")) {
                 keys.add(k);
             }
         }
@@ -147,7 +151,8 @@ public final class ConfigLoader {
         for (var e : fromFile.entrySet()) {
             String name = e.getKey();
             Matcher m = SITE_KEY.matcher(name);
-            if (name.equals("webhook.secret") || (m.matches() && m.group(2).equals("webhook.secret"))) {
+            if (name.equals("webhook.secret") || name.equals("webhook.signing.key")
+                    || (m.matches() && (m.group(2).equals("webhook.secret") || m.group(2).equals("webhook.signing.key")))) {
                 problems.add(name + ": a secret may not be written in the config file;"
                         + " put it in a file named by " + name + ".file (mode 0600)");
             } else if (m.matches()) {
@@ -291,6 +296,7 @@ public final class ConfigLoader {
             }
         }
         Secret secret = findSecret(p, name, v.get("webhook.secret.file"), baseDir, problems);
+        Secret signingKey = findSigningKey(p, name, v.get("webhook.signing.key.file"), baseDir, problems);
         GitAuth gitAuth = gitAuth(p, name, v, baseDir, problems);
         List<String> allowFrom = addresses(p + "webhook.allow.from", v.get("webhook.allow.from"), problems);
         Path stateDir = v.containsKey("state.dir") ? baseDir.resolve(v.get("state.dir")).normalize()
@@ -302,7 +308,7 @@ public final class ConfigLoader {
                 Duration.ofSeconds(lockWait), Duration.ofSeconds(deployTimeout), onStart, Duration.ofSeconds(poll),
                 command, Duration.ofSeconds(commandTimeout), submodules, watch, stateDir);
         return new SiteConfig(name, repoPath, remote, branch, secret, Duration.ofSeconds(gitTimeout), (int) history,
-                deploy, gitAuth, allowFrom, new GitOptions(engine, fsck, schemes));
+                deploy, gitAuth, allowFrom, new GitOptions(engine, fsck, schemes), signingKey);
     }
 
     /** {@code deploy.submodules.allow}: a comma-separated list of {@link GitOptions#ALLOWABLE_SCHEMES}. */
@@ -424,6 +430,53 @@ public final class ConfigLoader {
         problems.add(p + "webhook.secret: missing (set " + p + "webhook.secret.file, the systemd credential "
                 + credentialName + ", or " + envName + ")");
         return null;
+    }
+
+    /**
+     * GitLab's signing token (Standard Webhooks), found like the secret: the systemd credential
+     * {@code webhook-signing-key}, the file {@code webhook.signing.key.file}, the environment. Optional;
+     * {@code whsec_<base64>}, as GitLab shows it.
+     */
+    private Secret findSigningKey(String p, String site, String keyFile, Path baseDir, List<String> problems) {
+        String credentialName = site.isEmpty() ? SIGNING_KEY_CREDENTIAL : SIGNING_KEY_CREDENTIAL + "-" + site;
+        String envName = envName((site.isEmpty() ? "" : "site." + site + ".") + "webhook.signing.key");
+        String key = p + "webhook.signing.key";
+        Secret found = null;
+        String credentials = env.get("CREDENTIALS_DIRECTORY");
+        Path cred = credentials == null || credentials.isBlank() ? null : Path.of(credentials, credentialName);
+        if (cred != null && Files.isRegularFile(cred)) {
+            found = readSecretFile(cred, "systemd credential " + credentialName, key, problems);
+        } else if (keyFile != null) {
+            Path file = baseDir.resolve(keyFile).normalize();
+            if (!Files.isRegularFile(file)) {
+                problems.add(p + "webhook.signing.key.file: " + file + " does not exist or is not a file");
+                return null;
+            }
+            warnIfOthersCanRead(file, p + "webhook.signing.key.file");
+            found = readSecretFile(file, "file " + file, p + "webhook.signing.key.file", problems);
+        } else if (env.get(envName) != null && !env.get(envName).isBlank()) {
+            found = new Secret(env.get(envName).strip(), "environment " + envName);
+        }
+        if (found != null && signingKeyBytes(found) == null) {
+            problems.add(key + ": not a signing token (expected whsec_ followed by base64, as GitLab shows it; from "
+                    + found.source() + ")");
+            return null;
+        }
+        return found;
+    }
+
+    /** The HMAC key of a {@code whsec_<base64>} signing token, or null when it is not one. */
+    public static byte[] signingKeyBytes(Secret token) {
+        String value = new String(token.bytes(), StandardCharsets.UTF_8);
+        if (!value.startsWith("whsec_")) {
+            return null;
+        }
+        try {
+            byte[] key = java.util.Base64.getDecoder().decode(value.substring("whsec_".length()));
+            return key.length < 16 ? null : key;
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
     }
 
     private Secret readSecretFile(Path file, String source, String key, List<String> problems) {

@@ -20,10 +20,11 @@ import java.util.List;
  * @param gitAuth     credentials for the remote
  * @param allowFrom   client addresses allowed to call the webhook; empty = any ({@code webhook.allow.from})
  * @param git         how git work is done and what pushed content is trusted
+ * @param signingKey  GitLab's signing token ({@code webhook.signing.key}, Standard Webhooks), or null
  */
 public record SiteConfig(String name, Path repoPath, String remote, String branch, Secret secret,
                         Duration gitTimeout, int historySize, DeployOptions deploy, GitAuth gitAuth,
-                        List<String> allowFrom, GitOptions git) {
+                        List<String> allowFrom, GitOptions git, Secret signingKey) {
 
     /** The key prefix of this site's settings: {@code ""} or {@code site.<name>.}. */
     public String keyPrefix() {
@@ -44,6 +45,7 @@ public record SiteConfig(String name, Path repoPath, String remote, String branc
                 + " " + deploy.toString().replace("deploy.", p + "deploy.").replace("state.dir", p + "state.dir")
                 + " " + gitAuth.toString().replace("git.", p + "git.")
                 + " " + git.toString().replace("git.", p + "git.").replace("deploy.", p + "deploy.")
+                + " " + p + "webhook.signing.key=" + (signingKey == null ? "(none)" : "**** (" + signingKey.source() + ")")
                 + " " + p + "webhook.allow.from=\"" + (allowFrom.isEmpty() ? "(any)" : String.join(", ", allowFrom)) + "\"";
     }
 }

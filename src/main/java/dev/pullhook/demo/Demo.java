@@ -103,11 +103,8 @@ public final class Demo {
                 1. Push a change:
                    cd %2$s/dev && echo "<p>changed at $(date)</p>" >> index.html && git -c user.name=demo -c user.email=demo@example.invalid commit -qam "demo change" && git push -q origin main && cd -
 
-                2. Trigger the deploy like Bitbucket or GitHub would (HMAC-SHA256 of the body, computed by openssl):
-                   curl -sS -X POST -H "X-Hub-Signature-256: sha256=$(printf '' | openssl dgst -sha256 -hmac "$(cat %2$s/secret)" | sed 's/^.*= //')" '%1$s/pull-repo?wait=true'; echo
-
-                   or with the plain secret as a token, like the original tutorial:
-                   curl -sS -X POST -H "X-Hub-Signature: $(cat %2$s/secret)" '%1$s/pull-repo?wait=true'; echo
+                2. Trigger the deploy by hand: a fresh proof (time, one-time nonce, HMAC-SHA256 under the secret), computed by openssl:
+                   t=$(date +%%s) n=$(openssl rand -hex 16); v=$(printf 'pullhook-v1\\nPOST\\n/pull-repo\\n%%s\\n%%s\\n%%s' "$t" "$n" "$(printf '' | sha256sum | cut -d' ' -f1)" | openssl dgst -sha256 -hmac "$(cat %2$s/secret)" -r | cut -d' ' -f1); curl -sS -X POST -H "X-Pullhook-Auth: t=$t, n=$n, v1=$v" '%1$s/pull-repo?wait=true'; echo
 
                 3. See it deployed:
                    cat %2$s/site/index.html; curl -sS %1$s/status; echo

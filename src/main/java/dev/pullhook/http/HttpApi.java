@@ -228,7 +228,7 @@ public final class HttpApi {
         }
 
         WebhookReceiver.Receipt receipt = site.receiver().receive(ctx::header, header -> headerValues(ctx, header), body,
-                ctx.ip(), delivery);
+                ctx.ip(), delivery, ctx.path());
         if (receipt instanceof WebhookReceiver.WarmUp) {
             ctx.attribute(QUIET, Boolean.TRUE);  // not a client's request: no request line, not counted
             ctx.status(200).json(Map.of("status", "pong"));
@@ -279,7 +279,7 @@ public final class HttpApi {
             throw e;
         }
         WebhookReceiver.Receipt receipt = site.receiver().receiveRollback(header -> headerValues(ctx, header),
-                body, ctx.ip());
+                body, ctx.ip(), ctx.path());
         if (receipt instanceof WebhookReceiver.Queued r) {
             metrics.rollback(site.name(), WebhookOutcome.ACCEPTED);
             answerQueued(ctx, r.ticket());

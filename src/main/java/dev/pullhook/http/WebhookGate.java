@@ -219,9 +219,10 @@ final class WebhookGate extends Handler.Wrapper {
             HttpFields headers = request.getHeaders();
             WebhookReceiver receiver = target.site().receiver();
             String delivery = target.rollback() ? null : DeliveryId.from(headers::get);
+            String path = request.getHttpURI().getPath();
             Optional<WebhookReceiver.Rejected> rejected = target.rollback()
-                    ? receiver.rollbackRejection(headers::getValuesList, raw, client)
-                    : receiver.rejection(headers::getValuesList, raw, client, delivery);
+                    ? receiver.rollbackRejection(headers::getValuesList, raw, client, path)
+                    : receiver.rejection(headers::get, headers::getValuesList, raw, client, delivery, path);
             if (rejected.isEmpty()) {
                 forward(new Replay(request, true, Content.Chunk.from(ByteBuffer.wrap(raw), true)), response, callback);
                 return;

@@ -11,12 +11,13 @@ import java.util.function.Function;
 public final class DeliveryId {
     /**
      * Checked in this order: Bitbucket Cloud, Gitea, Forgejo, Gogs (they also send GitHub's header), GitHub,
-     * GitLab (the retry-stable key first), and last Bitbucket Data Center's {@code X-Request-Id}, only taken
+     * GitLab (the retry-stable key first), Standard Webhooks' {@code webhook-id} (GitLab's signing token sends
+     * it too), and last Bitbucket Data Center's {@code X-Request-Id}, only taken
      * with Bitbucket's {@code X-Event-Key}: proxies set that header too.
      */
     public static final List<String> HEADERS = List.of(
             "X-Request-UUID", "X-Gitea-Delivery", "X-Forgejo-Delivery", "X-Gogs-Delivery",
-            "X-GitHub-Delivery", "Idempotency-Key", "X-Gitlab-Event-UUID", "X-Request-Id");
+            "X-GitHub-Delivery", "Idempotency-Key", "X-Gitlab-Event-UUID", "webhook-id", "X-Request-Id");
     private static final int MAX_LENGTH = 80;
 
     private DeliveryId() {

@@ -63,7 +63,7 @@ public final class PushEventParser {
                 break;
         }
         if (!isPush(host, event)) {
-            return PushEvent.ignore(host, event, "event " + printable(event) + " is not a push");
+            return PushEvent.ignore(host, event, Reason.notPush(event));
         }
         JsonNode root;
         try {
@@ -126,10 +126,11 @@ public final class PushEventParser {
     }
 
     private static boolean isPush(Host host, String event) {
+        // a system hook's body says which event it is (push, tag_push, repository_update...): read below
         return switch (host) {
             case BITBUCKET_CLOUD -> event.equals("repo:push");
             case BITBUCKET_DC -> event.equals("repo:refs_changed");
-            case GITLAB -> event.equals("Push Hook") || event.equals("System Hook");
+            case GITLAB -> event.equals("Push Hook") || event.equals("Tag Push Hook") || event.equals("System Hook");
             default -> event.equals("push");
         };
     }
@@ -195,30 +196,105 @@ public final class PushEventParser {
         return payload;
     }
 
+    /** The JSON of a form delivery ({@code payload=<json>}), or null when {@code body} is not one. */
+    static byte[] formJson(String contentType, byte[] body) {
+        if (contentType == null || !contentType.toLowerCase(Locale.ROOT).startsWith("application/x-www-form-urlencoded")) {
+            return null;
+        }
+        try {
+            return formPayload(body);
+        } catch (BadBody e) {
+            return null;
+        }
+    }
+
     /** GitHub, GitLab, Gitea, Forgejo, Gogs: one ref per delivery. */
     private PushEvent singleRef(Host host, JsonNode root, String event) {
-        String kind = text(root, "object_kind");
-        if (host == Host.GITLAB && kind != null && !kind.equals("push")) {
-            return PushEvent.ignore(host, event, (kind.equals("tag_push") ? "tag push" : "object_kind "
-                    + printable(kind)) + " is not a branch push");
+        if (host == Host.GITLAB) {
+            // a system hook names its event in the body; a project hook in object_kind
+            String kind = event.equals("System Hook") ? text(root, "event_name") : text(root, "object_kind");
+            if (kind != null && kind.equals("tag_push")) {
+                String ref = text(root, "ref");
+                return PushEvent.ignore(host, event, Reason.tag(ref == null ? "?" : shortName(ref)));
+            }
+            if (kind != null && !kind.equals("push")) {
+                return PushEvent.ignore(host, event, Reason.notPush(kind));
+            }
+            if (kind == null && event.equals("System Hook")) {
+                return PushEvent.ignore(host, event, Reason.notPush("System Hook without event_name"));
+            }
         }
         String ref = text(root, "ref");
         if (ref == null) {
             return PushEvent.invalid(host, event, "push payload has no ref");
         }
         if (ref.startsWith("refs/tags/")) {
-            return PushEvent.ignore(host, event, "tag " + printable(ref.substring("refs/tags/".length())));
+            return PushEvent.ignore(host, event, Reason.tag(shortName(ref)));
         }
         if (!ref.equals(branchRef)) {
-            return PushEvent.ignore(host, event, "push to " + describeRef(ref) + ", not " + branch);
+            return PushEvent.ignore(host, event, ref.startsWith("refs/heads/")
+                    ? Reason.otherBranch(List.of(shortName(ref)), branch) : Reason.otherRef(ref, branch));
         }
         String after = text(root, "after");
+        String before = text(root, "before");
+        if (ZERO_SHA.equals(after) && ZERO_SHA.equals(before)) {
+            return PushEvent.ignore(host, event, Reason.EMPTY);
+        }
         boolean deleted = root.path("deleted").asBoolean(false) || ZERO_SHA.equals(after)
                 || (host == Host.GITLAB && root.has("checkout_sha") && root.get("checkout_sha").isNull());
         if (deleted) {
-            return PushEvent.ignore(host, event, "branch " + branch + " was deleted");
+            return PushEvent.ignore(host, event, Reason.deleted(branch));
         }
         return PushEvent.deploy(host, event, sha(after));
+    }
+
+    /**
+     * The reasons a verified delivery is not deployed, worded once for every host: the same situation gets
+     * the same words (README's table lists them).
+     */
+    static final class Reason {
+        static final String EMPTY = "the push names no commit (a test delivery on an empty repository?)";
+
+        private Reason() {
+        }
+
+        static String otherBranch(List<String> names, String branch) {
+            return (names.size() == 1 ? "a push to another branch (" : "a push to other branches (")
+                    + list(names) + "), not " + branch;
+        }
+
+        static String otherRef(String ref, String branch) {
+            return "a push to " + printable(ref) + ", not branch " + branch;
+        }
+
+        static String tag(String name) {
+            return "a tag push (" + printable(name) + ")";
+        }
+
+        static String tags(List<String> names) {
+            return "a tag push (" + list(names) + ")";
+        }
+
+        static String deleted(String branch) {
+            return "branch " + branch + " was deleted";
+        }
+
+        static String notPush(String event) {
+            return "not a push event (" + printable(event) + ")";
+        }
+
+        private static String list(List<String> names) {
+            List<String> shown = new ArrayList<>();
+            for (String n : names.size() > 3 ? names.subList(0, 3) : names) {
+                shown.add(printable(n));
+            }
+            return String.join(", ", shown) + (names.size() > 3 ? ", ..." : "");
+        }
+    }
+
+    private static String shortName(String ref) {
+        return ref.startsWith("refs/heads/") ? ref.substring("refs/heads/".length())
+                : ref.startsWith("refs/tags/") ? ref.substring("refs/tags/".length()) : ref;
     }
 
     /** {@code push.changes[]}: several refs may change in one delivery; the last change to the branch counts. */
@@ -229,7 +305,8 @@ public final class PushEventParser {
         }
         String commit = null;
         boolean deleted = false;
-        List<String> others = new ArrayList<>();
+        List<String> branches = new ArrayList<>();
+        List<String> tags = new ArrayList<>();
         for (JsonNode change : changes) {
             JsonNode nu = change.path("new");
             JsonNode old = change.path("old");
@@ -237,7 +314,7 @@ public final class PushEventParser {
                 if ("branch".equals(text(old, "type")) && branch.equals(text(old, "name"))) {
                     deleted = true;
                 } else {
-                    others.add("deletion of " + printable(String.valueOf(text(old, "name"))));
+                    ("tag".equals(text(old, "type")) ? tags : branches).add(String.valueOf(text(old, "name")));
                 }
                 continue;
             }
@@ -250,10 +327,10 @@ public final class PushEventParser {
                     commit = "";
                 }
             } else {
-                others.add(("tag".equals(type) ? "tag " : "branch ") + printable(String.valueOf(name)));
+                ("tag".equals(type) ? tags : branches).add(String.valueOf(name));
             }
         }
-        return decideMany(Host.BITBUCKET_CLOUD, event, commit, deleted, others);
+        return decideMany(Host.BITBUCKET_CLOUD, event, commit, deleted, branches, tags);
     }
 
     /** {@code changes[]} with {@code ref.id} (full ref) and ADD/UPDATE/DELETE. */
@@ -264,7 +341,8 @@ public final class PushEventParser {
         }
         String commit = null;
         boolean deleted = false;
-        List<String> others = new ArrayList<>();
+        List<String> branches = new ArrayList<>();
+        List<String> tags = new ArrayList<>();
         for (JsonNode change : changes) {
             String ref = text(change.path("ref"), "id");
             if (ref == null) {
@@ -273,7 +351,7 @@ public final class PushEventParser {
             String type = String.valueOf(text(change, "type")).toUpperCase(Locale.ROOT);
             String to = text(change, "toHash");
             if (ref == null || !ref.equals(branchRef)) {
-                others.add(ref == null ? "an unnamed ref" : describeRef(ref));
+                (ref != null && ref.startsWith("refs/tags/") ? tags : branches).add(ref == null ? "?" : shortName(ref));
             } else if (type.equals("DELETE") || ZERO_SHA.equals(to)) {
                 deleted = true;
                 commit = null;
@@ -283,39 +361,26 @@ public final class PushEventParser {
                 if (commit == null) {
                     commit = "";
                 }
-            } else {
-                others.add(printable(type.toLowerCase(Locale.ROOT)) + " of " + branch);
             }
         }
-        return decideMany(Host.BITBUCKET_DC, event, commit, deleted, others);
+        return decideMany(Host.BITBUCKET_DC, event, commit, deleted, branches, tags);
     }
 
-    private PushEvent decideMany(Host host, String event, String commit, boolean deleted, List<String> others) {
+    private PushEvent decideMany(Host host, String event, String commit, boolean deleted, List<String> branches,
+                                 List<String> tags) {
         if (commit != null) {
             return PushEvent.deploy(host, event, commit.isEmpty() ? null : commit);
         }
         if (deleted) {
-            return PushEvent.ignore(host, event, "branch " + branch + " was deleted");
+            return PushEvent.ignore(host, event, Reason.deleted(branch));
         }
-        if (others.isEmpty()) {
-            return PushEvent.ignore(host, event, "no changes in the push");
+        if (!branches.isEmpty()) {
+            return PushEvent.ignore(host, event, Reason.otherBranch(branches, branch));
         }
-        if (others.size() == 1) {
-            return PushEvent.ignore(host, event, "push to " + others.get(0) + ", not " + branch);
+        if (!tags.isEmpty()) {
+            return PushEvent.ignore(host, event, Reason.tags(tags));
         }
-        String list = String.join(", ", others.size() > 3 ? others.subList(0, 3) : others)
-                + (others.size() > 3 ? ", ..." : "");
-        return PushEvent.ignore(host, event, "no change to " + branch + " (" + list + ")");
-    }
-
-    private static String describeRef(String ref) {
-        if (ref.startsWith("refs/heads/")) {
-            return "branch " + printable(ref.substring("refs/heads/".length()));
-        }
-        if (ref.startsWith("refs/tags/")) {
-            return "tag " + printable(ref.substring("refs/tags/".length()));
-        }
-        return printable(ref);
+        return PushEvent.ignore(host, event, Reason.EMPTY);
     }
 
     private static String text(JsonNode node, String field) {

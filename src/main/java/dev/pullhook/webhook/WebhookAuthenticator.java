@@ -14,8 +14,10 @@ import java.util.function.Function;
 
 /**
  * Decides whether a request proves knowledge of the secret, from its headers and raw body bytes, in the
- * formats git hosts send (see the README's table): an HMAC of the body (SHA-256, or legacy SHA-1) or the
- * secret itself as a token. Every comparison is constant-time.
+ * formats git hosts send (see the README's table): an HMAC of the body (SHA-256, or legacy SHA-1), the
+ * secret itself as a token (GitLab's classic one), or, with a signing key configured, the Standard
+ * Webhooks signature GitLab's signing token sends; and for manual requests, pullhook's own
+ * {@link ManualProof}. Every comparison is constant-time.
  *
  * <p>Fails closed: at least one credential header must be present and <em>every</em> credential header
  * present must verify. Hosts that send several (GitHub, Gitea, Forgejo) send the same digest in each, so a
@@ -27,8 +29,13 @@ public final class WebhookAuthenticator {
             "X-Hub-Signature-256", "X-Hub-Signature", "X-Gitea-Signature", "X-Forgejo-Signature",
             "X-Gogs-Signature", "X-Gitlab-Token");
 
+    /** Standard Webhooks (GitLab's signing token): checked only when a signing key is configured. */
+    static final String STANDARD_SIGNATURE = "webhook-signature";
     private static final HexFormat HEX = HexFormat.of();
     private final byte[] secret;
+    /** The key of {@code webhook.signing.key} (the base64 part of {@code whsec_...}, decoded), or null. */
+    private final byte[] signingKey;
+    private final java.time.Clock clock;
     private final byte[] tokenKey = new byte[32];
     private final byte[] secretTokenDigest;
     // one initialised Mac per HTTP thread and key: Mac.getInstance + init cost more than the HMAC itself
@@ -37,10 +44,22 @@ public final class WebhookAuthenticator {
     private final ThreadLocal<Mac> tokenSha256;
 
     public WebhookAuthenticator(byte[] secret) {
+        this(secret, null);
+    }
+
+    /** @param signingKey the decoded Standard Webhooks key ({@code webhook.signing.key}), or null when none is set */
+    public WebhookAuthenticator(byte[] secret, byte[] signingKey) {
+        this(secret, signingKey, java.time.Clock.systemUTC());
+    }
+
+    /** With the clock that timestamps are checked against: for tests with published vectors. */
+    WebhookAuthenticator(byte[] secret, byte[] signingKey, java.time.Clock clock) {
+        this.clock = clock;
         if (secret.length == 0) {
             throw new IllegalArgumentException("empty secret");
         }
         this.secret = secret.clone();
+        this.signingKey = signingKey == null ? null : signingKey.clone();
         new SecureRandom().nextBytes(tokenKey);
         this.secretTokenDigest = mac("HmacSHA256", tokenKey, this.secret);
         this.secretSha256 = ThreadLocal.withInitial(() -> newMac("HmacSHA256", this.secret));
@@ -81,9 +100,22 @@ public final class WebhookAuthenticator {
                 results.add(check(name, values.get(0).strip(), body));
             }
         }
+        List<String> standard = headers.apply(STANDARD_SIGNATURE);
+        if (signingKey != null) {
+            if (standard.size() > 1) {
+                return AuthResult.reject(STANDARD_SIGNATURE, "header sent " + standard.size() + " times");
+            }
+            if (standard.isEmpty() && !headers.apply("X-Gitlab-Token").isEmpty()) {
+                return AuthResult.reject("X-Gitlab-Token", "webhook.signing.key is set: a GitLab delivery must be"
+                        + " signed (webhook-signature), the secret token alone is not enough");
+            }
+            if (!standard.isEmpty()) {
+                results.add(0, standard(headers, standard.get(0), body));
+            }
+        }
         if (results.isEmpty()) {
             return AuthResult.reject("none", "no signature or token header (expected one of "
-                    + String.join(", ", HEADERS) + ")");
+                    + String.join(", ", HEADERS) + (signingKey == null ? "" : ", " + STANDARD_SIGNATURE) + ")");
         }
         for (AuthResult r : results) {
             if (!r.accepted()) {
@@ -91,6 +123,80 @@ public final class WebhookAuthenticator {
             }
         }
         return results.get(0);
+    }
+
+    /**
+     * Standard Webhooks: {@code webhook-signature: v1,<base64 HMAC-SHA256 of id.timestamp.body>} (several
+     * space-separated, during a key rotation: one must match), with {@code webhook-id} and a
+     * {@code webhook-timestamp} within {@link ManualProof#TOLERANCE} of this clock.
+     */
+    private AuthResult standard(Function<String, List<String>> headers, String signatures, byte[] body) {
+        List<String> ids = headers.apply("webhook-id");
+        List<String> times = headers.apply("webhook-timestamp");
+        if (ids.size() != 1 || times.size() != 1 || ids.get(0).isBlank()) {
+            return AuthResult.reject(STANDARD_SIGNATURE, "webhook-id and webhook-timestamp must come with it, once each");
+        }
+        long time;
+        try {
+            time = Long.parseLong(times.get(0).strip());
+        } catch (NumberFormatException e) {
+            return AuthResult.reject(STANDARD_SIGNATURE, "webhook-timestamp is not a number of seconds");
+        }
+        if (Math.abs(clock.instant().getEpochSecond() - time) > ManualProof.TOLERANCE.toSeconds()) {
+            return AuthResult.reject(STANDARD_SIGNATURE, "webhook-timestamp is more than 5 minutes away from this"
+                    + " clock (a replay, or a clock that is off)");
+        }
+        byte[] prefix = (ids.get(0).strip() + "." + time + ".").getBytes(StandardCharsets.UTF_8);
+        byte[] signed = new byte[prefix.length + body.length];
+        System.arraycopy(prefix, 0, signed, 0, prefix.length);
+        System.arraycopy(body, 0, signed, prefix.length, body.length);
+        byte[] expected = ManualProof.hmac(signingKey, signed);
+        boolean any = false;
+        boolean match = false;
+        for (String part : signatures.strip().split("\\s+")) {
+            if (!part.startsWith("v1,")) {
+                continue;
+            }
+            any = true;
+            try {
+                match |= MessageDigest.isEqual(expected, java.util.Base64.getDecoder().decode(part.substring(3)));
+            } catch (IllegalArgumentException e) {
+                // not base64: cannot match
+            }
+        }
+        if (!any) {
+            return AuthResult.reject(STANDARD_SIGNATURE, "no v1,<signature> in it");
+        }
+        return match ? AuthResult.accept(STANDARD_SIGNATURE)
+                : AuthResult.reject(STANDARD_SIGNATURE, "signature does not match (wrong webhook.signing.key, or the body was changed)");
+    }
+
+    /**
+     * A manual request's {@link ManualProof}: its time within five minutes of this clock and its HMAC over
+     * the method, path, time, nonce and body. The nonce is returned in the result for the caller, who
+     * accepts each nonce once.
+     */
+    public AuthResult authenticateManual(Function<String, List<String>> headers, String method, String path, byte[] body) {
+        List<String> values = headers.apply(ManualProof.HEADER);
+        if (values.isEmpty()) {
+            return AuthResult.reject(ManualProof.HEADER, "a manual request needs " + ManualProof.HEADER
+                    + " (pullhook deploy, or see the README); a git host's signature is not accepted without its event header");
+        }
+        if (values.size() > 1) {
+            return AuthResult.reject(ManualProof.HEADER, "header sent " + values.size() + " times");
+        }
+        ManualProof.Parsed proof = ManualProof.parse(values.get(0));
+        if (proof == null) {
+            return AuthResult.reject(ManualProof.HEADER, "malformed (expected t=<unix seconds>, n=<16-64 of"
+                    + " A-Z a-z 0-9 _ ->, v1=<64 hex digits>)");
+        }
+        if (Math.abs(clock.instant().getEpochSecond() - proof.time()) > ManualProof.TOLERANCE.toSeconds()) {
+            return AuthResult.reject(ManualProof.HEADER, "its time is more than 5 minutes away from this clock"
+                    + " (a replay, or a clock that is off)");
+        }
+        byte[] expected = secretSha256.get().doFinal(ManualProof.message(method, path, proof.time(), proof.nonce(), body));
+        return MessageDigest.isEqual(expected, proof.mac()) ? AuthResult.acceptManual(proof.nonce())
+                : AuthResult.reject(ManualProof.HEADER, "signature does not match (wrong secret, or another method, path or body)");
     }
 
     private AuthResult check(String name, String value, byte[] body) {

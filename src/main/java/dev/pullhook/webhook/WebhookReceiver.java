@@ -72,6 +72,9 @@ public final class WebhookReceiver {
         return java.util.HexFormat.of().formatHex(bytes);
     }
 
+    /** The key prefix under which manual proofs' nonces are remembered in {@link RecentDeliveries}. */
+    public static final String NONCE = "nonce/";
+
     private final WebhookAuthenticator authenticator;
     private final PushEventParser parser;
     private final RecentDeliveries deliveries;
@@ -99,9 +102,12 @@ public final class WebhookReceiver {
      * @param delivery the delivery id from {@link DeliveryId#from}, or null
      */
     public Receipt receive(Function<String, String> header, Function<String, List<String>> headerValues, byte[] body,
-                           String client, String delivery) {
+                           String client, String delivery, String path) {
         String id = delivery == null ? "-" : delivery;
-        AuthResult auth = authenticator.authenticateAll(headerValues, body);
+        AuthResult auth = authenticate(header, headerValues, body, path);
+        if (auth.accepted() && auth.nonce() != null) {
+            auth = claimNonce(auth);
+        }
         if (!auth.accepted()) {
             return rejected(auth, client, id);
         }
@@ -182,11 +188,15 @@ public final class WebhookReceiver {
     }
 
     /**
-     * {@code POST /rollback}: the same credentials as a webhook prove the right to ask; the body is not
-     * parsed. Queues a rollback to the commit deployed before the current one.
+     * {@code POST /rollback}: only a fresh {@link ManualProof} proves the right to ask (a git host's signed
+     * delivery never does); the body is not parsed. Queues a rollback to the commit deployed before the
+     * current one.
      */
-    public Receipt receiveRollback(Function<String, List<String>> headerValues, byte[] body, String client) {
-        AuthResult auth = authenticator.authenticateAll(headerValues, body);
+    public Receipt receiveRollback(Function<String, List<String>> headerValues, byte[] body, String client, String path) {
+        AuthResult auth = authenticator.authenticateManual(headerValues, "POST", path, body);
+        if (auth.accepted()) {
+            auth = claimNonce(auth);
+        }
         if (!auth.accepted()) {
             return rollbackRejected(auth, client);
         }
@@ -204,16 +214,45 @@ public final class WebhookReceiver {
      * done with it: the rejection {@link #receive} would return (and log, within the client's budget), or empty
      * when they verify. A delivery that verifies still goes to {@link #receive}, which checks them again.
      */
-    public Optional<Rejected> rejection(Function<String, List<String>> headerValues, byte[] body, String client,
-                                        String delivery) {
-        AuthResult auth = authenticator.authenticateAll(headerValues, body);
+    public Optional<Rejected> rejection(Function<String, String> header, Function<String, List<String>> headerValues,
+                                        byte[] body, String client, String delivery, String path) {
+        AuthResult auth = authenticate(header, headerValues, body, path);
         return auth.accepted() ? Optional.empty() : Optional.of(rejected(auth, client, delivery == null ? "-" : delivery));
     }
 
     /** {@link #rejection} for {@link #receiveRollback}. */
-    public Optional<Rejected> rollbackRejection(Function<String, List<String>> headerValues, byte[] body, String client) {
-        AuthResult auth = authenticator.authenticateAll(headerValues, body);
+    public Optional<Rejected> rollbackRejection(Function<String, List<String>> headerValues, byte[] body, String client,
+                                                String path) {
+        AuthResult auth = authenticator.authenticateManual(headerValues, "POST", path, body);
         return auth.accepted() ? Optional.empty() : Optional.of(rollbackRejected(auth, client));
+    }
+
+    /**
+     * A git host's delivery (it carries the host's event header) proves itself with the host's credentials;
+     * anything else is a manual request and needs a fresh {@link ManualProof}. Gitea, Forgejo and Gogs sign
+     * the JSON of a form delivery ({@code payload=<json>}), not the form.
+     */
+    private AuthResult authenticate(Function<String, String> header, Function<String, List<String>> headerValues,
+                                    byte[] body, String path) {
+        Host host = PushEventParser.host(header);
+        if (host == Host.MANUAL) {
+            return authenticator.authenticateManual(headerValues, "POST", path, body);
+        }
+        byte[] signed = body;
+        if (host == Host.GITEA || host == Host.FORGEJO || host == Host.GOGS) {
+            byte[] json = PushEventParser.formJson(header.apply("Content-Type"), body);
+            if (json != null) {
+                signed = json;
+            }
+        }
+        return authenticator.authenticateAll(headerValues, signed);
+    }
+
+    /** A manual proof's nonce is accepted once (remembered across restarts with the deliveries). */
+    private AuthResult claimNonce(AuthResult auth) {
+        RecentDeliveries.Entry seen = deliveries.claim(NONCE + auth.nonce(), Host.MANUAL, "manual");
+        return seen == null ? auth : AuthResult.reject(ManualProof.HEADER, "replayed: this request was accepted at "
+                + seen.at() + " already");
     }
 
     private Rejected rejected(AuthResult auth, String client, String id) {

@@ -261,6 +261,48 @@ class ConfigLoaderTest {
         assertTrue(problems.stream().noneMatch(p -> p.contains(SECRET)), problems::toString);
     }
 
+    private static final String SIGNING_KEY = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+    @Test
+    void signingKeyIsOptional() throws Exception {
+        assertEquals(null, load(secretEnv(), configFile(repoLine())).site().signingKey());
+    }
+
+    @Test
+    void signingKeyComesFromItsFileTheEnvironmentOrTheCredential() throws Exception {
+        Path key = file("signing-key", SIGNING_KEY + "\n");
+        Config fromFile = load(secretEnv(), configFile(repoLine(), "webhook.signing.key.file=" + key));
+        assertEquals(SIGNING_KEY, new String(fromFile.site().signingKey().bytes(), StandardCharsets.UTF_8));
+
+        Map<String, String> env = new HashMap<>(secretEnv());
+        env.put("PULLHOOK_WEBHOOK_SIGNING_KEY", SIGNING_KEY);
+        assertEquals(SIGNING_KEY, new String(load(env, configFile(repoLine())).site().signingKey().bytes(),
+                StandardCharsets.UTF_8));
+
+        Path credentials = Files.createDirectories(dir.resolve("credentials"));
+        Files.writeString(credentials.resolve("webhook-signing-key"), SIGNING_KEY);
+        Map<String, String> systemd = new HashMap<>(secretEnv());
+        systemd.put("CREDENTIALS_DIRECTORY", credentials.toString());
+        Config fromCredential = load(systemd, configFile(repoLine()));
+        assertTrue(fromCredential.site().signingKey().source().contains("webhook-signing-key"),
+                fromCredential.site().signingKey().source());
+    }
+
+    @Test
+    void signingKeyThatIsNotAWhsecTokenIsAProblemThatDoesNotRepeatIt() throws Exception {
+        Path key = file("signing-key", "not-a-signing-token-" + SECRET);
+        List<String> problems = problems(secretEnv(), configFile(repoLine(), "webhook.signing.key.file=" + key));
+        assertProblem(problems, "webhook.signing.key", "not a signing token");
+        assertTrue(problems.stream().noneMatch(p -> p.contains(SECRET)), problems::toString);
+    }
+
+    @Test
+    void signingKeyWrittenInTheConfigFileIsRefusedWithoutRepeatingIt() throws Exception {
+        List<String> problems = problems(secretEnv(), configFile(repoLine(), "webhook.signing.key=" + SIGNING_KEY));
+        assertProblem(problems, "webhook.signing.key", "may not be written in the config file");
+        assertTrue(problems.stream().noneMatch(p -> p.contains(SIGNING_KEY)), problems::toString);
+    }
+
     @Test
     void missingRepoPathIsAProblem() throws Exception {
         assertProblem(problems(secretEnv(), configFile("server.port=5000")), "repo.path", "missing");

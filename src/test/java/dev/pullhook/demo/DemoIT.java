@@ -45,11 +45,26 @@ class DemoIT {
                 git.commit().setAll(true).setMessage("demo change").setAuthor(who).setCommitter(who).call();
                 git.push().setRemote("origin").add("main").call();
             }
-            HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+            // step 2 exactly as printed: the shell computes the proof with openssl and sends it with curl
+            Matcher trigger = Pattern.compile("(?m)^\\s*(t=\\$\\(date.*curl .*/pull-repo\\?wait=true'); echo$").matcher(text);
+            assertTrue(trigger.find(), text);
+            Process sh = new ProcessBuilder("bash", "-c", trigger.group(1)).redirectErrorStream(true).start();
+            String answer = new String(sh.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            assertEquals(0, sh.waitFor(), answer);
+            assertTrue(answer.contains("\"status\":\"deployed\""), answer);
+            // the same request again (same nonce) is refused: a captured manual request cannot be replayed
+            String proof = Signatures.manual(secret, "POST", "/pull-repo", new byte[0], System.currentTimeMillis() / 1000,
+                    Signatures.freshNonce());
+            HttpResponse<String> first = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
                             URI.create("http://127.0.0.1:" + daemon.port() + "/pull-repo?wait=true"))
-                    .header("X-Hub-Signature-256", Signatures.sha256(secret, new byte[0]))
+                    .header("X-Pullhook-Auth", proof)
                     .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
-            assertEquals(200, r.statusCode(), r.body());
+            assertEquals(200, first.statusCode(), first.body());
+            HttpResponse<String> again = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                            URI.create("http://127.0.0.1:" + daemon.port() + "/pull-repo?wait=true"))
+                    .header("X-Pullhook-Auth", proof)
+                    .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(403, again.statusCode(), again.body());
             assertEquals("<p>changed</p>\n", Files.readString(dir.resolve("site/index.html")));
         } finally {
             demo.cleanUp();

@@ -78,7 +78,7 @@ final class ParityRun implements AutoCloseable {
             HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + daemon.port()
                             + "/pull-repo/" + name + "?wait=true"))
                     .timeout(Duration.ofSeconds(120))
-                    .header("X-Hub-Signature-256", Signatures.sha256(SECRET, body))
+                    .header("X-Pullhook-Auth", Signatures.manual(SECRET, "/pull-repo/" + name, body))
                     .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build();
             try {
                 return http.send(request, HttpResponse.BodyHandlers.ofString());

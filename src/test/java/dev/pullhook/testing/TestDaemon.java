@@ -60,12 +60,20 @@ public final class TestDaemon implements AutoCloseable {
         return send(b.build());
     }
 
-    /** A POST signed the way GitHub signs (X-Hub-Signature-256) with the right secret. */
+    /**
+     * A POST with the right credentials: signed the way GitHub signs (X-Hub-Signature-256) when the headers
+     * name a git host's event, else a manual request with a fresh X-Pullhook-Auth proof for its path.
+     */
     public HttpResponse<String> postSigned(String pathAndQuery, String body, String... headers) {
         byte[] bytes = body.getBytes(java.nio.charset.StandardCharsets.UTF_8);
         String[] all = new String[headers.length + 2];
-        all[0] = "X-Hub-Signature-256";
-        all[1] = Signatures.sha256(SECRET, bytes);
+        if (Signatures.hasEventHeader(headers)) {
+            all[0] = "X-Hub-Signature-256";
+            all[1] = Signatures.sha256(SECRET, bytes);
+        } else {
+            all[0] = "X-Pullhook-Auth";
+            all[1] = Signatures.manual(SECRET, URI.create(pathAndQuery).getPath(), bytes);
+        }
         System.arraycopy(headers, 0, all, 2, headers.length);
         return post(pathAndQuery, bytes, all);
     }

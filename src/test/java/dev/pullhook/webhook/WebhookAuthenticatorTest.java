@@ -268,4 +268,76 @@ class WebhookAuthenticatorTest {
     void refusesAnEmptySecret() {
         assertThrows(IllegalArgumentException.class, () -> new WebhookAuthenticator(new byte[0]));
     }
+
+    // Standard Webhooks' published test vector (standard-webhooks spec, also GitLab's signing token format)
+    private static final byte[] SW_KEY = java.util.Base64.getDecoder().decode("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+    private static final String SW_ID = "msg_p5jXN8AQM9LWM0D4loKWxJek";
+    private static final long SW_TIME = 1614265330L;
+    private static final byte[] SW_BODY = "{\"test\": 2432232314}".getBytes(StandardCharsets.UTF_8);
+    private static final String SW_SIGNATURE = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
+
+    private static AuthResult standard(long now, byte[] body, String... nameValuePairs) {
+        WebhookAuthenticator a = new WebhookAuthenticator(SECRET.getBytes(StandardCharsets.UTF_8), SW_KEY,
+                java.time.Clock.fixed(java.time.Instant.ofEpochSecond(now), java.time.ZoneOffset.UTC));
+        Map<String, java.util.List<String>> headers = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
+        for (int i = 0; i + 1 < nameValuePairs.length; i += 2) {
+            headers.computeIfAbsent(nameValuePairs[i], k -> new java.util.ArrayList<>()).add(nameValuePairs[i + 1]);
+        }
+        return a.authenticateAll(name -> headers.getOrDefault(name, java.util.List.of()), body);
+    }
+
+    @Test
+    void standardWebhooksVectorIsAccepted() {
+        assertAccepted(standard(SW_TIME, SW_BODY, "webhook-id", SW_ID, "webhook-timestamp", Long.toString(SW_TIME),
+                "webhook-signature", SW_SIGNATURE), "webhook-signature");
+    }
+
+    @Test
+    void standardWebhooksAcceptsOneMatchingSignatureAmongSeveral() {
+        String wrong = "v1," + java.util.Base64.getEncoder().encodeToString(new byte[32]);
+        assertAccepted(standard(SW_TIME + 299, SW_BODY, "webhook-id", SW_ID, "webhook-timestamp", Long.toString(SW_TIME),
+                "webhook-signature", wrong + " v1a,ignored " + SW_SIGNATURE), "webhook-signature");
+    }
+
+    @Test
+    void standardWebhooksRefusesAnOldOrFutureTimestampAChangedBodyOrId() {
+        String[] good = {"webhook-id", SW_ID, "webhook-timestamp", Long.toString(SW_TIME), "webhook-signature", SW_SIGNATURE};
+        assertFalse(standard(SW_TIME + 301, SW_BODY, good).accepted(), "more than 5 minutes later");
+        assertFalse(standard(SW_TIME - 301, SW_BODY, good).accepted(), "more than 5 minutes earlier");
+        assertFalse(standard(SW_TIME, "{\"test\": 2432232315}".getBytes(StandardCharsets.UTF_8), good).accepted());
+        assertFalse(standard(SW_TIME, SW_BODY, "webhook-id", SW_ID + "x", "webhook-timestamp", Long.toString(SW_TIME),
+                "webhook-signature", SW_SIGNATURE).accepted());
+        assertFalse(standard(SW_TIME, SW_BODY, "webhook-timestamp", Long.toString(SW_TIME),
+                "webhook-signature", SW_SIGNATURE).accepted(), "no webhook-id");
+        assertFalse(standard(SW_TIME, SW_BODY, "webhook-id", SW_ID, "webhook-timestamp", Long.toString(SW_TIME),
+                "webhook-signature", SW_SIGNATURE, "webhook-signature", SW_SIGNATURE).accepted(), "header twice");
+    }
+
+    @Test
+    void withASigningKeyTheGitlabTokenAloneIsRefused() {
+        AuthResult r = standard(SW_TIME, SW_BODY, "X-Gitlab-Token", SECRET);
+        assertFalse(r.accepted());
+        assertEquals("X-Gitlab-Token", r.header());
+        assertFalse(r.reason().contains(SECRET));
+    }
+
+    private static final String MANUAL_VECTOR = "4b712ed211939e4f8df3f8fd9d2792cf252dc66568f1dde5588f7752f3cc6ca3";
+
+    // the manual proof, against a value computed independently by the shell (printf | openssl dgst)
+    @Test
+    void manualProofComputedByOpensslIsAccepted() {
+        // t=1700000000 n=0123456789abcdef0123456789abcdef, path /pull-repo, empty body:
+        // printf 'pullhook-v1\nPOST\n/pull-repo\n1700000000\n0123456789abcdef0123456789abcdef\n%s' \
+        //   "$(printf '' | sha256sum | cut -d' ' -f1)" | openssl dgst -sha256 -hmac "It's a Secret to Everybody" -r
+        String header = "t=1700000000, n=0123456789abcdef0123456789abcdef, v1=" + MANUAL_VECTOR;
+        WebhookAuthenticator a = new WebhookAuthenticator(SECRET.getBytes(StandardCharsets.UTF_8), null,
+                java.time.Clock.fixed(java.time.Instant.ofEpochSecond(1700000100L), java.time.ZoneOffset.UTC));
+        AuthResult ok = a.authenticateManual(n -> n.equalsIgnoreCase("X-Pullhook-Auth") ? java.util.List.of(header)
+                : java.util.List.of(), "POST", "/pull-repo", new byte[0]);
+        assertTrue(ok.accepted(), ok::toString);
+        assertEquals("0123456789abcdef0123456789abcdef", ok.nonce());
+        AuthResult otherPath = a.authenticateManual(n -> n.equalsIgnoreCase("X-Pullhook-Auth") ? java.util.List.of(header)
+                : java.util.List.of(), "POST", "/rollback", new byte[0]);
+        assertFalse(otherPath.accepted(), "a proof for /pull-repo does not open /rollback");
+    }
 }
