@@ -165,7 +165,7 @@ deploy_contender() {
     answer=$WORK/$size/compare/run/$c.answer.json
     rm -f "$answer"
     if ! out=$(curl -sS --max-time 300 -o "$answer" -w '%{http_code} %{time_total}' -X POST \
-        -H "X-Hub-Signature-256: $SIG" "http://127.0.0.1:${CPORT[$c]}/pull-repo?wait=true" 2>&1); then
+        -H "X-Hub-Signature-256: $SIG" -H "X-Pullhook-Auth: $("$PY" "$LIB/probe.py" manual "$WORK/secret" /pull-repo)" "http://127.0.0.1:${CPORT[$c]}/pull-repo?wait=true" 2>&1); then
         D_ERR="no answer (curl: $out)"
         alive "${CPID[$c]:-}" || D_ERR="$D_ERR; the daemon has exited: $(tail -n 1 "${CLOG[$c]}")"
         D_ERR="$D_ERR$(last_problem "$c")"

@@ -299,7 +299,7 @@ deploy_wait() {
 post_wait() {
     local out code secs
     out=$(curl -sS --max-time "$2" -o "$WORK/last-response.json" -w '%{http_code} %{time_total}' -X POST \
-        -H "X-Hub-Signature-256: $SIG" "http://127.0.0.1:$1/pull-repo?wait=true") || die "$3 did not answer"
+        -H "X-Hub-Signature-256: $SIG" -H "X-Pullhook-Auth: $("$PY" "$LIB/probe.py" manual "$WORK/secret" /pull-repo)" "http://127.0.0.1:$1/pull-repo?wait=true") || die "$3 did not answer"
     read -r code secs <<< "$out"
     [ "$code" = 200 ] || die "$3 answered $code: $(cat "$WORK/last-response.json")"
     calc "$secs * 1000" 1

@@ -10,7 +10,11 @@
     probe.py up PORT TIMEOUT_S
         waits until PORT accepts a TCP connection (for servers without /health).
     probe.py sign SECRET_FILE
-        prints the hex HMAC-SHA256 of an empty body, for the X-Hub-Signature-256 of a manual deploy.
+        prints the hex HMAC-SHA256 of an empty body, for the X-Hub-Signature-256 of a manual deploy
+        (what daemons before the X-Pullhook-Auth proof accept).
+    probe.py manual SECRET_FILE PATH
+        prints a fresh X-Pullhook-Auth value (time, random nonce, HMAC) for a manual POST of an empty body
+        to PATH: what the daemon asks of a manual deploy since issue 17.
     probe.py burst PORT N SECRET_FILE TIP TIMEOUT_S
         sends N GitHub-shaped push webhooks for TIP at once (one thread each, released together), then
         polls GET /status every 50 ms until the deploy queue is idle and a deploy to TIP is done. Prints one JSON
@@ -96,6 +100,14 @@ def read_secret(secret_file):
         return f.read().strip()
 
 
+def manual_proof(secret, path, body):
+    """X-Pullhook-Auth: t=<unix>, n=<nonce>, v1=<hex HMAC-SHA256 of pullhook-v1\\nPOST\\n<path>\\n<t>\\n<n>\\n<sha256(body)>>."""
+    t = int(time.time())
+    n = uuid.uuid4().hex
+    message = "pullhook-v1\nPOST\n%s\n%d\n%s\n%s" % (path, t, n, hashlib.sha256(body).hexdigest())
+    return "t=%d, n=%s, v1=%s" % (t, n, hmac.new(secret, message.encode(), hashlib.sha256).hexdigest())
+
+
 def status(port):
     code, body = get(port, "/status", timeout=5.0)
     if code != 200:
@@ -174,6 +186,9 @@ def main(argv):
         return up(int(argv[2]), float(argv[3]))
     if len(argv) >= 3 and argv[1] == "sign":
         print(hmac.new(read_secret(argv[2]), b"", hashlib.sha256).hexdigest())
+        return 0
+    if len(argv) >= 4 and argv[1] == "manual":
+        print(manual_proof(read_secret(argv[2]), argv[3], b""))
         return 0
     if len(argv) >= 7 and argv[1] == "burst":
         return burst(int(argv[2]), int(argv[3]), argv[4], argv[5], float(argv[6]))
