@@ -2,6 +2,7 @@ package dev.pullhook.config;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -29,6 +30,22 @@ public record SiteConfig(String name, Path repoPath, String remote, String branc
     /** The key prefix of this site's settings: {@code ""} or {@code site.<name>.}. */
     public String keyPrefix() {
         return name.isEmpty() ? "" : "site." + name + ".";
+    }
+
+    /**
+     * Every credential of this site, for masking where text the daemon did not write is kept or logged
+     * ({@code deploy.command} output): the webhook secret and the HTTPS password or token. A new secret
+     * key belongs here too.
+     */
+    public List<Secret> secrets() {
+        List<Secret> all = new ArrayList<>();
+        if (secret != null) {
+            all.add(secret);
+        }
+        if (gitAuth != null && gitAuth.httpsPassword() != null) {
+            all.add(gitAuth.httpsPassword());
+        }
+        return List.copyOf(all);
     }
 
     /** Where its webhook is served. */

@@ -42,14 +42,24 @@ final class Deployer {
     private final String label;
     private final DeployOptions options;
     private final DeployCommand command;
+    /** Masks the site's credentials in the command's output and in errors before they are logged or kept. */
+    private final SecretRedactor redactor;
 
     Deployer(WorkingCopy workingCopy, SiteConfig config) {
         this.workingCopy = workingCopy;
         this.config = config;
         this.label = config.name().isEmpty() ? "" : " site=" + config.name();
         this.options = config.deploy();
+        this.redactor = new SecretRedactor().registerAll(config.secrets());
         this.command = options.command() == null ? null
-                : new DeployCommand(options.command(), config.repoPath(), options.commandTimeout());
+                : new DeployCommand(options.command(), config.repoPath(), options.commandTimeout(), redactor);
+        if (command != null && config.secret() != null && config.secret().source().startsWith("environment")) {
+            // the command's own environment is clean, but /proc/<pid>/environ of its parent is not
+            log.warn("deploy.command{} runs as the daemon's user and can read the daemon's environment"
+                    + " (/proc/{}/environ), which holds the webhook secret ({}); pass it as the systemd credential"
+                    + " or in a file instead (SECURITY.md)", label, ProcessHandle.current().pid(),
+                    config.secret().source());
+        }
     }
 
     /**
@@ -269,10 +279,11 @@ final class Deployer {
     private Deployment failed(long id, String trigger, List<String> deliveries, Instant started, long t0, String from,
                               String to, String phase, String error, String saved, CommandResult result) {
         long ms = elapsedMs(t0);
+        String masked = redactor.redact(error);
         log.warn("deploy failed id={}{} trigger={} deliveries={} phase={} from={} ms={} error=\"{}\"",
-                id, label, trigger, deliveries, phase, Deployment.abbrev(from), ms, error);
+                id, label, trigger, deliveries, phase, Deployment.abbrev(from), ms, masked);
         return new Deployment(id, trigger, deliveries, started, ms, from, to, Deployment.Outcome.FAILED,
-                error, saved, result);
+                masked, saved, result);
     }
 
     private static long elapsedMs(long t0) {

@@ -23,12 +23,16 @@ import java.util.Map;
 /**
  * pullhook's own files for one working copy ({@code state.dir}): a lock held for the daemon's lifetime (so
  * two pullhooks never deploy the same working copy), the marker of a deploy in progress (left behind only if
- * the process died mid-deploy), and the deploy history as JSON lines, bounded in size.
+ * the process died mid-deploy), and the deploy history as JSON lines, bounded in size. Only the daemon's user
+ * may read them ({@link PrivateFiles}): a file added here goes in {@link #FILES} and is opened through
+ * {@link PrivateFiles#open}.
  */
 public final class StateDir implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(StateDir.class);
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String ZERO = "0".repeat(40);
+    /** Every file pullhook keeps in the folder; each is narrowed to {@code 0600} at open. */
+    static final List<String> FILES = List.of("lock", "deploy.running", "history.jsonl", "history.jsonl.tmp");
 
     private final Path dir;
     private final FileChannel lockChannel;
@@ -42,13 +46,17 @@ public final class StateDir implements AutoCloseable {
     }
 
     /**
-     * Creates the folder if needed and takes its lock.
+     * Creates the folder if needed ({@code 0700}), takes its lock, and narrows the permissions of what is
+     * already there (the folder to at most {@code 0750}, its files to {@code 0600}), with a warning for each.
      *
      * @throws AlreadyLocked when another process (a running daemon) holds it
      */
     public static StateDir open(Path dir) throws IOException, AlreadyLocked {
-        Files.createDirectories(dir);
-        FileChannel channel = FileChannel.open(dir.resolve("lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        PrivateFiles.folder(dir);
+        for (String name : FILES) {
+            PrivateFiles.tighten(dir.resolve(name));
+        }
+        FileChannel channel = PrivateFiles.open(dir.resolve("lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         FileLock lock;
         try {
             lock = channel.tryLock();
@@ -95,7 +103,7 @@ public final class StateDir implements AutoCloseable {
         String line = "deploy=" + id + " trigger=" + trigger + " phase=" + phase + " pid=" + ProcessHandle.current().pid()
                 + " at=" + Instant.now();
         byte[] bytes = (String.format("%-" + MARKER_WIDTH + "s", line) + "\n").getBytes(StandardCharsets.UTF_8);
-        try (FileChannel ch = FileChannel.open(marker(), StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+        try (FileChannel ch = PrivateFiles.open(marker(), StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
             ch.write(java.nio.ByteBuffer.wrap(bytes), 0);
             if (ch.size() > bytes.length) {
                 ch.truncate(bytes.length);  // a longer line before (a marker left by an older version)
@@ -141,8 +149,11 @@ public final class StateDir implements AutoCloseable {
     /** Appends one deploy; now and then rewrites the file to keep only the newest {@code keep}. */
     void append(Deployment d, int keep) {
         try {
-            Files.writeString(historyFile(), JSON.writeValueAsString(toJson(d)) + "\n", StandardCharsets.UTF_8,
-                    StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+            byte[] line = (JSON.writeValueAsString(toJson(d)) + "\n").getBytes(StandardCharsets.UTF_8);
+            try (FileChannel ch = PrivateFiles.open(historyFile(), StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    StandardOpenOption.APPEND)) {
+                writeFully(ch, line);
+            }
             if (++appendedSinceTrim >= keep) {
                 trim(keep);
                 appendedSinceTrim = 0;
@@ -158,11 +169,23 @@ public final class StateDir implements AutoCloseable {
             return;
         }
         Path tmp = dir.resolve("history.jsonl.tmp");
-        Files.write(tmp, lines.subList(lines.size() - keep, lines.size()), StandardCharsets.UTF_8);
+        // a new file, never one left over (whose permissions it would keep, and hand on to the history)
+        Files.deleteIfExists(tmp);
+        String kept = String.join("\n", lines.subList(lines.size() - keep, lines.size())) + "\n";
+        try (FileChannel ch = PrivateFiles.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            writeFully(ch, kept.getBytes(StandardCharsets.UTF_8));
+        }
         try {
             Files.move(tmp, historyFile(), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (AtomicMoveNotSupportedException e) {
             Files.move(tmp, historyFile(), StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
+    private static void writeFully(FileChannel ch, byte[] bytes) throws IOException {
+        java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(bytes);
+        while (buf.hasRemaining()) {
+            ch.write(buf);
         }
     }
 

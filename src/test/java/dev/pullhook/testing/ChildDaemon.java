@@ -1,0 +1,119 @@
+package dev.pullhook.testing;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * The real daemon as a child process of the test's classpath, for what only a process shows: its
+ * environment, its umask, what its children inherit. Started through {@code sh -c '<setup>; exec java ...'}
+ * with the test JVM's environment less every {@code PULLHOOK_*} variable, plus {@code env}; it logs to a
+ * file, and listens on 127.0.0.1 only.
+ */
+public final class ChildDaemon implements AutoCloseable {
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    public final Process process;
+    public final int port;
+    public final Path log;
+
+    private ChildDaemon(Process process, int port, Path log) {
+        this.process = process;
+        this.port = port;
+        this.log = log;
+    }
+
+    /**
+     * Starts {@code dev.pullhook.Main --config <config>} and waits until its queue is idle (the start-up
+     * check done). {@code config} must set {@code server.port} to {@code port}.
+     *
+     * @param setup shell commands run before the JVM ({@code umask 000}), or an empty string
+     * @param env   variables added to the child's environment
+     */
+    public static ChildDaemon start(Path config, int port, Path log, String setup, Map<String, String> env)
+            throws IOException, InterruptedException {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> command = new ArrayList<>(List.of("sh", "-c", (setup.isBlank() ? ":" : setup)
+                        + "; exec \"$0\" \"$@\"", java, "-Xmx64m", "-Duser.home=" + System.getProperty("user.home"),
+                "-cp", System.getProperty("java.class.path"), "dev.pullhook.Main", "--config", config.toString()));
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().keySet().removeIf(k -> k.startsWith("PULLHOOK_"));
+        pb.environment().put("GIT_CONFIG_NOSYSTEM", "1");
+        pb.environment().putAll(env);
+        ChildDaemon d = new ChildDaemon(pb.start(), port, log);
+        try {
+            d.awaitIdle();
+        } catch (RuntimeException | Error | IOException | InterruptedException e) {
+            d.close();
+            throw e;
+        }
+        return d;
+    }
+
+    /** {@code POST pathAndQuery} with {@code body}, signed with {@code secret} as GitHub signs. */
+    public HttpResponse<String> postSigned(String secret, String pathAndQuery, String body)
+            throws IOException, InterruptedException {
+        byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+        return HTTP.send(HttpRequest.newBuilder(uri(pathAndQuery)).timeout(Duration.ofSeconds(120))
+                .header("X-Hub-Signature-256", Signatures.sha256(secret, bytes))
+                .POST(HttpRequest.BodyPublishers.ofByteArray(bytes)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    public String get(String path) throws IOException, InterruptedException {
+        return HTTP.send(HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(10)).GET().build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+    }
+
+    /** What it has logged so far. */
+    public String logText() {
+        try {
+            return Files.readString(log, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "(cannot read " + log + ": " + e + ")";
+        }
+    }
+
+    private URI uri(String pathAndQuery) {
+        return URI.create("http://127.0.0.1:" + port + pathAndQuery);
+    }
+
+    private void awaitIdle() throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (System.nanoTime() < deadline) {
+            if (!process.isAlive()) {
+                fail("the daemon exited with status " + process.exitValue() + ":\n" + logText());
+            }
+            try {
+                if (get("/status").contains("\"state\":\"idle\"")) {
+                    return;
+                }
+            } catch (IOException e) {
+                // not listening yet
+            }
+            Thread.sleep(50);
+        }
+        fail("the daemon did not become idle within 60 s:\n" + logText());
+    }
+
+    /** SIGTERM, then SIGKILL if it has not stopped after 30 s. */
+    @Override
+    public void close() throws InterruptedException {
+        process.destroy();
+        if (!process.waitFor(30, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            process.waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+}
