@@ -1,7 +1,7 @@
 package dev.pullhook;
 
 import dev.pullhook.testing.Fixtures;
-import dev.pullhook.testing.JarDaemon;
+import dev.pullhook.testing.ChildDaemon;
 import dev.pullhook.testing.Ports;
 import dev.pullhook.testing.Signatures;
 import dev.pullhook.testing.TestDaemon;
@@ -49,7 +49,7 @@ class DeliveryTrustJarIT {
     private TestRepos repos;
     private Path config;
     private int port;
-    private JarDaemon daemon;
+    private ChildDaemon daemon;
     private int starts;
 
     @BeforeAll
@@ -68,8 +68,8 @@ class DeliveryTrustJarIT {
         daemon = startDaemon();
     }
 
-    private JarDaemon startDaemon() throws Exception {
-        return JarDaemon.start(config, port, tmp.resolve("daemon-" + (++starts) + ".log"));
+    private ChildDaemon startDaemon() throws Exception {
+        return ChildDaemon.startJar(config, port, tmp.resolve("daemon-" + (++starts) + ".log"));
     }
 
     @AfterAll
@@ -101,7 +101,7 @@ class DeliveryTrustJarIT {
     // --- replays to the manual endpoints ----------------------------------------------------------------
 
     @Test
-    void noCapturedDeliveryRollsBackOnlyAFreshProofDoesAndOnlyOnce() {
+    void noCapturedDeliveryRollsBackOnlyAFreshProofDoesAndOnlyOnce() throws Exception {
         repos.pushNewCommit();
         byte[] push = Fixtures.payload("github/push.json");
         String first = UUID.randomUUID().toString();

@@ -45,6 +45,9 @@ public record SiteConfig(String name, Path repoPath, String remote, String branc
         if (gitAuth != null && gitAuth.httpsPassword() != null) {
             all.add(gitAuth.httpsPassword());
         }
+        if (signingKey != null) {
+            all.add(signingKey);
+        }
         return List.copyOf(all);
     }
 

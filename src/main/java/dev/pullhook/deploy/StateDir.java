@@ -32,7 +32,8 @@ public final class StateDir implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String ZERO = "0".repeat(40);
     /** Every file pullhook keeps in the folder; each is narrowed to {@code 0600} at open. */
-    static final List<String> FILES = List.of("lock", "deploy.running", "history.jsonl", "history.jsonl.tmp");
+    static final List<String> FILES = List.of("lock", "deploy.running", "history.jsonl", "history.jsonl.tmp",
+            "deliveries", "deliveries.new");
 
     private final Path dir;
     private final FileChannel lockChannel;

@@ -273,6 +273,8 @@ class ConfigLoaderTest {
         Path key = file("signing-key", SIGNING_KEY + "\n");
         Config fromFile = load(secretEnv(), configFile(repoLine(), "webhook.signing.key.file=" + key));
         assertEquals(SIGNING_KEY, new String(fromFile.site().signingKey().bytes(), StandardCharsets.UTF_8));
+        assertTrue(fromFile.site().secrets().contains(fromFile.site().signingKey()),
+                "masked in deploy.command's output like the other credentials");
 
         Map<String, String> env = new HashMap<>(secretEnv());
         env.put("PULLHOOK_WEBHOOK_SIGNING_KEY", SIGNING_KEY);

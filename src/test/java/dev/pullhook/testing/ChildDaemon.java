@@ -44,10 +44,28 @@ public final class ChildDaemon implements AutoCloseable {
      */
     public static ChildDaemon start(Path config, int port, Path log, String setup, Map<String, String> env)
             throws IOException, InterruptedException {
+        return launch(List.of("-cp", System.getProperty("java.class.path"), "dev.pullhook.Main"), config, port, log,
+                setup, env);
+    }
+
+    /** The shipped jar, built by {@code mvn package} before the *JarIT tests run (failsafe). */
+    public static final Path JAR = Path.of("target", "pullhook.jar");
+
+    /** {@link #start}, but of the shipped jar: {@code java -Xmx64m -jar target/pullhook.jar --config <config>}. */
+    public static ChildDaemon startJar(Path config, int port, Path log) throws IOException, InterruptedException {
+        if (!Files.isRegularFile(JAR)) {
+            fail(JAR.toAbsolutePath() + " is missing: the *JarIT tests run after mvn package (mvn verify)");
+        }
+        return launch(List.of("-jar", JAR.toString()), config, port, log, "", Map.of());
+    }
+
+    private static ChildDaemon launch(List<String> what, Path config, int port, Path log, String setup,
+                                      Map<String, String> env) throws IOException, InterruptedException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> command = new ArrayList<>(List.of("sh", "-c", (setup.isBlank() ? ":" : setup)
-                        + "; exec \"$0\" \"$@\"", java, "-Xmx64m", "-Duser.home=" + System.getProperty("user.home"),
-                "-cp", System.getProperty("java.class.path"), "dev.pullhook.Main", "--config", config.toString()));
+                + "; exec \"$0\" \"$@\"", java, "-Xmx64m", "-Duser.home=" + System.getProperty("user.home")));
+        command.addAll(what);
+        command.addAll(List.of("--config", config.toString()));
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().keySet().removeIf(k -> k.startsWith("PULLHOOK_"));
         pb.environment().put("GIT_CONFIG_NOSYSTEM", "1");
@@ -62,12 +80,29 @@ public final class ChildDaemon implements AutoCloseable {
         return d;
     }
 
-    /** {@code POST pathAndQuery} with {@code body}, signed with {@code secret} as GitHub signs. */
+    /** {@code POST pathAndQuery} with {@code body} and the given headers (name, value, name, value...). */
+    public HttpResponse<String> post(String pathAndQuery, byte[] body, String... headers) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri(pathAndQuery)).timeout(Duration.ofSeconds(120))
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body));
+        for (int i = 0; i + 1 < headers.length; i += 2) {
+            b.header(headers[i], headers[i + 1]);
+        }
+        try {
+            return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new IllegalStateException("POST " + pathAndQuery + " failed; the daemon's log:\n" + logText(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** {@code POST pathAndQuery} with {@code body}, a manual request with a fresh proof made with {@code secret}. */
     public HttpResponse<String> postSigned(String secret, String pathAndQuery, String body)
             throws IOException, InterruptedException {
         byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
         return HTTP.send(HttpRequest.newBuilder(uri(pathAndQuery)).timeout(Duration.ofSeconds(120))
-                .header("X-Hub-Signature-256", Signatures.sha256(secret, bytes))
+                .header("X-Pullhook-Auth", Signatures.manual(secret, URI.create(pathAndQuery).getPath(), bytes))
                 .POST(HttpRequest.BodyPublishers.ofByteArray(bytes)).build(), HttpResponse.BodyHandlers.ofString());
     }
 
@@ -79,7 +114,7 @@ public final class ChildDaemon implements AutoCloseable {
     /** What it has logged so far. */
     public String logText() {
         try {
-            return Files.readString(log, StandardCharsets.UTF_8);
+            return Files.exists(log) ? Files.readString(log, StandardCharsets.UTF_8) : "";
         } catch (IOException e) {
             return "(cannot read " + log + ": " + e + ")";
         }
