@@ -29,9 +29,10 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>A body's room is taken before any of it is read: its Content-Length (a body without one counts as
  * {@code webhook.max.body.bytes}). A body that does not fit waits, reading nothing, for up to
- * {@link #WAIT_MS} (the oldest first when room frees), then gets 503. Larger than
- * {@code webhook.max.body.bytes} by its Content-Length, it is not read at all (the route answers 413). The
- * routes take the body with {@link #body(Context)}; its room is given back when the answer is done.
+ * {@link #WAIT_MS} (the oldest first when room frees), then gets 503; small bodies have the last MiB to
+ * themselves. Larger than {@code webhook.max.body.bytes} by its Content-Length, it is not read at all (the
+ * route answers 413). The routes take the body with {@link #body(Context)}; its room is given back when the
+ * answer is done.
  *
  * <p>Sits right in front of Javalin, behind {@link WebhookGate}, which answers small forged webhooks from
  * its own bounded buffer before they get here. It does not know the routes; it reads every POST body.
@@ -42,6 +43,8 @@ final class BodyBudget extends Handler.Wrapper {
     static final String BODY = "pullhook.body";
     /** Longest wait for room: longer than a burst of large bodies from NGINX takes, short of any host's timeout. */
     static final long WAIT_MS = 5_000;
+    /** Room kept for small bodies: sixteen of the gate's largest at once. */
+    static final long SMALL_ROOM = 16L * WebhookGate.MAX_BODY_BYTES;
     /** A body without Content-Length is read in pieces of this size, then joined. */
     private static final int PIECE = 64 * 1024;
 
@@ -106,12 +109,22 @@ final class BodyBudget extends Handler.Wrapper {
      * a small verified push must not wait behind large forged bodies that take turns filling the budget.
      */
     private synchronized boolean reserve(Body body) {
-        if (used + body.room <= budget) {
+        if (fits(body)) {
             used += body.room;
             return true;
         }
         waiting.add(body);
         return false;
+    }
+
+    /**
+     * Whether the body fits now. The last {@link #SMALL_ROOM} bytes are only for small bodies (the size of
+     * nearly every webhook, checked by {@link WebhookGate} already), so that clients sending large bodies
+     * slowly cannot make a real push wait; kept only as far as the budget is larger than the largest body.
+     */
+    private boolean fits(Body body) {
+        long limit = body.room <= WebhookGate.MAX_BODY_BYTES ? budget : budget - Math.min(SMALL_ROOM, budget - maxBody);
+        return used + body.room <= limit;
     }
 
     /** Gives room back, then starts the waiting bodies that now fit, oldest first. */
@@ -121,7 +134,7 @@ final class BodyBudget extends Handler.Wrapper {
             used -= room;
             for (Iterator<Body> i = waiting.iterator(); i.hasNext() && used < budget; ) {
                 Body next = i.next();
-                if (used + next.room <= budget) {
+                if (fits(next)) {
                     i.remove();
                     used += next.room;
                     admitted.add(next);
