@@ -33,7 +33,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -42,7 +41,7 @@ import static org.junit.jupiter.api.Assertions.fail;
  * front): the body budget makes a large body wait and then answers 503 without reading it, while small
  * verified webhooks still pass; large bodies that stall hold no thread; a body or a request head that
  * trickles in is cut off by the minimum rate or the header timeout, and idle keep-alive ends with the
- * latter; past {@code server.connections.max} the connection idle longest makes room. Each daemon gets
+ * latter; past {@code server.connections.max} an idle connection makes room for the new one. Each daemon gets
  * small limits where the defaults would make a test slow. The daemons' log is in
  * {@code target/test-logs/HttpLimitsIT.log}.
  */
@@ -76,8 +75,10 @@ class HttpLimitsIT {
         all.put("deploy.on.start", "false");
         int warmUps = log.linesWith("http warm-up answered").size();
         TestDaemon daemon = TestDaemon.start(repos(name), all);
-        // the daemon's own warm-up request must be done: its connection would count too
-        Poll.until("the warm-up request", () -> log.linesWith("http warm-up answered").size() > warmUps);
+        if (!keys.containsKey("webhook.allow.from")) {
+            // the daemon's own warm-up request must be done: its connection would count too
+            Poll.until("the warm-up request", () -> log.linesWith("http warm-up answered").size() > warmUps);
+        }
         return daemon;
     }
 
@@ -261,25 +262,21 @@ class HttpLimitsIT {
     // ---- the connection cap ------------------------------------------------------------------------
 
     @Test
-    void pastTheConnectionCapTheConnectionIdleLongestMakesRoom() {
+    void pastTheConnectionCapAnIdleConnectionMakesRoomForTheNewOne() {
+        // no webhook may come from 127.0.0.1, so the daemon sends itself no warm-up request: only these count
         try (TestDaemon daemon = start("cap", Map.of("server.connections.max", "16",
-                "server.header.timeout.seconds", "60"))) {
+                "server.header.timeout.seconds", "60", "webhook.allow.from", "192.0.2.1"))) {
             int port = daemon.daemon.port();
             List<RawHttp> open = new ArrayList<>();
             try {
-                // the first one has been served and idles since: it has waited longest for its next request
-                RawHttp first = RawHttp.connect(port);
-                open.add(first);
-                first.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
-                assertEquals(200, first.read(false).status());
-                for (int i = 1; i < 16; i++) {
-                    open.add(RawHttp.connect(port));  // connected, nothing sent
+                for (int i = 0; i < 16; i++) {
+                    open.add(RawHttp.connect(port));  // connected, nothing sent: waiting for a request head
                 }
                 healthAnswersWithin(port, Duration.ofSeconds(5));  // the 17th
-                assertTrue(first.closedByServer(Duration.ofSeconds(10)), "the longest idle connection was not closed");
+                // the one closed to make room was closed before the 17th was read: its end is there already
+                long closed = open.stream().filter(c -> c.closedByServer(Duration.ofMillis(50))).count();
+                assertEquals(1, closed, "connections closed to make room for one");
                 Poll.until("the log line", () -> !log.linesWith("connections over server.connections.max=16").isEmpty());
-                // one made room, not more: the next oldest is still open
-                assertFalse(open.get(1).closedByServer(Duration.ofMillis(300)), "more than one connection was closed");
             } finally {
                 open.forEach(RawHttp::close);
             }
