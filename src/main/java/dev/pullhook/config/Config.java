@@ -24,11 +24,12 @@ import java.util.Optional;
  *                       ({@code server.connections.per.client})
  * @param rejectionsLoggedPerMinute rejected requests logged per client address and minute; the rest are
  *                       counted in one line ({@code server.log.rejections.per.minute})
+ * @param limits         the HTTP server's other limits: connections, timeouts, request bodies ({@code server.*})
  * @param sites          the deployed working copies, the unnamed one (if any) first
  */
 public record Config(String host, int port, long maxBodyBytes, Duration waitTimeout, Duration drainTimeout,
                      List<String> trustedProxies, int connectionsPerClient, int rejectionsLoggedPerMinute,
-                     List<SiteConfig> sites) {
+                     HttpLimits limits, List<SiteConfig> sites) {
 
     /** The unnamed site, or the first one. */
     public SiteConfig site() {
@@ -83,6 +84,7 @@ public record Config(String host, int port, long maxBodyBytes, Duration waitTime
                 + " server.trusted.proxies=\"" + String.join(", ", trustedProxies) + "\""
                 + " server.connections.per.client=" + connectionsPerClient
                 + " server.log.rejections.per.minute=" + rejectionsLoggedPerMinute
+                + " " + limits
                 + " webhook.max.body.bytes=" + maxBodyBytes
                 + " webhook.wait.timeout.seconds=" + waitTimeout.toSeconds()
                 + " shutdown.drain.seconds=" + drainTimeout.toSeconds());

@@ -71,6 +71,11 @@ public final class ConfigLoader {
         d.put("server.trusted.proxies", "127.0.0.1, ::1");
         d.put("server.connections.per.client", "16");
         d.put("server.log.rejections.per.minute", "20");
+        d.put("server.connections.max", "1024");
+        d.put("server.header.timeout.seconds", "10");
+        d.put("server.idle.timeout.seconds", "10");
+        d.put("server.body.min.bytes.per.second", "1024");
+        d.put("server.body.budget.bytes", Long.toString(16L * 1024 * 1024));
         d.put("sites", null);
         d.put("repo.path", null);
         d.put("repo.remote", "origin");
@@ -188,6 +193,7 @@ public final class ConfigLoader {
         List<String> trustedProxies = addresses("server.trusted.proxies", v.get("server.trusted.proxies"), problems);
         long perClient = values.number("server.connections.per.client", 1, 10_000);
         long rejectionsLogged = values.number("server.log.rejections.per.minute", 1, 1_000_000);
+        HttpLimits limits = limits(values, maxBody, perClient, problems);
 
         List<String> names = new ArrayList<>();
         if (v.containsKey("sites")) {
@@ -245,7 +251,34 @@ public final class ConfigLoader {
             throw new ConfigException(problems);
         }
         return new Config(host, port, maxBody, Duration.ofSeconds(wait), Duration.ofSeconds(drain), trustedProxies,
-                (int) perClient, (int) rejectionsLogged, List.copyOf(sites));
+                (int) perClient, (int) rejectionsLogged, limits, List.copyOf(sites));
+    }
+
+    /** The {@code server.*} limits that keep memory bounded and the server answering (see {@link HttpLimits}). */
+    private static HttpLimits limits(Values values, long maxBody, long perClient, List<String> problems) {
+        int before = problems.size();
+        long max = values.number("server.connections.max", 16, 100_000);
+        long header = values.number("server.header.timeout.seconds", 1, 3600);
+        long idle = values.number("server.idle.timeout.seconds", 1, 3600);
+        long minRate = values.number("server.body.min.bytes.per.second", 0, 1L << 30);
+        long budget = values.number("server.body.budget.bytes", 1024, 1L << 40);
+        if (problems.size() == before) {
+            if (perClient > max) {
+                problems.add("server.connections.per.client: " + perClient + " is more than server.connections.max ("
+                        + max + ")");
+            }
+            if (budget < maxBody) {
+                problems.add("server.body.budget.bytes: " + budget + " is less than webhook.max.body.bytes (" + maxBody
+                        + "); a body of the largest allowed size could never be read");
+            }
+            // the bodies must fit in the heap next to everything else, or the budget bounds nothing
+            long heap = Runtime.getRuntime().maxMemory();
+            if (budget > heap / 2) {
+                problems.add("server.body.budget.bytes: " + budget + " is more than half the Java heap (" + heap
+                        + " bytes, -Xmx); lower it, or raise -Xmx in the systemd unit");
+            }
+        }
+        return new HttpLimits((int) max, Duration.ofSeconds(header), Duration.ofSeconds(idle), minRate, budget);
     }
 
     /** One site from its resolved keys; problems name the site's own keys. Null when it has problems. */

@@ -13,11 +13,7 @@ import io.javalin.http.ContentType;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
 import io.javalin.json.JavalinJackson;
-import org.eclipse.jetty.server.AbstractConnector;
-import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.handler.GracefulHandler;
-import org.eclipse.jetty.util.component.LifeCycle;
-import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -83,38 +79,20 @@ public final class HttpApi {
         return Javalin.create(cfg -> {
             cfg.jetty.host = config.host();
             cfg.jetty.port = config.port();
-            QueuedThreadPool pool = new QueuedThreadPool(64, 2, 5_000);
-            pool.setName("http");
-            cfg.jetty.threadPool = pool;
-            cfg.jetty.modifyHttpConfiguration(http -> {
-                // a stalled body is cut off after 10 s instead of holding a thread. No minimum data rate:
-                // Jetty measures it from the request's start, so a tiny body read late (a busy or cold
-                // JVM) would get 408; server.connections.per.client bounds the stallers instead
-                http.setIdleTimeout(10_000);
-            });
-            ClientConnectionLimit perClient = new ClientConnectionLimit(config.connectionsPerClient(),
-                    addresses::isTrustedProxy);
+            ServerLimits limits = new ServerLimits(config, addresses);
+            limits.configure(cfg);  // threads, timeouts, connection caps, and the body budget in front of the routes
             WebhookGate gate = new WebhookGate(sites.values(), addresses, metrics, config.maxBodyBytes());
             cfg.jetty.modifyServer(server -> {
                 // forged webhooks are answered in front of the servlet layer; the rest pass on to the routes
                 server.insertHandler(gate);
+                // in front of the gate: the header timeout and the minimum body rate see every request
+                server.insertHandler(limits.guard());
                 // let in-flight requests finish on SIGTERM (Javalin's default handler chain is not graceful);
                 // inserted last, so it wraps the gate too
                 server.insertHandler(new GracefulHandler());
                 server.setStopTimeout(5_000);
                 // what Jetty answers itself (malformed HTTP, oversized headers) in pullhook's JSON, not HTML
                 server.setErrorHandler(new JsonErrorHandler());
-                server.addEventListener(new LifeCycle.Listener() {
-                    @Override
-                    public void lifeCycleStarting(LifeCycle event) {
-                        for (Connector connector : server.getConnectors()) {
-                            if (connector instanceof AbstractConnector c) {
-                                c.setIdleTimeout(15_000);
-                                c.addBean(perClient);
-                            }
-                        }
-                    }
-                });
             });
             cfg.http.maxRequestSize = config.maxBodyBytes();
             cfg.http.prefer405over404 = true;
@@ -221,9 +199,10 @@ public final class HttpApi {
         }
         byte[] body;
         try {
-            body = ctx.bodyAsBytes();  // throws 413 past webhook.max.body.bytes, whatever Content-Length said
+            body = BodyBudget.body(ctx);  // 413 past webhook.max.body.bytes, 503 when bodies fill server.body.budget.bytes
         } catch (HttpResponseException e) {
-            metrics.webhook(site.name(), e.getStatus() == 413 ? WebhookOutcome.TOO_LARGE : WebhookOutcome.BAD_REQUEST);
+            metrics.webhook(site.name(), e.getStatus() == 413 ? WebhookOutcome.TOO_LARGE
+                    : e.getStatus() == 503 ? WebhookOutcome.UNAVAILABLE : WebhookOutcome.BAD_REQUEST);
             throw e;
         }
 
@@ -271,10 +250,12 @@ public final class HttpApi {
         }
         byte[] body;
         try {
-            body = ctx.bodyAsBytes();  // throws 413 past webhook.max.body.bytes, whatever Content-Length said
+            body = BodyBudget.body(ctx);  // 413 past webhook.max.body.bytes, 503 when bodies fill server.body.budget.bytes
         } catch (HttpResponseException e) {
             if (e.getStatus() == 413) {
                 metrics.rollback(site.name(), WebhookOutcome.TOO_LARGE);
+            } else if (e.getStatus() == 503) {
+                metrics.rollback(site.name(), WebhookOutcome.UNAVAILABLE);
             }
             throw e;
         }
