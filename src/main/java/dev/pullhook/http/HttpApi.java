@@ -106,7 +106,7 @@ public final class HttpApi {
             cfg.routes.post("/pull-repo/{site}", ctx -> pullRepo(ctx, ctx.pathParam("site")));
             cfg.routes.post("/rollback", ctx -> rollback(ctx, ""));
             cfg.routes.post("/rollback/{site}", ctx -> rollback(ctx, ctx.pathParam("site")));
-            cfg.routes.get("/health", ctx -> ctx.json(Map.of("status", "ok")));
+            cfg.routes.get("/health", ctx -> ctx.json(answer("status", "ok")));
             cfg.routes.get("/status", this::status);
             cfg.routes.get("/metrics", ctx -> ctx.contentType(metrics.contentType()).result(metrics.scrape()));
 
@@ -176,7 +176,7 @@ public final class HttpApi {
             log.warn("client refused client={} path={} reason=\"not in webhook.allow.from\"", ctx.ip(), safe(ctx.path()));
         }
         quietUnless(ctx, logged);
-        ctx.status(403).json(Map.of("status", "forbidden", "error", "client address not allowed"));
+        ctx.status(403).json(answer("status", "forbidden", "error", "client address not allowed"));
         return false;
     }
 
@@ -210,7 +210,7 @@ public final class HttpApi {
                 ctx.ip(), delivery, ctx.path());
         if (receipt instanceof WebhookReceiver.WarmUp) {
             ctx.attribute(QUIET, Boolean.TRUE);  // not a client's request: no request line, not counted
-            ctx.status(200).json(Map.of("status", "pong"));
+            ctx.status(200).json(answer("status", "pong"));
             return;
         }
         metrics.webhook(site.name(), WebhookOutcome.of(receipt));
@@ -220,13 +220,13 @@ public final class HttpApi {
         } else if (receipt instanceof WebhookReceiver.Invalid r) {
             error(ctx, 400, r.event().reason());
         } else if (receipt instanceof WebhookReceiver.Ignored r) {
-            ctx.status(200).json(Map.of("status", "ignored", "reason", r.event().reason()));
+            ctx.status(200).json(answer("status", "ignored", "reason", r.event().reason()));
         } else if (receipt instanceof WebhookReceiver.Pong) {
-            ctx.status(200).json(Map.of("status", "pong"));
+            ctx.status(200).json(answer("status", "pong"));
         } else if (receipt instanceof WebhookReceiver.Duplicate r) {
-            ctx.status(200).json(Map.of("status", "duplicate", "first", r.first().at().toString()));
+            ctx.status(200).json(answer("status", "duplicate", "first", r.first().at().toString()));
         } else if (receipt instanceof WebhookReceiver.UpToDate r) {
-            ctx.status(200).json(Map.of("status", "up-to-date", "head", r.commit()));
+            ctx.status(200).json(answer("status", "up-to-date", "head", r.commit()));
         } else if (receipt instanceof WebhookReceiver.Queued r) {
             answerQueued(ctx, r.ticket());
         } else {
@@ -292,7 +292,7 @@ public final class HttpApi {
     }
 
     private static void queued(Context ctx, DeployService.Ticket ticket) {
-        ctx.status(202).json(Map.of("status", "queued", "id", ticket.deployId()));
+        ctx.status(202).json(answer("status", "queued", "id", ticket.deployId()));
     }
 
     private static void finished(Context ctx, Deployment d) {
@@ -344,10 +344,19 @@ public final class HttpApi {
         ctx.status(status).json(errorBody(status, message));
     }
 
+    /** A JSON answer's fields in the order given ({@code status} first), the same in every run. */
+    static Map<String, Object> answer(Object... keysAndValues) {
+        Map<String, Object> fields = new LinkedHashMap<>();
+        for (int i = 0; i < keysAndValues.length; i += 2) {
+            fields.put((String) keysAndValues[i], keysAndValues[i + 1]);
+        }
+        return fields;
+    }
+
     /** The body of every error answer, the routes' and Jetty's own ({@link JsonErrorHandler}). */
     static Map<String, Object> errorBody(int status, String message) {
         String word = statusWord(status);
-        return Map.of("status", word, "error", message == null || message.isBlank() ? word : message);
+        return answer("status", word, "error", message == null || message.isBlank() ? word : message);
     }
 
     private static String statusWord(int status) {
