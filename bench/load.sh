@@ -194,7 +194,7 @@ run_attack() {
     oom=$(tail -n +"$((log0 + 1))" "$DLOG" | grep -c OutOfMemoryError || true)
     IFS=$'\t' read -r answers hmax hp99 hp50 hfail hn < <("$PY" "$ATTACK_PY" report "$out.json" "$out.health")
     rss=$(grep -v dead "$out.rss" | sort -n | tail -1 | awk '{ printf "%.0f", $1 / 1024 }')
-    if [ "$alive" != yes ] || [ "$oom" != 0 ] || [ "$hfail" != 0 ] || [ "$(calc "$hmax > 1000" 0)" = 1 ] \
+    if [ "$alive" != yes ] || [ "$oom" != 0 ] || [ "$hfail" != 0 ] || [ "$(calc "($hmax > 1000)" 0)" = 1 ] \
         || [[ "$deployed" != deployed* ]]; then
         verdict=FAIL
     fi
