@@ -112,8 +112,7 @@ public final class Daemon implements AutoCloseable {
         } catch (StateDir.AlreadyLocked e) {
             throw new ConfigException(List.of(key + ": " + e.getMessage()));
         } catch (IOException e) {
-            throw new ConfigException(List.of(key + ": cannot use " + site.deploy().stateDir() + " ("
-                    + e.getMessage() + ")"));
+            throw new ConfigException(List.of(key + ": " + StateDir.problem(site.deploy().stateDir(), e)));
         }
     }
 
