@@ -2,6 +2,8 @@ package dev.pullhook;
 
 import dev.pullhook.cli.Cli;
 
+import java.util.Locale;
+
 /**
  * Entry point: sets the JVM-wide properties that must be in place before anything else runs, then hands the
  * command line to {@link Cli} and exits with its status (the daemon keeps running on its own threads after
@@ -9,11 +11,14 @@ import dev.pullhook.cli.Cli;
  * {@code RestartPreventExitStatus=2} then avoids a restart loop), 1 a command that failed.
  */
 public final class Main {
+    static final String LAUNCH_MECHANISM = "jdk.lang.Process.launchMechanism";
+
     private Main() {
     }
 
     public static void main(String[] args) {
         avoidJmxInJetty();
+        spawnWithoutHelper();
         int status = Cli.run(args, System.getenv(), Cli.Install.DEBIAN);
         if (status != 0) {
             System.exit(status);
@@ -36,6 +41,22 @@ public final class Main {
         String key = "org.eclipse.jetty.util.referencesPerCacheLine";
         if (System.getProperty(key) == null) {
             System.setProperty(key, Runtime.getRuntime().maxMemory() < (32L << 30) ? "16" : "8");
+        }
+    }
+
+    /**
+     * Starts child processes ({@code deploy.command}) with {@code fork} and {@code exec}, not through the JDK's
+     * {@code lib/jspawnhelper}. On Linux the JDK's default (POSIX_SPAWN) runs that helper from the JDK's folder
+     * for every child, and the helper refuses a JVM of another version: once apt has upgraded the JDK under a
+     * running daemon, every deploy.command failed with "Failed to exec spawn helper" until a restart. FORK runs
+     * nothing from the JDK's folder and is supported by every JDK from 17 on (VFORK, the other choice, is
+     * deprecated since 21 and prints a warning). An explicit {@code -D} setting wins; it must be set before
+     * the first process starts, which is why it is here.
+     */
+    static void spawnWithoutHelper() {
+        if (System.getProperty(LAUNCH_MECHANISM) == null
+                && System.getProperty("os.name", "").toLowerCase(Locale.ROOT).startsWith("linux")) {
+            System.setProperty(LAUNCH_MECHANISM, "FORK");
         }
     }
 }

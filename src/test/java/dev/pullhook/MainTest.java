@@ -79,4 +79,25 @@ class MainTest {
         assertEquals(0, run(new StringBuilder(), "--version"));
         assertEquals(0, run(new StringBuilder(), "version"));
     }
+
+    @Test
+    void childProcessesAreForkedWithoutTheJdksSpawnHelperUnlessTheUserChoseAMechanism() {
+        String before = System.getProperty(Main.LAUNCH_MECHANISM);
+        try {
+            System.clearProperty(Main.LAUNCH_MECHANISM);
+            Main.spawnWithoutHelper();
+            assertEquals(System.getProperty("os.name").startsWith("Linux") ? "FORK" : null,
+                    System.getProperty(Main.LAUNCH_MECHANISM));
+
+            System.setProperty(Main.LAUNCH_MECHANISM, "POSIX_SPAWN");
+            Main.spawnWithoutHelper();
+            assertEquals("POSIX_SPAWN", System.getProperty(Main.LAUNCH_MECHANISM), "a -D setting wins");
+        } finally {
+            if (before == null) {
+                System.clearProperty(Main.LAUNCH_MECHANISM);
+            } else {
+                System.setProperty(Main.LAUNCH_MECHANISM, before);
+            }
+        }
+    }
 }
