@@ -369,6 +369,9 @@ public final class ConfigLoader {
         } else {
             repoPath = baseDir.resolve(repo).normalize();
             String denied = FileAccess.explain(repoPath, FileAccess.Need.READ);
+            if (denied == null && Files.isDirectory(repoPath.resolve(".git"))) {
+                denied = FileAccess.explain(repoPath.resolve(".git"), FileAccess.Need.READ);
+            }
             if (denied != null) {
                 problems.add(p + "repo.path: cannot open " + repoPath + ": " + denied);
             } else {

@@ -105,7 +105,7 @@ public final class FileAccess {
         }
         if (!Files.exists(abs)) {
             if (need == Need.WRITE && existing != null && !Files.isWritable(existing)) {
-                return "write on " + existing + which(existing) + " to create " + abs;
+                return "write on " + existing + which(existing) + ", to create " + abs;
             }
             return null;
         }
