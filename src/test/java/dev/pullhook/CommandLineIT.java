@@ -385,6 +385,11 @@ class CommandLineIT {
         assertEquals(2, glued.status(), glued::all);
         assertTrue(glued.err().contains("unknown option --secret "), glued::err);
         assertFalse(glued.err().contains("maybe-a-secret-value"), glued::err);
+        for (String args : new String[]{"-x=maybe-a-secret-value", "-Maybe+A/Secret"}) {
+            Run r = run("check", args);
+            assertEquals(2, r.status(), r::all);
+            assertFalse(r.err().contains("aybe"), r::err);
+        }
         Run noSite = run("deploy", "--config", config(0).toString(), "--site", "nosuch");
         assertEquals(2, noSite.status(), noSite::all);
         assertNotEquals(-1, noSite.err().indexOf("no site \"nosuch\""), noSite::err);

@@ -194,7 +194,7 @@ record Arguments(Command command, boolean named, Path configFile, String site, b
         boolean help = false;
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
-            int eq = arg.startsWith("--") ? arg.indexOf('=') : -1;
+            int eq = arg.startsWith("-") ? arg.indexOf('=') : -1;
             String option = eq < 0 ? arg : arg.substring(0, eq);
             switch (option) {
                 case "--config", "-c", "--site" -> {
@@ -225,8 +225,10 @@ record Arguments(Command command, boolean named, Path configFile, String site, b
                 }
                 default -> {
                     if (arg.startsWith("-")) {
-                        // the option's name only: a value glued to it with = may be a secret
-                        return invalid(command, "unknown option " + option + " (pullhook --help lists them)");
+                        // the option's name only, and only if it looks like one: a value glued to it with =,
+                        // or a secret that happens to start with a dash, is never echoed
+                        return invalid(command, "unknown option" + (option.matches("--?[a-z][a-z-]{0,30}")
+                                ? " " + option : "") + " (pullhook --help lists them)");
                     }
                     Command c = Command.of(arg);
                     if (c == null) {
