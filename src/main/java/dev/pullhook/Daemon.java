@@ -38,6 +38,7 @@ public final class Daemon implements AutoCloseable {
     private final List<StateDir> states;
     private final List<SiteEndpoint> sites;
     private final RejectionLog rejections;
+    private final JavaRuntimeWatch runtime;
     private final HttpApi api;
     private final Javalin app;
     private boolean stopped;
@@ -48,8 +49,10 @@ public final class Daemon implements AutoCloseable {
         this.sites = new ArrayList<>();
         // shared by all sites: the budget is per client address, whichever site it knocks on
         this.rejections = new RejectionLog(config.rejectionsLoggedPerMinute(), System::currentTimeMillis).start();
+        this.runtime = JavaRuntimeWatch.ofThisJvm().every(60);
         for (int i = 0; i < config.sites().size(); i++) {
             sites.add(endpoint(config.sites().get(i), states.get(i), rejections));
+            sites.get(i).deploys().onFinished(d -> runtime.check());
         }
         this.api = new HttpApi(config, sites);
         this.app = api.create();
@@ -91,6 +94,7 @@ public final class Daemon implements AutoCloseable {
         try {
             daemon.app.start();
         } catch (RuntimeException e) {
+            daemon.runtime.close();
             daemon.sites.forEach(s -> s.deploys().shutdown(Duration.ZERO));
             states.forEach(StateDir::close);
             throw e;
@@ -112,8 +116,7 @@ public final class Daemon implements AutoCloseable {
         } catch (StateDir.AlreadyLocked e) {
             throw new ConfigException(List.of(key + ": " + e.getMessage()));
         } catch (IOException e) {
-            throw new ConfigException(List.of(key + ": cannot use " + site.deploy().stateDir() + " ("
-                    + e.getMessage() + ")"));
+            throw new ConfigException(List.of(key + ": " + StateDir.problem(site.deploy().stateDir(), e)));
         }
     }
 
@@ -147,6 +150,7 @@ public final class Daemon implements AutoCloseable {
             log.warn("stopping: the HTTP server closed requests that were still open: {}", e.toString());
         }
         rejections.close();
+        runtime.close();
         states.forEach(StateDir::close);
         log.info("stopped");
     }

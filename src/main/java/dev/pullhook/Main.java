@@ -1,41 +1,33 @@
 package dev.pullhook;
 
-import dev.pullhook.config.Config;
-import dev.pullhook.config.ConfigException;
-import dev.pullhook.config.ConfigLoader;
-import dev.pullhook.config.SiteConfig;
-import dev.pullhook.demo.Demo;
-import dev.pullhook.git.WorkingCopy;
-import dev.pullhook.metrics.Metrics;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import dev.pullhook.cli.Cli;
 
-import java.nio.file.Files;
-import java.util.List;
-import java.util.Optional;
-import java.util.stream.Collectors;
+import java.util.Locale;
 
 /**
- * Entry point: reads the command line ({@link Arguments}), loads and validates the config, then runs the
- * command: starts the {@link Daemon} (with its shutdown hook), or runs {@link Check}, {@link ManualJob} or
- * {@link StatusSummary} and returns their exit status. Exit status 2 means a usage or configuration error
- * (systemd's {@code RestartPreventExitStatus=2} then avoids a restart loop), 1 a command that failed.
+ * Entry point: sets the JVM-wide properties that must be in place before anything else runs, then hands the
+ * command line to {@link Cli} and exits with its status (the daemon keeps running on its own threads after
+ * a 0). Exit status 2 means a usage, configuration or file-permission error (systemd's
+ * {@code RestartPreventExitStatus=2} then avoids a restart loop), 1 a command that failed.
  */
 public final class Main {
-    static final int EXIT_OK = 0;
-    static final int EXIT_FAILED = 1;
-    static final int EXIT_CONFIG = 2;
-    private static final Logger log = LoggerFactory.getLogger(Main.class);
+    static final String LAUNCH_MECHANISM = "jdk.lang.Process.launchMechanism";
 
     private Main() {
     }
 
     public static void main(String[] args) {
         avoidJmxInJetty();
-        int status = run(args);
+        spawnWithoutHelper();
+        int status = Cli.run(args, System.getenv(), Cli.Install.DEBIAN);
         if (status != 0) {
             System.exit(status);
         }
+    }
+
+    /** {@link Cli#run} with this process's environment and the Debian install's paths (what tests call). */
+    static int run(String[] args) {
+        return Cli.run(args, System.getenv(), Cli.Install.DEBIAN);
     }
 
     /**
@@ -53,116 +45,18 @@ public final class Main {
     }
 
     /**
-     * Runs the command line and returns its exit status; {@code serve} returns 0 once the daemon listens
-     * (it keeps running on its own threads).
+     * Starts child processes ({@code deploy.command}) with {@code fork} and {@code exec}, not through the JDK's
+     * {@code lib/jspawnhelper}. On Linux the JDK's default (POSIX_SPAWN) runs that helper from the JDK's folder
+     * for every child, and the helper refuses a JVM of another version: once apt has upgraded the JDK under a
+     * running daemon, every deploy.command failed with "Failed to exec spawn helper" until a restart. FORK runs
+     * nothing from the JDK's folder and is supported by every JDK from 17 on (VFORK, the other choice, is
+     * deprecated since 21 and prints a warning). An explicit {@code -D} setting wins; it must be set before
+     * the first process starts, which is why it is here.
      */
-    static int run(String[] args) {
-        Arguments a = Arguments.parse(args);
-        if (a.problem() != null) {
-            return usage(a, a.problem());
+    static void spawnWithoutHelper() {
+        if (System.getProperty(LAUNCH_MECHANISM) == null
+                && System.getProperty("os.name", "").toLowerCase(Locale.ROOT).startsWith("linux")) {
+            System.setProperty(LAUNCH_MECHANISM, "FORK");
         }
-        if (a.help()) {
-            System.out.println(a.named() ? a.command().help : Arguments.USAGE);
-            return EXIT_OK;
-        }
-        if (a.version()) {
-            System.out.println("pullhook " + version());
-            return EXIT_OK;
-        }
-        ConfigLoader loader = new ConfigLoader(System.getenv(), warning -> log.warn("config {}", warning));
-        Config config;
-        Demo demo = null;
-        try {
-            if (a.demo()) {
-                demo = Demo.create(loader);
-                config = demo.config();
-            } else {
-                if (!Files.isRegularFile(a.configFile())) {
-                    return usage(a, "no config file " + a.configFile().toAbsolutePath()
-                            + " (copy the shipped config.properties, or try --demo)");
-                }
-                config = loader.load(a.configFile());
-            }
-        } catch (ConfigException e) {
-            log.error("config invalid{}: {} problem(s)", a.command() == Arguments.Command.SERVE ? ", not starting" : "",
-                    e.problems().size());
-            for (String problem : e.problems()) {
-                log.error("config {}", problem);
-            }
-            return EXIT_CONFIG;
-        }
-        if (a.command() == Arguments.Command.SERVE) {
-            return serve(config, demo);
-        }
-        List<SiteConfig> sites = chosenSites(config, a);
-        if (sites.isEmpty()) {
-            System.err.println("pullhook: no site \"" + a.site() + "\" in the config (sites: "
-                    + config.sites().stream().map(s -> Metrics.siteLabel(s.name())).collect(Collectors.joining(", "))
-                    + ")");
-            return EXIT_CONFIG;
-        }
-        return switch (a.command()) {
-            case CHECK -> Check.run(sites);
-            case DEPLOY -> ManualJob.run(config, sites.get(0), ManualJob.Kind.DEPLOY);
-            case ROLLBACK -> ManualJob.run(config, sites.get(0), ManualJob.Kind.ROLLBACK);
-            case STATUS -> StatusSummary.run(config, sites);
-            case SERVE -> throw new IllegalStateException("served above");
-        };
-    }
-
-    /**
-     * The sites {@code --site} names ("default" is the unnamed one, unless a site has that name), else every
-     * site for check and status and the unnamed or first one for deploy and rollback. Empty for an unknown name.
-     */
-    private static List<SiteConfig> chosenSites(Config config, Arguments a) {
-        if (a.site() == null) {
-            boolean all = a.command() == Arguments.Command.CHECK || a.command() == Arguments.Command.STATUS;
-            return all ? config.sites() : List.of(config.site());
-        }
-        Optional<SiteConfig> named = config.site(a.site());
-        if (named.isEmpty() && a.site().equals(Metrics.DEFAULT_SITE)) {
-            named = config.site("");
-        }
-        return named.map(List::of).orElse(List.of());
-    }
-
-    private static int serve(Config config, Demo demo) {
-        log.info("pullhook {} config {}", version(), config);
-        String names = WorkingCopy.fileNamesNotUtf8();
-        if (names != null) {
-            log.warn("file names are encoded as {}, not UTF-8: a deploy of a file whose name is not ASCII fails,"
-                    + " and the tree watch (deploy.watch) stays off; run java with LANG=C.UTF-8, as the systemd unit does", names);
-        }
-        Daemon daemon;
-        try {
-            daemon = Daemon.start(config);
-        } catch (ConfigException e) {
-            e.problems().forEach(p -> log.error("config {}", p));
-            return EXIT_CONFIG;
-        } catch (RuntimeException e) {
-            log.error("cannot start: {}", e.getMessage());
-            return EXIT_FAILED;
-        }
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            daemon.stop();
-            if (demo != null) {
-                demo.cleanUp();
-            }
-        }, "shutdown"));
-        if (demo != null) {
-            System.out.println(demo.instructions(daemon.port()));
-        }
-        return EXIT_OK;
-    }
-
-    private static int usage(Arguments a, String problem) {
-        System.err.println("pullhook: " + problem);
-        System.err.println(a.named() ? a.command().help : Arguments.USAGE);
-        return EXIT_CONFIG;
-    }
-
-    static String version() {
-        String v = Main.class.getPackage().getImplementationVersion();
-        return v == null ? "dev" : v;
     }
 }

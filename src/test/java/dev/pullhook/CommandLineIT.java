@@ -2,6 +2,7 @@ package dev.pullhook;
 
 import dev.pullhook.testing.Ports;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pullhook.cli.Cli;
 import dev.pullhook.config.ConfigLoader;
 import dev.pullhook.testing.TestRepos;
 import org.eclipse.jgit.lib.ObjectId;
@@ -21,6 +22,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
 import java.util.Map;
 
 import static dev.pullhook.testing.TestDaemon.SECRET;
@@ -28,17 +30,20 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * The command line, end to end: {@code Main.run} with real config files, real repositories and, where a
+ * The command line, end to end: {@link Cli#run} with real config files, real repositories and, where a
  * command asks one, a real running daemon in the same JVM (which then holds the state folder's lock, as a
- * daemon in another process would). Asserts the exit status and what a person reads.
+ * daemon in another process would). The environment is empty and the install (default config, the unit's
+ * secret file) lies in the test's folder: never the machine's. Asserts the exit status and what a person reads.
  */
 class CommandLineIT {
     @TempDir
     Path dir;
     private TestRepos repos;
     private Path secretFile;
+    private Cli.Install install;
 
     /** What one run printed and returned. */
     private record Run(int status, String out, String err) {
@@ -49,6 +54,8 @@ class CommandLineIT {
 
     @BeforeEach
     void createRepositories() throws IOException {
+        install = new Cli.Install(dir.resolve("etc/pullhook/config.properties"),
+                Map.of("webhook-secret", dir.resolve("etc/pullhook/secret")));
         repos = TestRepos.create(dir.resolve("repos"));
         secretFile = Files.writeString(dir.resolve("webhook-secret"), SECRET + "\n");
         Files.setPosixFilePermissions(secretFile, PosixFilePermissions.fromString("rw-------"));
@@ -59,8 +66,8 @@ class CommandLineIT {
         repos.close();
     }
 
-    /** Main.run with System.out (where the log also goes) and System.err captured. */
-    private static synchronized Run run(String... args) {
+    /** Cli.run with System.out (where the log also goes) and System.err captured. */
+    private synchronized Run run(String... args) {
         PrintStream out = System.out;
         PrintStream err = System.err;
         ByteArrayOutputStream outBuffer = new ByteArrayOutputStream();
@@ -69,7 +76,7 @@ class CommandLineIT {
         System.setErr(new PrintStream(errBuffer, true, StandardCharsets.UTF_8));
         int status;
         try {
-            status = Main.run(args);
+            status = Cli.run(args, Map.of(), install);
         } finally {
             System.setOut(out);
             System.setErr(err);
@@ -126,11 +133,12 @@ class CommandLineIT {
     void checkOfABadConfigExits2NamingTheKeys() throws Exception {
         Run unknownKey = run("check", "--config", config(0, "deploy.comand = make").toString());
         assertEquals(2, unknownKey.status(), unknownKey::all);
-        assertTrue(unknownKey.out().contains("config deploy.comand: unknown key"), unknownKey::out);
+        assertTrue(unknownKey.err().contains("pullhook: config deploy.comand: unknown key (line 5); did you mean"
+                + " deploy.command?"), unknownKey::err);
 
         Run badSite = run("check", "--config", config(0, "sites = Blog").toString());
         assertEquals(2, badSite.status(), badSite::all);
-        assertTrue(badSite.out().contains("config sites: \"Blog\" is not a simple word"), badSite::out);
+        assertTrue(badSite.err().contains("pullhook: config sites: \"Blog\" is not a simple word"), badSite::err);
     }
 
     @Test
@@ -224,22 +232,144 @@ class CommandLineIT {
         assertTrue(r.err().contains("no daemon answers on http://127.0.0.1:"), r::err);
     }
 
+    @Test
+    void aDeployWithNothingNewSaysUpToDate() throws Exception {
+        ObjectId head = repos.siteHead();
+        Run r = run("deploy", "--config", config(0).toString());
+        assertEquals(0, r.status(), r::all);
+        assertTrue(r.out().contains("up to date: " + head.name() + " is already the tip of origin/main, nothing moved"),
+                r::out);
+        assertFalse(r.out().contains("deployed:"), r::out);
+    }
+
+    @Test
+    void checkWritesNothingInTheStateFolder() throws Exception {
+        // run as root before the daemon's first start, a check used to create state.dir/lock owned by root,
+        // which the daemon (user pullhook) then could not open: it refused to start
+        Path state = Files.createDirectories(dir.resolve("state"));
+        Run r = run("check", "--config", config(0, "state.dir = " + state).toString());
+        assertEquals(0, r.status(), r::all);
+        assertTrue(r.out().contains("state   " + state + " (not used yet"), r::out);
+        try (var files = Files.list(state)) {
+            assertEquals(List.of(), files.toList());
+        }
+    }
+
+    @Test
+    void rootDoesNotDeployInProcessIntoAWorkingCopyOfAnotherUser() throws Exception {
+        assumeTrue("root".equals(System.getProperty("user.name")), "runs as root only");
+        ObjectId head = repos.siteHead();
+        repos.pushNewCommit();
+        var nobody = repos.site.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("nobody");
+        Files.setOwner(repos.site, nobody);
+        Run r = run("deploy", "--config", config(0).toString());
+        assertEquals(2, r.status(), r::all);
+        assertTrue(r.err().contains("belongs to nobody"), r::err);
+        assertTrue(r.err().contains("systemctl start pullhook"), r::err);
+        assertTrue(r.err().contains("runuser -u nobody -- pullhook deploy"), r::err);
+        assertEquals(head, repos.siteHead());
+    }
+
+    // ---- the installed layout: default config, the secret where the unit loads it from ------------------
+
+    @Test
+    void withoutAConfigFileItSaysWhereItLookedAndWhatToDo() {
+        Run r = run("check");
+        assertEquals(2, r.status(), r::all);
+        assertTrue(r.err().contains("no config file " + install.configFile()), r::err);
+        assertTrue(r.err().contains("--config FILE"), r::err);
+        assertTrue(r.err().contains("pullhook demo"), r::err);
+    }
+
+    @Test
+    void afterTheInstallTheCommandsFindTheConfigAndTheSecretTheUnitGivesTheDaemon() throws Exception {
+        // the package's layout: the config without any secret key, the secret in the file the unit's
+        // LoadCredential=webhook-secret names; the daemon gets it as $CREDENTIALS_DIRECTORY/webhook-secret
+        Path installed = install.credentials().get("webhook-secret");
+        Files.createDirectories(installed.getParent());
+        Files.writeString(installed, SECRET + "\n");
+        Path credentials = Files.createDirectories(dir.resolve("run/credentials/pullhook.service"));
+        Files.copy(installed, credentials.resolve("webhook-secret"));
+        Files.writeString(install.configFile(), "repo.path = " + repos.site + "\nserver.port = 0\n"
+                + "deploy.on.start = false\n");
+        Daemon daemon = Daemon.start(new ConfigLoader(Map.of("CREDENTIALS_DIRECTORY", credentials.toString()), w -> { })
+                .load(install.configFile()));
+        try {
+            Files.writeString(install.configFile(), "repo.path = " + repos.site + "\nserver.port = " + daemon.port()
+                    + "\n");
+            ObjectId a = repos.siteHead();
+            ObjectId b = repos.pushNewCommit();
+
+            Run deployed = run("deploy");
+            assertEquals(0, deployed.status(), deployed::all);
+            assertTrue(deployed.out().contains("deployed: " + a.name() + " -> " + b.name()), deployed::out);
+            Run again = run("deploy");
+            assertEquals(0, again.status(), again::all);
+            assertTrue(again.out().contains("up to date: " + b.name()), again::out);
+            String status = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                    URI.create("http://127.0.0.1:" + daemon.port() + "/status")).build(),
+                    HttpResponse.BodyHandlers.ofString()).body();
+            var deploys = new ObjectMapper().readTree(status).get("deploys");
+            assertEquals("manual", deploys.get(0).get("trigger").asText(), "the daemon did both: " + status);
+            assertEquals(2, deploys.size(), status);
+
+            Files.delete(installed);
+            Run shown = run("status");
+            assertEquals(0, shown.status(), "status needs no secret: " + shown.all());
+            assertTrue(shown.out().contains("HEAD    " + b.name()), shown::out);
+            Run noSecret = run("deploy");
+            assertEquals(2, noSecret.status(), noSecret::all);
+            assertTrue(noSecret.err().contains("webhook.secret: missing") && noSecret.err().contains(installed.toString()),
+                    noSecret::err);
+        } finally {
+            daemon.stop();
+        }
+    }
+
     // ---- arguments -------------------------------------------------------------------------------------
 
     @Test
-    void everyCommandExplainsItselfWithHelp() {
-        for (String command : new String[]{"serve", "check", "deploy", "rollback", "status"}) {
+    void everyCommandExplainsItselfItsOptionsAndItsExitStatusWithHelp() {
+        String[] commands = {"serve", "demo", "check", "deploy", "rollback", "status", "version"};
+        for (String command : commands) {
             Run r = run(command, "--help");
             assertEquals(0, r.status(), r::all);
-            assertTrue(r.out().startsWith("usage: java -jar pullhook.jar " + (command.equals("serve") ? "[serve]" : command)),
-                    r::out);
+            assertTrue(r.out().startsWith("usage: pullhook " + (command.equals("serve") ? "[serve]" : command)), r::out);
             assertTrue(r.out().contains("Exit status:"), r::out);
+            assertTrue(r.out().contains("-h, --help"), r::out);
+            if (!command.equals("demo") && !command.equals("version")) {
+                assertTrue(r.out().contains("--config FILE  the config (default: /etc/pullhook/config.properties)"),
+                        r::out);
+            }
         }
         Run overview = run("--help");
         assertEquals(0, overview.status());
-        for (String command : new String[]{"serve", "check", "deploy", "rollback", "status"}) {
+        for (String command : commands) {
             assertTrue(overview.out().contains("\n  " + command + " "), overview::out);
         }
+        for (String option : new String[]{"--config FILE", "--site NAME", "--help", "--version", "--demo"}) {
+            assertTrue(overview.out().contains(option), overview::out);
+        }
+        assertTrue(overview.out().contains("Exit status:\n  0  done"), overview::out);
+        assertEquals(overview.out(), run("-h").out());
+    }
+
+    @Test
+    void versionPrintsTheVersionAndTheJavaRuntime() {
+        for (String[] args : new String[][]{{"version"}, {"--version"}}) {
+            Run r = run(args);
+            assertEquals(0, r.status(), r::all);
+            assertTrue(r.out().startsWith("pullhook "), r::out);
+            assertTrue(r.out().contains("java " + Runtime.version() + " (" + System.getProperty("java.home") + ")"),
+                    r::out);
+        }
+    }
+
+    @Test
+    void optionsMayComeBeforeOrAfterTheCommand() throws Exception {
+        Path config = config(0);
+        assertEquals(0, run("--config", config.toString(), "check").status());
+        assertEquals(0, run("--config=" + config, "check", "--site=default").status());
     }
 
     @Test
@@ -249,7 +379,17 @@ class CommandLineIT {
         assertFalse(unknown.err().contains("deplyo"), unknown::err);
         assertEquals(2, run("check", "--demo").status());
         assertEquals(2, run("serve", "--site", "a").status());
-        assertEquals(2, run("--config", "x", "deploy").status(), "the command comes first");
+        assertEquals(2, run("version", "--config", "x").status());
+        assertEquals(2, run("check", "deploy").status());
+        Run glued = run("check", "--secret=maybe-a-secret-value");
+        assertEquals(2, glued.status(), glued::all);
+        assertTrue(glued.err().contains("unknown option --secret "), glued::err);
+        assertFalse(glued.err().contains("maybe-a-secret-value"), glued::err);
+        for (String args : new String[]{"-x=maybe-a-secret-value", "-Maybe+A/Secret"}) {
+            Run r = run("check", args);
+            assertEquals(2, r.status(), r::all);
+            assertFalse(r.err().contains("aybe"), r::err);
+        }
         Run noSite = run("deploy", "--config", config(0).toString(), "--site", "nosuch");
         assertEquals(2, noSite.status(), noSite::all);
         assertNotEquals(-1, noSite.err().indexOf("no site \"nosuch\""), noSite::err);

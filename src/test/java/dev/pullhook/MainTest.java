@@ -21,15 +21,19 @@ class MainTest {
     @TempDir
     Path dir;
 
-    /** Runs Main with System.err captured; returns the exit status. */
-    private static int run(StringBuilder err, String... args) {
-        PrintStream original = System.err;
+    /** Runs Main with System.err and System.out (where the daemon logs) captured; returns the exit status. */
+    private static synchronized int run(StringBuilder err, String... args) {
+        PrintStream originalErr = System.err;
+        PrintStream originalOut = System.out;
         ByteArrayOutputStream buffer = new ByteArrayOutputStream();
-        System.setErr(new PrintStream(buffer, true, StandardCharsets.UTF_8));
+        PrintStream both = new PrintStream(buffer, true, StandardCharsets.UTF_8);
+        System.setErr(both);
+        System.setOut(both);
         try {
             return Main.run(args);
         } finally {
-            System.setErr(original);
+            System.setErr(originalErr);
+            System.setOut(originalOut);
             err.append(buffer.toString(StandardCharsets.UTF_8));
         }
     }
@@ -73,5 +77,27 @@ class MainTest {
     void helpAndVersionExitWith0() {
         assertEquals(0, run(new StringBuilder(), "--help"));
         assertEquals(0, run(new StringBuilder(), "--version"));
+        assertEquals(0, run(new StringBuilder(), "version"));
+    }
+
+    @Test
+    void childProcessesAreForkedWithoutTheJdksSpawnHelperUnlessTheUserChoseAMechanism() {
+        String before = System.getProperty(Main.LAUNCH_MECHANISM);
+        try {
+            System.clearProperty(Main.LAUNCH_MECHANISM);
+            Main.spawnWithoutHelper();
+            assertEquals(System.getProperty("os.name").startsWith("Linux") ? "FORK" : null,
+                    System.getProperty(Main.LAUNCH_MECHANISM));
+
+            System.setProperty(Main.LAUNCH_MECHANISM, "POSIX_SPAWN");
+            Main.spawnWithoutHelper();
+            assertEquals("POSIX_SPAWN", System.getProperty(Main.LAUNCH_MECHANISM), "a -D setting wins");
+        } finally {
+            if (before == null) {
+                System.clearProperty(Main.LAUNCH_MECHANISM);
+            } else {
+                System.setProperty(Main.LAUNCH_MECHANISM, before);
+            }
+        }
     }
 }

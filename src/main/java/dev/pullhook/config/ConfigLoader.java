@@ -3,7 +3,6 @@ package dev.pullhook.config;
 import dev.pullhook.git.WorkingCopy;
 
 import java.io.IOException;
-import java.io.Reader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,7 +14,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Consumer;
@@ -34,7 +32,11 @@ import java.util.regex.Pattern;
  *
  * <p>The environment is passed in (not read from {@link System#getenv()} here) so that tests can give
  * each daemon its own. Secrets are looked up in this order: the systemd credential in
- * {@code $CREDENTIALS_DIRECTORY}, the file named by {@code webhook.secret.file}, the environment.
+ * {@code $CREDENTIALS_DIRECTORY}, the file named by {@code webhook.secret.file}, the environment, and last
+ * the file the installed unit loads that credential from ({@code LoadCredential=webhook-secret:/etc/pullhook/secret}),
+ * so that the command line, run outside systemd as root or as the service user, finds what the daemon finds.
+ * That last place is given by the caller ({@link #ConfigLoader(Map, Consumer, Map)}), never assumed, so a
+ * test never reads the machine's own install.
  */
 public final class ConfigLoader {
     /** Every top-level key the daemon knows, with its default ({@code null}: no default). */
@@ -54,14 +56,39 @@ public final class ConfigLoader {
 
     private final Map<String, String> env;
     private final Consumer<String> warnings;
+    private final Map<String, Path> installedCredentials;
+    private final boolean secretsNeeded;
 
     /**
      * @param env      the process environment (or a test's stand-in)
      * @param warnings receives problems that do not stop the daemon (e.g. a world-readable secret file)
      */
     public ConfigLoader(Map<String, String> env, Consumer<String> warnings) {
+        this(env, warnings, Map.of());
+    }
+
+    /**
+     * @param installedCredentials per systemd credential name ({@code webhook-secret}, {@code git-password}), the
+     *                             file the installed unit loads it from: the last place a secret is looked for
+     */
+    public ConfigLoader(Map<String, String> env, Consumer<String> warnings, Map<String, Path> installedCredentials) {
+        this(env, warnings, installedCredentials, true);
+    }
+
+    private ConfigLoader(Map<String, String> env, Consumer<String> warnings, Map<String, Path> installedCredentials,
+                         boolean secretsNeeded) {
         this.env = Map.copyOf(env);
         this.warnings = warnings;
+        this.installedCredentials = Map.copyOf(installedCredentials);
+        this.secretsNeeded = secretsNeeded;
+    }
+
+    /**
+     * The same, but a site's webhook secret (and signing key) is neither looked for nor required, for a
+     * command that only reads the daemon's {@code /status}: the sites' secrets are then null.
+     */
+    public ConfigLoader withoutSecrets() {
+        return new ConfigLoader(env, warnings, installedCredentials, false);
     }
 
     private static Map<String, String> defaults() {
@@ -127,34 +154,45 @@ public final class ConfigLoader {
         return ENV_PREFIX + key.toUpperCase(Locale.ROOT).replace('.', '_');
     }
 
-    /** Loads {@code file} (which must exist) plus the environment, and validates everything. */
+    /**
+     * Loads {@code file} plus the environment, and validates everything. The file is UTF-8 (a byte-order mark
+     * is skipped); a key set twice is a problem naming both lines.
+     */
     public Config load(Path file) throws ConfigException {
-        Properties props = new Properties();
-        try (Reader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            props.load(in);
-        } catch (IOException | IllegalArgumentException e) {
-            throw new ConfigException(List.of("--config: cannot read " + file + " (" + e.getMessage() + ")"));
+        String text;
+        try {
+            text = Files.readString(file, StandardCharsets.UTF_8);
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new ConfigException(List.of("--config: " + file + " is not UTF-8 text; save it as UTF-8"));
+        } catch (IOException e) {
+            throw new ConfigException(List.of("--config: cannot read " + file + ": "
+                    + FileAccess.explain(file, FileAccess.Need.READ, e)));
         }
+        PropertiesFile parsed = PropertiesFile.parse(text);
         Map<String, String> raw = new LinkedHashMap<>();
-        for (String name : new TreeSet<>(props.stringPropertyNames())) {
-            raw.put(name, props.getProperty(name).strip());
+        Map<String, Integer> lines = new HashMap<>();
+        for (var e : parsed.entries().entrySet()) {
+            raw.put(e.getKey(), e.getValue().value().strip());
+            lines.put(e.getKey(), e.getValue().line());
         }
-        return validate(raw, file.toAbsolutePath().getParent());
+        return validate(raw, lines, parsed.problems(), file.toAbsolutePath().getParent());
     }
 
     /** Validates a map of keys (no file): used by the demo and by tests. Environment overrides still apply. */
     public Config fromMap(Map<String, String> values) throws ConfigException {
         Map<String, String> raw = new LinkedHashMap<>();
         values.forEach((k, v) -> raw.put(k, v.strip()));
-        return validate(raw, Path.of("").toAbsolutePath());
+        return validate(raw, Map.of(), List.of(), Path.of("").toAbsolutePath());
     }
 
-    private Config validate(Map<String, String> fromFile, Path baseDir) throws ConfigException {
-        List<String> problems = new ArrayList<>();
+    private Config validate(Map<String, String> fromFile, Map<String, Integer> lines, List<String> fileProblems,
+                            Path baseDir) throws ConfigException {
+        List<String> problems = new ArrayList<>(fileProblems);
         Map<String, String> top = new LinkedHashMap<>();
         Map<String, Map<String, String>> perSite = new LinkedHashMap<>();
         for (var e : fromFile.entrySet()) {
             String name = e.getKey();
+            String where = lines.containsKey(name) ? " (line " + lines.get(name) + ")" : "";
             Matcher m = SITE_KEY.matcher(name);
             if (name.equals("webhook.secret") || name.equals("webhook.signing.key")
                     || (m.matches() && (m.group(2).equals("webhook.secret") || m.group(2).equals("webhook.signing.key")))) {
@@ -162,13 +200,17 @@ public final class ConfigLoader {
                         + " put it in a file named by " + name + ".file (mode 0600)");
             } else if (m.matches()) {
                 if (!SITE_KEYS.contains(m.group(2))) {
-                    problems.add(name + ": unknown site key (a site may set: " + String.join(", ", SITE_KEYS) + ")");
+                    String near = NearestKey.of(m.group(2), SITE_KEYS);
+                    problems.add(name + ": unknown site key" + where + (near != null
+                            ? "; did you mean site." + m.group(1) + "." + near + "?"
+                            : " (a site may set: " + String.join(", ", SITE_KEYS) + ")"));
                 } else {
                     perSite.computeIfAbsent(m.group(1), k -> new HashMap<>()).put(m.group(2), e.getValue());
                 }
             } else if (!DEFAULTS.containsKey(name)) {
-                problems.add(name + ": unknown key (known keys: " + String.join(", ", DEFAULTS.keySet())
-                        + ", and site.<name>.<key>)");
+                String near = NearestKey.of(name, DEFAULTS.keySet());
+                problems.add(name + ": unknown key" + where + (near != null ? "; did you mean " + near + "?"
+                        : " (known keys: " + String.join(", ", DEFAULTS.keySet()) + ", and site.<name>.<key>)"));
             } else {
                 top.put(name, e.getValue());
             }
@@ -215,8 +257,10 @@ public final class ConfigLoader {
         }
         for (String site : perSite.keySet()) {
             if (!names.contains(site)) {
+                String near = NearestKey.of(site, names);
                 problems.add("site." + site + ".*: there is no site \"" + site + "\" in sites"
-                        + (names.isEmpty() ? "" : " (" + String.join(", ", names) + ")"));
+                        + (names.isEmpty() ? "" : " (" + String.join(", ", names) + ")")
+                        + (near == null ? "" : "; did you mean site." + near + ".*?"));
             }
         }
         List<SiteConfig> sites = new ArrayList<>();
@@ -324,8 +368,16 @@ public final class ConfigLoader {
             problems.add(p + "repo.path: missing (the git working copy to deploy, e.g. /srv/www/site)");
         } else {
             repoPath = baseDir.resolve(repo).normalize();
-            for (String problem : WorkingCopy.problems(repoPath, remote, branch)) {
-                problems.add(p + problem);
+            String denied = FileAccess.explain(repoPath, FileAccess.Need.READ);
+            if (denied == null && Files.isDirectory(repoPath.resolve(".git"))) {
+                denied = FileAccess.explain(repoPath.resolve(".git"), FileAccess.Need.READ);
+            }
+            if (denied != null) {
+                problems.add(p + "repo.path: cannot open " + repoPath + ": " + denied);
+            } else {
+                for (String problem : WorkingCopy.problems(repoPath, remote, branch)) {
+                    problems.add(p + problem);
+                }
             }
         }
         Secret secret = findSecret(p, name, v.get("webhook.secret.file"), baseDir, problems);
@@ -389,6 +441,11 @@ public final class ConfigLoader {
     }
 
     private GitAuth gitAuth(String p, String site, Map<String, String> v, Path baseDir, List<String> problems) {
+        if (!secretsNeeded) {  // nothing is fetched: the key files and the password stay unread
+            return new GitAuth(v.containsKey("git.ssh.key") ? baseDir.resolve(v.get("git.ssh.key")).normalize() : null,
+                    v.containsKey("git.ssh.known.hosts") ? baseDir.resolve(v.get("git.ssh.known.hosts")).normalize() : null,
+                    v.get("git.https.username"), null);
+        }
         Path key = existingFile(p + "git.ssh.key", v.get("git.ssh.key"), baseDir, problems);
         Path knownHosts = existingFile(p + "git.ssh.known.hosts", v.get("git.ssh.known.hosts"), baseDir, problems);
         if (v.containsKey("git.ssh.key") && !v.containsKey("git.ssh.known.hosts")) {
@@ -398,16 +455,21 @@ public final class ConfigLoader {
         String user = v.get("git.https.username");
         Secret password = null;
         String credentialName = site.isEmpty() ? GIT_PASSWORD_CREDENTIAL : GIT_PASSWORD_CREDENTIAL + "-" + site;
-        String credentials = env.get("CREDENTIALS_DIRECTORY");
-        Path cred = credentials == null || credentials.isBlank() ? null : Path.of(credentials, credentialName);
+        Path cred = credential(credentialName);
         int before = problems.size();
-        if (cred != null && Files.isRegularFile(cred)) {
+        if (cred != null) {
             password = readSecretFile(cred, "systemd credential " + credentialName, p + "git.https.password.file", problems);
         } else if (v.containsKey("git.https.password.file")) {
             Path file = existingFile(p + "git.https.password.file", v.get("git.https.password.file"), baseDir, problems);
             if (file != null) {
                 warnIfOthersCanRead(file, p + "git.https.password.file");
                 password = readSecretFile(file, "file " + file, p + "git.https.password.file", problems);
+            }
+        } else if (user != null && installedCredentials.containsKey(credentialName)) {
+            Path installed = installedCredentials.get(credentialName);
+            if (Files.exists(installed)) {
+                password = readSecretFile(installed, "file " + installed + " (credential " + credentialName
+                        + " of the systemd unit)", p + "git.https.password.file", problems);
             }
         }
         if (user != null && password == null && problems.size() == before) {
@@ -420,37 +482,60 @@ public final class ConfigLoader {
         return new GitAuth(key, knownHosts, user, password);
     }
 
+    /** {@code $CREDENTIALS_DIRECTORY/<name>} when systemd handed that credential over, else null. */
+    private Path credential(String name) {
+        String credentials = env.get("CREDENTIALS_DIRECTORY");
+        if (credentials == null || credentials.isBlank()) {
+            return null;
+        }
+        Path cred = Path.of(credentials, name);
+        return Files.isRegularFile(cred) ? cred : null;
+    }
+
     private static Path existingFile(String key, String value, Path baseDir, List<String> problems) {
         if (value == null) {
             return null;
         }
         Path file = baseDir.resolve(value).normalize();
         if (!Files.isRegularFile(file) || !Files.isReadable(file)) {
-            problems.add(key + ": " + file + " does not exist or is not a readable file");
+            problems.add(key + ": " + unusableFile(file));
             return null;
         }
         return file;
     }
 
+    /** Why a file that should be read cannot be: missing, a folder, or which permission the user lacks. */
+    private static String unusableFile(Path file) {
+        String denied = FileAccess.explain(file, FileAccess.Need.READ);
+        if (denied != null) {
+            return "cannot read " + file + ": " + denied;
+        }
+        if (Files.isDirectory(file)) {
+            return file + " is a folder, not a file";
+        }
+        return file + " does not exist (user " + FileAccess.user() + ")";
+    }
+
     /**
      * The unnamed site's secret: credential {@code webhook-secret}, {@code webhook.secret.file},
-     * {@code PULLHOOK_SECRET}; a named site's: credential {@code webhook-secret-<name>},
-     * {@code site.<name>.webhook.secret.file}, {@code PULLHOOK_SITE_<NAME>_SECRET}. Never shared.
+     * {@code PULLHOOK_SECRET}, then the file the installed unit loads the credential from; a named site's:
+     * credential {@code webhook-secret-<name>}, {@code site.<name>.webhook.secret.file},
+     * {@code PULLHOOK_SITE_<NAME>_SECRET} (and its installed file, if one is known). Never shared.
      */
     private Secret findSecret(String p, String site, String secretFile, Path baseDir, List<String> problems) {
+        if (!secretsNeeded) {
+            return null;
+        }
         String credentialName = site.isEmpty() ? SECRET_CREDENTIAL : SECRET_CREDENTIAL + "-" + site;
         String envName = site.isEmpty() ? SECRET_ENV : envName("site." + site + ".secret");
-        String credentials = env.get("CREDENTIALS_DIRECTORY");
-        if (credentials != null && !credentials.isBlank()) {
-            Path cred = Path.of(credentials, credentialName);
-            if (Files.isRegularFile(cred)) {
-                return checked(p, readSecretFile(cred, "systemd credential " + credentialName, p + "webhook.secret", problems));
-            }
+        Path cred = credential(credentialName);
+        if (cred != null) {
+            return checked(p, readSecretFile(cred, "systemd credential " + credentialName, p + "webhook.secret", problems));
         }
         if (secretFile != null) {
             Path file = baseDir.resolve(secretFile).normalize();
-            if (!Files.isRegularFile(file)) {
-                problems.add(p + "webhook.secret.file: " + file + " does not exist or is not a file");
+            if (!Files.isRegularFile(file) || !Files.isReadable(file)) {
+                problems.add(p + "webhook.secret.file: " + unusableFile(file));
                 return null;
             }
             warnIfOthersCanRead(file, p + "webhook.secret.file");
@@ -460,8 +545,20 @@ public final class ConfigLoader {
         if (fromEnv != null && !fromEnv.strip().isEmpty()) {
             return checked(p, new Secret(fromEnv.strip(), "environment " + envName));
         }
+        Path installed = installedCredentials.get(credentialName);
+        if (installed != null && (Files.exists(installed) || FileAccess.explain(installed, FileAccess.Need.READ) != null)) {
+            if (!Files.isReadable(installed)) {
+                problems.add(p + "webhook.secret: not set, and " + unusableFile(installed) + " (the unit's credential "
+                        + credentialName + "); run as root or as the service user, or set " + p + "webhook.secret.file");
+                return null;
+            }
+            return checked(p, readSecretFile(installed, "file " + installed + " (credential " + credentialName
+                    + " of the systemd unit)", p + "webhook.secret", problems));
+        }
         problems.add(p + "webhook.secret: missing (set " + p + "webhook.secret.file, the systemd credential "
-                + credentialName + ", or " + envName + ")");
+                + credentialName + ", or " + envName
+                + (installed == null ? "" : ", or write it to " + installed + " as the unit's LoadCredential= names it")
+                + ")");
         return null;
     }
 
@@ -471,18 +568,20 @@ public final class ConfigLoader {
      * {@code whsec_<base64>}, as GitLab shows it.
      */
     private Secret findSigningKey(String p, String site, String keyFile, Path baseDir, List<String> problems) {
+        if (!secretsNeeded) {
+            return null;
+        }
         String credentialName = site.isEmpty() ? SIGNING_KEY_CREDENTIAL : SIGNING_KEY_CREDENTIAL + "-" + site;
         String envName = envName((site.isEmpty() ? "" : "site." + site + ".") + "webhook.signing.key");
         String key = p + "webhook.signing.key";
         Secret found = null;
-        String credentials = env.get("CREDENTIALS_DIRECTORY");
-        Path cred = credentials == null || credentials.isBlank() ? null : Path.of(credentials, credentialName);
-        if (cred != null && Files.isRegularFile(cred)) {
+        Path cred = credential(credentialName);
+        if (cred != null) {
             found = readSecretFile(cred, "systemd credential " + credentialName, key, problems);
         } else if (keyFile != null) {
             Path file = baseDir.resolve(keyFile).normalize();
-            if (!Files.isRegularFile(file)) {
-                problems.add(p + "webhook.signing.key.file: " + file + " does not exist or is not a file");
+            if (!Files.isRegularFile(file) || !Files.isReadable(file)) {
+                problems.add(p + "webhook.signing.key.file: " + unusableFile(file));
                 return null;
             }
             warnIfOthersCanRead(file, p + "webhook.signing.key.file");
@@ -512,18 +611,48 @@ public final class ConfigLoader {
         }
     }
 
+    /**
+     * A secret file's one line. One final line end ({@code \n}, or {@code \r\n} from a Windows editor) is
+     * what {@code echo} and editors add, and is dropped; anything else around the secret (spaces, tabs, a
+     * second line, a byte-order mark) is a problem naming the file, never guessed away: the git host signs
+     * with exactly what was pasted into it, and a guess would make every signature fail without a word.
+     * Nothing of the secret itself is ever put into a problem.
+     */
     private Secret readSecretFile(Path file, String source, String key, List<String> problems) {
+        String value;
         try {
-            String value = Files.readString(file, StandardCharsets.UTF_8).strip();
-            if (value.isEmpty()) {
-                problems.add(key + ": " + file + " is empty");
-                return null;
-            }
-            return new Secret(value, source);
+            value = Files.readString(file, StandardCharsets.UTF_8);
+        } catch (java.nio.charset.CharacterCodingException e) {
+            problems.add(key + ": " + file + " is not UTF-8 text");
+            return null;
         } catch (IOException e) {
-            problems.add(key + ": cannot read " + file + " (" + e.getClass().getSimpleName() + ")");
+            problems.add(key + ": cannot read " + file + ": " + FileAccess.explain(file, FileAccess.Need.READ, e));
             return null;
         }
+        if (value.startsWith("\uFEFF")) {
+            problems.add(key + ": " + file + " starts with a byte-order mark (an editor's UTF-8 BOM), which would"
+                    + " become part of the secret; save the file without it");
+            return null;
+        }
+        if (value.endsWith("\r\n")) {
+            value = value.substring(0, value.length() - 2);
+        } else if (value.endsWith("\n")) {
+            value = value.substring(0, value.length() - 1);
+        }
+        if (value.isEmpty()) {
+            problems.add(key + ": " + file + " is empty");
+            return null;
+        }
+        if (value.indexOf('\n') >= 0 || value.indexOf('\r') >= 0) {
+            problems.add(key + ": " + file + " has more than one line; it must hold the secret alone, on one line");
+            return null;
+        }
+        if (!value.strip().equals(value)) {
+            problems.add(key + ": " + file + " has spaces or tabs before or after the secret (only one final newline"
+                    + " is allowed); remove them, and use the same secret at the git host");
+            return null;
+        }
+        return new Secret(value, source);
     }
 
     private Secret checked(String p, Secret secret) {

@@ -14,7 +14,7 @@ import java.util.List;
  * @param repoPath    the working copy that is deployed ({@code repo.path})
  * @param remote      the remote fetched from ({@code repo.remote})
  * @param branch      the short branch name deployed ({@code repo.branch})
- * @param secret      the webhook secret
+ * @param secret      the webhook secret; null only in a config loaded without secrets (for {@code status})
  * @param gitTimeout  network timeout of git operations ({@code git.timeout.seconds})
  * @param historySize how many deploys {@code /status} remembers ({@code deploy.history.size})
  * @param deploy      how deploys treat the working copy, and what runs around them
@@ -60,7 +60,7 @@ public record SiteConfig(String name, Path repoPath, String remote, String branc
     public String toString() {
         String p = keyPrefix();
         return p + "repo.path=\"" + repoPath + "\" " + p + "repo.remote=\"" + remote + "\" " + p + "repo.branch=\""
-                + branch + "\" " + p + "webhook.secret=**** (" + secret.source() + ") "
+                + branch + "\" " + p + "webhook.secret=" + (secret == null ? "(not loaded)" : "**** (" + secret.source() + ")") + " "
                 + p + "git.timeout.seconds=" + gitTimeout.toSeconds() + " " + p + "deploy.history.size=" + historySize
                 + " " + deploy.toString().replace("deploy.", p + "deploy.").replace("state.dir", p + "state.dir")
                 + " " + gitAuth.toString().replace("git.", p + "git.")

@@ -75,6 +75,55 @@ public final class StateDir implements AutoCloseable {
         return dir;
     }
 
+    /** Who holds a state folder, as {@link #probe} finds it. */
+    public enum Holder {
+        /** no pullhook has used it yet: there is no lock file (or no folder) */
+        NOBODY_YET,
+        /** a pullhook used it, and none runs for it now */
+        FREE,
+        /** a running pullhook holds it */
+        DAEMON
+    }
+
+    /**
+     * Whether a running pullhook holds {@code dir}, found without creating or changing anything there: a
+     * command run as root must leave nothing behind (a root-owned lock file) that the service user could
+     * then not open.
+     *
+     * @throws IOException when the lock file cannot be opened (e.g. permission denied)
+     */
+    public static Holder probe(Path dir) throws IOException {
+        Path lockFile = dir.resolve("lock");
+        if (!Files.exists(lockFile)) {
+            if (dev.pullhook.config.FileAccess.explain(lockFile, dev.pullhook.config.FileAccess.Need.READ) != null) {
+                throw new java.nio.file.AccessDeniedException(lockFile.toString());
+            }
+            return Holder.NOBODY_YET;
+        }
+        try (FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.WRITE)) {
+            FileLock lock = channel.tryLock();
+            if (lock == null) {
+                return Holder.DAEMON;
+            }
+            lock.release();
+            return Holder.FREE;
+        } catch (OverlappingFileLockException e) {
+            return Holder.DAEMON;  // a daemon in this very JVM (tests)
+        }
+    }
+
+    /**
+     * Why {@code dir} cannot be used as a state folder: {@code cannot use /var/lib/x: cannot create lock:
+     * permission denied for user pullhook (needs write on /var/lib/x, which is root:root 0755)}.
+     */
+    public static String problem(Path dir, IOException e) {
+        Path failed = e instanceof java.nio.file.FileSystemException f && f.getFile() != null ? Path.of(f.getFile()) : dir;
+        String what = failed.equals(dir) ? "" : (Files.exists(failed) ? "cannot open " : "cannot create ")
+                + (failed.startsWith(dir) ? dir.relativize(failed) : failed) + ": ";
+        return "cannot use " + dir + ": " + what + dev.pullhook.config.FileAccess.explain(failed,
+                dev.pullhook.config.FileAccess.Need.WRITE, e);
+    }
+
     /** The marker's line is padded to this many characters, so that each phase overwrites the last in place. */
     private static final int MARKER_WIDTH = 160;
 

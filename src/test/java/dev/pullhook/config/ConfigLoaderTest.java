@@ -194,11 +194,68 @@ class ConfigLoaderTest {
         assertEquals("from-the-file-0123456789abcdef", new String(config.secret().bytes(), StandardCharsets.UTF_8));
     }
 
-    @Test
-    void whitespaceAndNewlinesAroundASecretInAFileAreTrimmed() throws Exception {
-        Path secret = file("secret", "  \t padded-secret-0123456789abcdef \r\n\n");
+    @ParameterizedTest
+    @ValueSource(strings = {"", "\n", "\r\n"})
+    void oneFinalLineEndAfterASecretInAFileIsDropped(String end) throws Exception {
+        Path secret = file("secret", "the-secret-0123456789abcdef" + end);
         Config config = load(Map.of(), configFile(repoLine(), "webhook.secret.file=" + secret));
-        assertEquals("padded-secret-0123456789abcdef", new String(config.secret().bytes(), StandardCharsets.UTF_8));
+        assertEquals("the-secret-0123456789abcdef", new String(config.secret().bytes(), StandardCharsets.UTF_8));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"  the-secret-0123456789abcdef\n", "the-secret-0123456789abcdef \n",
+            "the-secret-0123456789abcdef\t", "the-secret-0123456789abcdef\n\n", "\uFEFFthe-secret-0123456789abcdef\n"})
+    void aSecretFileWithMoreThanTheSecretAndOneNewlineIsAStartErrorNamingTheFile(String content) throws Exception {
+        // the git host signs with exactly what was pasted into it: guessing which part is the secret would make
+        // every signature fail without a word
+        Path secret = file("secret", content);
+        List<String> problems = problems(Map.of(), configFile(repoLine(), "webhook.secret.file=" + secret));
+        assertProblem(problems, "webhook.secret.file", secret.toString());
+        assertTrue(problems.get(0).contains(content.startsWith("\uFEFF") ? "byte-order mark"
+                : content.endsWith("\n\n") ? "more than one line" : "spaces or tabs"), problems::toString);
+        assertTrue(problems.stream().noneMatch(p -> p.contains("the-secret")), problems::toString);
+    }
+
+    @Test
+    void theSameRulesHoldForASystemdCredential() throws Exception {
+        Path credentials = Files.createDirectories(dir.resolve("credentials"));
+        Files.writeString(credentials.resolve("webhook-secret"), "the-secret-0123456789abcdef \n");
+        List<String> problems = problems(Map.of("CREDENTIALS_DIRECTORY", credentials.toString()),
+                configFile(repoLine()));
+        assertProblem(problems, "webhook.secret", credentials.resolve("webhook-secret") + " has spaces or tabs");
+    }
+
+    @Test
+    void withoutAnyOtherSourceTheSecretIsReadWhereTheInstalledUnitLoadsItFrom() throws Exception {
+        Path installed = file("installed-secret", "the-installed-secret-0123456789\n");
+        Config config = new ConfigLoader(Map.of(), warnings::add, Map.of("webhook-secret", installed))
+                .load(configFile(repoLine()));
+        assertEquals("the-installed-secret-0123456789", new String(config.secret().bytes(), StandardCharsets.UTF_8));
+        assertTrue(config.secret().source().contains(installed.toString()), config.secret().source());
+
+        Path file = file("secret", "from-the-file-0123456789abcdef\n");
+        Config fromFile = new ConfigLoader(Map.of(), warnings::add, Map.of("webhook-secret", installed))
+                .load(configFile(repoLine(), "webhook.secret.file=" + file));
+        assertEquals("from-the-file-0123456789abcdef", new String(fromFile.secret().bytes(), StandardCharsets.UTF_8),
+                "the config's own secret wins");
+    }
+
+    @Test
+    void aMissingSecretSaysWhereTheInstalledUnitWouldLoadItFrom() throws Exception {
+        Path installed = dir.resolve("etc-pullhook-secret");
+        ConfigException e = assertThrows(ConfigException.class, () -> new ConfigLoader(Map.of(), warnings::add,
+                Map.of("webhook-secret", installed)).load(configFile(repoLine())));
+        assertProblem(e.problems(), "webhook.secret", "missing");
+        assertTrue(e.problems().get(0).contains("write it to " + installed), e.problems()::toString);
+    }
+
+    @Test
+    void withoutSecretsAConfigLoadsWithNoSecretAnywhere() throws Exception {
+        Path gone = dir.resolve("no-such-password");
+        Config config = new ConfigLoader(Map.of(), warnings::add).withoutSecrets().load(configFile(repoLine(),
+                "git.https.username=bot", "git.https.password.file=" + gone));
+        assertEquals(null, config.secret());
+        assertTrue(config.toString().contains("webhook.secret=(not loaded)"), config::toString);
     }
 
     @Test
@@ -249,7 +306,7 @@ class ConfigLoaderTest {
 
     @Test
     void emptySecretFileIsAProblem() throws Exception {
-        Path secret = file("secret", " \n\n");
+        Path secret = file("secret", "\n");
         assertProblem(problems(Map.of(), configFile(repoLine(), "webhook.secret.file=" + secret)),
                 "webhook.secret.file", "is empty");
     }
@@ -383,6 +440,71 @@ class ConfigLoaderTest {
     @Test
     void unknownKeyIsAProblem() throws Exception {
         assertProblem(problems(secretEnv(), configFile(repoLine(), "server.prot=5000")), "server.prot", "unknown key");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"deploy.comand=make>deploy.command", "server.prot=1>server.port",
+            "Repo.Branch=main>repo.branch", "git.ssh.known_hosts=x>git.ssh.known.hosts",
+            "deploy.timeout=5>deploy.timeout.seconds", "site.blog.deploy.comand=x>site.blog.deploy.command"})
+    void anUnknownKeyNamesItsLineAndTheNearestKnownKey(String lineAndNearest) throws Exception {
+        String line = lineAndNearest.substring(0, lineAndNearest.indexOf('>'));
+        String nearest = lineAndNearest.substring(lineAndNearest.indexOf('>') + 1);
+        String key = line.substring(0, line.indexOf('='));
+        List<String> problems = problems(secretEnv(), configFile(repoLine(), "sites = blog",
+                "site.blog.repo.path = " + repos.site, "# a comment", "", line));
+        assertProblem(problems, key, "unknown " + (key.startsWith("site.") ? "site key" : "key") + " (line 6); did you mean "
+                + nearest + "?");
+    }
+
+    @Test
+    void anUnknownKeyFarFromEveryKnownOneListsThemInstead() throws Exception {
+        List<String> problems = problems(secretEnv(), configFile(repoLine(), "colour=blue"));
+        assertProblem(problems, "colour", "known keys: server.host");
+        assertFalse(problems.get(0).contains("did you mean"), problems::toString);
+    }
+
+    @Test
+    void aSiteKeyOfASiteNotInSitesSuggestsTheNearestSite() throws Exception {
+        List<String> problems = problems(secretEnv(), configFile(repoLine(), "sites = blog",
+                "site.blog.repo.path = " + repos.site, "site.blgo.repo.branch = main"));
+        assertProblem(problems, "site.blgo.*", "did you mean site.blog.*?");
+    }
+
+    @Test
+    void aKeySetTwiceIsAProblemNamingBothLines() throws Exception {
+        List<String> problems = problems(secretEnv(), configFile(repoLine(), "repo.branch = main", "# later:",
+                "repo.branch : other"));
+        assertProblem(problems, "repo.branch", "set twice, on line 2 and on line 4");
+    }
+
+    @Test
+    void aKeySetTwiceIsFoundAcrossContinuationLinesAndEscapes() throws Exception {
+        List<String> problems = problems(secretEnv(), configFile(repoLine(), "deploy.command = make \\",
+                "    deploy", "deploy\\.command = again"));
+        assertProblem(problems, "deploy.command", "set twice, on line 2 and on line 4");
+    }
+
+    @Test
+    void aByteOrderMarkAtTheStartOfTheConfigIsSkipped() throws Exception {
+        // what Notepad and some other editors write at the start of a UTF-8 file
+        Path config = file("config.properties", "\uFEFF" + repoLine() + "\nrepo.branch=main\n");
+        assertEquals(repos.site.toAbsolutePath().normalize(), load(secretEnv(), config).repoPath());
+    }
+
+    @Test
+    void aConfigThatIsNotUtf8SaysSo() throws Exception {
+        Path config = dir.resolve("config.properties");
+        Files.write(config, (repoLine() + "\n# caf\u00e9\n").getBytes(StandardCharsets.ISO_8859_1));
+        List<String> problems = problems(secretEnv(), config);
+        assertProblem(problems, "--config", "is not UTF-8 text");
+    }
+
+    @Test
+    void propertiesSyntaxIsReadAsJavaReadsIt() throws Exception {
+        Config config = load(secretEnv(), configFile("! a comment", "   # another", repoLine(),
+                "deploy.command: echo \\", "   one \\u0041", "server.port 5001"));
+        assertEquals("echo one A", config.site().deploy().command());
+        assertEquals(5001, config.port());
     }
 
     @Test

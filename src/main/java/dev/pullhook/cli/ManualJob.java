@@ -1,8 +1,9 @@
-package dev.pullhook;
+package dev.pullhook.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pullhook.config.Config;
+import dev.pullhook.config.FileAccess;
 import dev.pullhook.config.SiteConfig;
 import dev.pullhook.deploy.DeployService;
 import dev.pullhook.deploy.Deployment;
@@ -13,6 +14,8 @@ import java.io.IOException;
 import java.net.ConnectException;
 import java.net.URI;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -20,8 +23,9 @@ import java.util.concurrent.TimeoutException;
 /**
  * {@code pullhook deploy} and {@code pullhook rollback}: one job for one site, now. When a daemon runs for
  * the working copy (it holds the state folder's lock), asks it with a signed {@code POST /pull-repo?wait=true}
- * or {@code /rollback?wait=true}, so the job queues behind any running deploy; otherwise runs it in this
- * process. Prints the outcome the same way either way; exit 0 when done, 1 otherwise.
+ * or {@code /rollback?wait=true}, so the job queues behind any running deploy and the daemon stays the only
+ * writer; otherwise runs it in this process, holding the lock itself. Prints the outcome the same way either
+ * way ("up to date" when a deploy found the branch where HEAD already was); exit 0 when done, 1 otherwise.
  */
 final class ManualJob {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -46,15 +50,33 @@ final class ManualJob {
     }
 
     static int run(Config config, SiteConfig site, Kind kind) {
+        Path dir = site.deploy().stateDir();
+        try {
+            if (StateDir.probe(dir) == StateDir.Holder.DAEMON) {
+                return viaDaemon(config, site, kind);
+            }
+        } catch (IOException e) {
+            System.err.println("pullhook: " + site.keyPrefix() + "state.dir: cannot tell whether the daemon runs: "
+                    + dir.resolve("lock") + ": " + FileAccess.explain(dir.resolve("lock"), FileAccess.Need.WRITE, e)
+                    + "; run this as root or as the user the daemon runs as");
+            return Cli.EXIT_CONFIG;
+        }
+        String trespass = rootInOthersWorkingCopy(site.repoPath());
+        if (trespass != null) {
+            System.err.println("pullhook: no daemon runs for " + site.repoPath() + ", and a " + kind.noun
+                    + " in this process as root would leave files owned by root in a working copy that belongs to "
+                    + trespass + ". Start the daemon (systemctl start pullhook) and run this again, or run it as "
+                    + trespass + ": runuser -u " + trespass + " -- pullhook " + kind.noun + " ...");
+            return Cli.EXIT_CONFIG;
+        }
         StateDir state;
         try {
-            state = StateDir.open(site.deploy().stateDir());
+            state = StateDir.open(dir);
         } catch (StateDir.AlreadyLocked e) {
             return viaDaemon(config, site, kind);
         } catch (IOException e) {
-            System.err.println("pullhook: " + site.keyPrefix() + "state.dir: cannot use " + site.deploy().stateDir()
-                    + " (" + e.getMessage() + ")");
-            return Main.EXIT_CONFIG;
+            System.err.println("pullhook: " + site.keyPrefix() + "state.dir: " + StateDir.problem(dir, e));
+            return Cli.EXIT_CONFIG;
         }
         try (state; WorkingCopy workingCopy = new WorkingCopy(site.repoPath(), site.remote(), site.branch(),
                 site.gitTimeout(), site.gitAuth(), site.git())) {
@@ -65,27 +87,50 @@ final class ManualJob {
                 Deployment d = ticket.done().get(site.deploy().timeout().toSeconds()
                         + site.deploy().commandTimeout().toSeconds() + 30, TimeUnit.SECONDS);
                 if (d.outcome() == Deployment.Outcome.DEPLOYED) {
-                    return done(kind, d.from(), d.to(), d.ms(), d.saved());
+                    return done(kind, site, d.from(), d.to(), d.ms(), d.saved());
                 }
                 return failed(kind, d.error());
             } catch (InterruptedException | ExecutionException | TimeoutException e) {
                 System.err.println("pullhook: " + kind.noun + " did not finish: " + e);
-                return Main.EXIT_FAILED;
+                return Cli.EXIT_FAILED;
             } finally {
                 deploys.shutdown(config.drainTimeout());
             }
         }
     }
 
-    private static int done(Kind kind, String from, String to, long ms, String saved) {
-        System.out.println(kind.done + ": " + (from == null ? "(nothing)" : from) + " -> " + to + " (" + ms + " ms)"
-                + (saved == null ? "" : "; saved " + saved));
-        return Main.EXIT_OK;
+    private static int done(Kind kind, SiteConfig site, String from, String to, long ms, String saved) {
+        String tail = " (" + ms + " ms)" + (saved == null ? "" : "; saved " + saved);
+        if (kind == Kind.DEPLOY && to != null && to.equals(from)) {
+            System.out.println("up to date: " + to + " is already the tip of " + site.remote() + "/" + site.branch()
+                    + ", nothing moved" + tail);
+        } else {
+            System.out.println(kind.done + ": " + (from == null ? "(nothing)" : from) + " -> " + to + tail);
+        }
+        return Cli.EXIT_OK;
+    }
+
+    /**
+     * The owner of {@code workingCopy} when this process runs as root and root does not own it (what it
+     * writes would then belong to root, and the daemon, running as the owner, could not change it any more);
+     * null otherwise.
+     */
+    static String rootInOthersWorkingCopy(Path workingCopy) {
+        try {
+            Object uid = Files.getAttribute(Path.of("/proc/self"), "unix:uid");
+            if (!Integer.valueOf(0).equals(uid)) {
+                return null;
+            }
+            String owner = Files.getOwner(workingCopy).getName();
+            return owner.equals("root") ? null : owner;
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+            return null;  // not Linux: nothing to tell
+        }
     }
 
     private static int failed(Kind kind, String error) {
         System.out.println(kind.noun + " failed: " + error);
-        return Main.EXIT_FAILED;
+        return Cli.EXIT_FAILED;
     }
 
     private static int viaDaemon(Config config, SiteConfig site, Kind kind) {
@@ -98,7 +143,8 @@ final class ManualJob {
             String status = body.path("status").asText("");
             switch (status) {
                 case "deployed" -> {
-                    return done(kind, text(body, "from"), text(body, "to"), body.path("ms").asLong(), text(body, "saved"));
+                    return done(kind, site, text(body, "from"), text(body, "to"), body.path("ms").asLong(),
+                            text(body, "saved"));
                 }
                 case "failed", "cancelled" -> {
                     return failed(kind, body.path("error").asText(status));
@@ -106,24 +152,24 @@ final class ManualJob {
                 case "queued" -> {
                     System.out.println(kind.noun + " " + body.path("id").asLong() + " is still running in the daemon"
                             + " after webhook.wait.timeout.seconds; see: pullhook status");
-                    return Main.EXIT_FAILED;
+                    return Cli.EXIT_FAILED;
                 }
                 default -> {
                     System.out.println(kind.noun + " refused by the daemon at " + uri + ": " + r.statusCode() + " "
                             + r.body().strip()
                             + (r.body().contains("signature") ? " (is this config's secret the daemon's?)" : ""));
-                    return Main.EXIT_FAILED;
+                    return Cli.EXIT_FAILED;
                 }
             }
         } catch (ConnectException e) {
             System.err.println("pullhook: a daemon holds " + site.deploy().stateDir() + " but does not answer on " + uri);
-            return Main.EXIT_FAILED;
+            return Cli.EXIT_FAILED;
         } catch (IOException e) {
             System.err.println("pullhook: cannot ask the daemon at " + uri + ": " + e.getMessage());
-            return Main.EXIT_FAILED;
+            return Cli.EXIT_FAILED;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return Main.EXIT_FAILED;
+            return Cli.EXIT_FAILED;
         }
     }
 

@@ -1,4 +1,4 @@
-package dev.pullhook;
+package dev.pullhook.cli;
 
 import dev.pullhook.config.Config;
 import dev.pullhook.config.Secret;

@@ -1,5 +1,6 @@
-package dev.pullhook;
+package dev.pullhook.cli;
 
+import dev.pullhook.config.FileAccess;
 import dev.pullhook.config.SiteConfig;
 import dev.pullhook.deploy.StateDir;
 import dev.pullhook.git.GitException;
@@ -7,7 +8,7 @@ import dev.pullhook.git.WorkingCopy;
 import org.eclipse.jgit.lib.ObjectId;
 
 import java.io.IOException;
-import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 
@@ -16,18 +17,18 @@ import java.util.Optional;
  * remote for the branch tip with the configured credentials (an {@code ls-remote}: nothing is fetched, nothing
  * in the working copy changes), and prints what it found: the tip, HEAD, whether a deploy would change
  * anything, edited files a deploy would have to deal with, and whether a daemon holds the state folder.
- * Exit 0 when all is well, 1 when a working copy or remote fails, 2 when a state folder cannot be used.
+ * Exit 0 when all is well, 1 when a working copy or remote fails, 2 when a state folder cannot be looked at.
  */
 final class Check {
     private Check() {
     }
 
     static int run(List<SiteConfig> sites) {
-        int worst = Main.EXIT_OK;
+        int worst = Cli.EXIT_OK;
         for (SiteConfig site : sites) {
             worst = Math.max(worst, check(site));
         }
-        System.out.println(worst == Main.EXIT_OK ? "check passed: " + sites.size() + (sites.size() == 1 ? " site" : " sites")
+        System.out.println(worst == Cli.EXIT_OK ? "check passed: " + sites.size() + (sites.size() == 1 ? " site" : " sites")
                 : "check failed");
         return worst;
     }
@@ -50,7 +51,7 @@ final class Check {
             ObjectId tip = workingCopy.remoteTip();
             if (tip == null) {
                 line("remote", "FAILED: " + site.remote() + " has no branch " + site.branch());
-                return Math.max(status, Main.EXIT_FAILED);
+                return Math.max(status, Cli.EXIT_FAILED);
             }
             line("remote", site.remote() + "/" + site.branch() + " is at " + tip.name());
             boolean moves = head.map(h -> !h.equals(tip)).orElse(true);
@@ -63,36 +64,33 @@ final class Check {
                     workingCopy.plan(tip, workingCopy.localChanges(), site.deploy().submodules());
                 } catch (GitException e) {
                     line("deploy", "FAILED: " + e.getMessage());
-                    return Math.max(status, Main.EXIT_FAILED);
+                    return Math.max(status, Cli.EXIT_FAILED);
                 }
             }
             return status;
         } catch (GitException e) {
             line(e.phase() == GitException.Phase.FETCH ? "remote" : "repo", "FAILED: " + e.getMessage());
-            return Math.max(status, Main.EXIT_FAILED);
+            return Math.max(status, Cli.EXIT_FAILED);
         }
     }
 
     /**
-     * Whether the state folder can be used, and whether a running daemon holds it (which is fine). A folder
-     * that does not exist yet is left to the daemon to make, so that a check run as root leaves nothing
-     * behind that the service user could not write.
+     * Whether a running daemon holds the state folder (which is fine), found without writing anything there:
+     * a check run as root must not leave a root-owned lock file that the service user could then not open.
      */
     private static int stateDir(SiteConfig site) {
-        if (!Files.isDirectory(site.deploy().stateDir())) {
-            line("state", site.deploy().stateDir() + " (not made yet: the daemon makes it at start)");
-            return Main.EXIT_OK;
-        }
-        try (StateDir state = StateDir.open(site.deploy().stateDir())) {
-            line("state", state.path() + " (no pullhook runs for this site)");
-            return Main.EXIT_OK;
-        } catch (StateDir.AlreadyLocked e) {
-            line("state", site.deploy().stateDir() + " (held by a running pullhook)");
-            return Main.EXIT_OK;
+        Path dir = site.deploy().stateDir();
+        try {
+            switch (StateDir.probe(dir)) {
+                case DAEMON -> line("state", dir + " (held by a running pullhook)");
+                case FREE -> line("state", dir + " (no pullhook runs for this site)");
+                case NOBODY_YET -> line("state", dir + " (not used yet: the daemon makes its files at start)");
+            }
+            return Cli.EXIT_OK;
         } catch (IOException e) {
-            line("state", "FAILED: " + site.keyPrefix() + "state.dir: cannot use " + site.deploy().stateDir() + " ("
-                    + e.getMessage() + ")");
-            return Main.EXIT_CONFIG;
+            line("state", "FAILED: " + site.keyPrefix() + "state.dir: cannot tell whether a pullhook runs: "
+                    + dir.resolve("lock") + ": " + FileAccess.explain(dir.resolve("lock"), FileAccess.Need.WRITE, e));
+            return Cli.EXIT_CONFIG;
         }
     }
 

@@ -1,4 +1,4 @@
-package dev.pullhook;
+package dev.pullhook.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -31,16 +31,16 @@ final class StatusSummary {
             HttpResponse<String> r = daemon.getJson("/status");
             if (r.statusCode() != 200) {
                 System.err.println("pullhook: " + daemon.uri("/status") + " answered " + r.statusCode());
-                return Main.EXIT_FAILED;
+                return Cli.EXIT_FAILED;
             }
             status = JSON.readTree(r.body());
         } catch (IOException e) {
             System.err.println("pullhook: no daemon answers on " + daemon.uri("/status") + " (is it running? "
                     + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage()) + ")");
-            return Main.EXIT_FAILED;
+            return Cli.EXIT_FAILED;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return Main.EXIT_FAILED;
+            return Cli.EXIT_FAILED;
         }
         List<String> wanted = sites.stream().map(SiteConfig::name).toList();
         for (JsonNode site : status.path("sites")) {
@@ -48,7 +48,7 @@ final class StatusSummary {
                 print(site);
             }
         }
-        return Main.EXIT_OK;
+        return Cli.EXIT_OK;
     }
 
     private static void print(JsonNode site) {
