@@ -48,7 +48,8 @@ class DocsTest {
     private static final Pattern HEADING = Pattern.compile("^(#{1,6})\\s+(.+?)\\s*#*\\s*$");
     private static final Pattern LINK = Pattern.compile("\\[[^\\]]*\\]\\(([^)\\s]+)(?:\\s+\"[^\"]*\")?\\)");
     private static final Pattern CODE_SPAN = Pattern.compile("`([^`]+)`");
-    private static final Pattern LOGGER_DECLARATION = Pattern.compile("getLogger\\(\\s*(\\w+)\\.class\\s*\\)");
+    private static final Pattern LOGGER_DECLARATION = Pattern.compile(
+            "getLogger\\(\\s*(\\w+)\\.class\\s*\\)|String LOGGER = \"dev\\.pullhook\\.(?:\\w+\\.)*(\\w+)\"");
 
     @Test
     void readmeIsShortEnoughToReadInMinutes() throws IOException {
@@ -333,7 +334,8 @@ class DocsTest {
                         String source = Files.readString(file, StandardCharsets.UTF_8);
                         Matcher m = LOGGER_DECLARATION.matcher(source);
                         while (m.find()) {
-                            cached.literalsByLogger.computeIfAbsent(m.group(1), k -> new ArrayList<>())
+                            String logger = m.group(1) != null ? m.group(1) : m.group(2);  // by class, or by name (Cli's "Main")
+                            cached.literalsByLogger.computeIfAbsent(logger, k -> new ArrayList<>())
                                     .addAll(literals(source));
                         }
                     }
