@@ -93,11 +93,14 @@ class DebianPackageIT {
         require(Files.isExecutable(Path.of("/usr/bin/java")), "needs /usr/bin/java (the package's Java runtime)");
         Path deb = builtPackage();
         String before = footprint();
-        require(before.isEmpty(), "pullhook is already on this machine (" + before + "): this test would change it");
+        String leftOver = " (left by an interrupted run of this test? dpkg -P pullhook " + TRIGGER_TEST_PACKAGE
+                + "; userdel pullhook)";
+        require(before.isEmpty(), "pullhook is already on this machine (" + before + "): this test would change it"
+                + leftOver);
         require(!run("dpkg-query", "-W", "pullhook").output().contains("pullhook\t"),
-                "the package pullhook is known to dpkg here: this test would change it");
+                "the package pullhook is known to dpkg here: this test would change it" + leftOver);
         require(run("getent", "passwd", "pullhook").exit() != 0 && run("getent", "group", "pullhook").exit() != 0,
-                "a user or group pullhook exists here: this test would change it");
+                "a user or group pullhook exists here: this test would change it" + leftOver);
         boolean nginxSites = Files.isDirectory(Path.of("/etc/nginx/sites-available"));
         long started = System.nanoTime();
         stepStart = started;
