@@ -147,7 +147,7 @@ class DebianPackageIT {
         assertTrue(passwd.strip().endsWith(":/var/lib/pullhook:/usr/sbin/nologin"), passwd);
         assertMode(Path.of("/etc/pullhook"), "rwxr-x---", "root", "pullhook");
         assertMode(CONFIG, "rw-r-----", "root", "pullhook");
-        assertMode(SECRET, "rw-r-----", "root", "pullhook");
+        assertMode(SECRET, "rw-------", "root", "root");
         assertMode(STATE, "rwxr-x---", "pullhook", "pullhook");
         String secret = Files.readString(SECRET);
         assertTrue(secret.matches("[0-9a-f]{64}\n"), "the secret is 64 hex digits and a newline");
@@ -205,7 +205,7 @@ class DebianPackageIT {
             assertEquals(higher, ok(run("dpkg-query", "-W", "-f=${Version}", "pullhook")).strip());
             assertEquals(configBefore, Files.readString(CONFIG), "the upgrade keeps the config");
             assertEquals(secret, Files.readString(SECRET), "the upgrade keeps the secret");
-            assertMode(SECRET, "rw-r-----", "root", "pullhook");
+            assertMode(SECRET, "rw-------", "root", "root");
             assertMode(CONFIG, "rw-r-----", "root", "pullhook");
             assertEquals(Arrays.toString(history), Arrays.toString(Files.readAllBytes(STATE.resolve("history.jsonl"))),
                     "the upgrade keeps the deploy history");

@@ -180,7 +180,7 @@ public final class WebhookAuthenticator {
         List<String> values = headers.apply(ManualProof.HEADER);
         if (values.isEmpty()) {
             return AuthResult.reject(ManualProof.HEADER, "a manual request needs " + ManualProof.HEADER
-                    + " (pullhook deploy, or see the README); a git host's signature is not accepted without its event header");
+                    + " (pullhook deploy, or see docs/hosts.md); a git host's signature is not accepted without its event header");
         }
         if (values.size() > 1) {
             return AuthResult.reject(ManualProof.HEADER, "header sent " + values.size() + " times");
