@@ -182,7 +182,15 @@ public final class StatusReporter implements AutoCloseable {
 
     private void queue(CommitStatus status) {
         try {
-            sender.execute(() -> send(status));
+            sender.execute(() -> {
+                try {
+                    send(status);
+                } catch (RuntimeException e) {
+                    log.warn("report failed{} host={} state={} commit={} deploy={} error=\"{}\"", label, api.host(),
+                            status.state(), abbrev(status.commit()), status.deploy(), redactor.redact(e.toString()));
+                    tell(ReportOutcome.FAILED);
+                }
+            });
         } catch (RejectedExecutionException e) {
             log.warn("report dropped{} host={} state={} commit={} deploy={} reason=\"{}\"", label, api.host(),
                     status.state(), abbrev(status.commit()), status.deploy(),
