@@ -9,6 +9,7 @@ import dev.pullhook.deploy.StateDir;
 import dev.pullhook.git.WorkingCopy;
 import dev.pullhook.http.HttpApi;
 import dev.pullhook.http.SiteEndpoint;
+import dev.pullhook.report.StatusReporter;
 import dev.pullhook.webhook.PushEventParser;
 import dev.pullhook.webhook.RecentDeliveries;
 import dev.pullhook.webhook.RejectionLog;
@@ -36,6 +37,8 @@ public final class Daemon implements AutoCloseable {
 
     private final Config config;
     private final List<StateDir> states;
+    /** Per site, what reports its deploys to the git host; null for a site that does not. */
+    private final List<StatusReporter> reporters;
     private final List<SiteEndpoint> sites;
     private final RejectionLog rejections;
     private final JavaRuntimeWatch runtime;
@@ -43,22 +46,24 @@ public final class Daemon implements AutoCloseable {
     private final Javalin app;
     private boolean stopped;
 
-    private Daemon(Config config, List<StateDir> states) {
+    private Daemon(Config config, List<StateDir> states, List<StatusReporter> reporters) {
         this.config = config;
         this.states = states;
+        this.reporters = reporters;
         this.sites = new ArrayList<>();
         // shared by all sites: the budget is per client address, whichever site it knocks on
         this.rejections = new RejectionLog(config.rejectionsLoggedPerMinute(), System::currentTimeMillis).start();
         this.runtime = JavaRuntimeWatch.ofThisJvm().every(60);
         for (int i = 0; i < config.sites().size(); i++) {
-            sites.add(endpoint(config.sites().get(i), states.get(i), rejections));
+            sites.add(endpoint(config.sites().get(i), states.get(i), rejections, reporters.get(i)));
             sites.get(i).deploys().onFinished(d -> runtime.check());
         }
         this.api = new HttpApi(config, sites);
         this.app = api.create();
     }
 
-    private static SiteEndpoint endpoint(SiteConfig site, StateDir state, RejectionLog rejections) {
+    private static SiteEndpoint endpoint(SiteConfig site, StateDir state, RejectionLog rejections,
+                                         StatusReporter reporter) {
         WorkingCopy workingCopy = new WorkingCopy(site.repoPath(), site.remote(), site.branch(), site.gitTimeout(),
                 site.gitAuth(), site.git());
         if (site.deploy().watch()) {
@@ -71,7 +76,10 @@ public final class Daemon implements AutoCloseable {
                 new PushEventParser(site.branch()),
                 new RecentDeliveries(1000, Duration.ofDays(7), Clock.systemUTC(), state.path().resolve("deliveries")),
                 deploys, rejections);
-        return new SiteEndpoint(site, receiver, deploys);
+        if (reporter != null) {
+            reporter.watch(deploys);
+        }
+        return new SiteEndpoint(site, receiver, deploys, reporter);
     }
 
     /**
@@ -90,12 +98,23 @@ public final class Daemon implements AutoCloseable {
             states.forEach(StateDir::close);
             throw e;
         }
-        Daemon daemon = new Daemon(config, states);
+        List<StatusReporter> reporters = new ArrayList<>();
+        try {
+            for (SiteConfig site : config.sites()) {
+                reporters.add(StatusReporter.of(site, site.report() == null || site.report().repo() != null ? null
+                        : WorkingCopy.remoteUrl(site.repoPath(), site.remote())));
+            }
+        } catch (ConfigException e) {
+            states.forEach(StateDir::close);
+            throw e;
+        }
+        Daemon daemon = new Daemon(config, states, reporters);
         try {
             daemon.app.start();
         } catch (RuntimeException e) {
             daemon.runtime.close();
             daemon.sites.forEach(s -> s.deploys().shutdown(Duration.ZERO));
+            daemon.closeReporters(Duration.ZERO);
             states.forEach(StateDir::close);
             throw e;
         }
@@ -143,6 +162,8 @@ public final class Daemon implements AutoCloseable {
         CompletableFuture.allOf(sites.stream()
                 .map(s -> CompletableFuture.runAsync(() -> s.deploys().shutdown(config.drainTimeout())))
                 .toArray(CompletableFuture[]::new)).join();
+        // the final statuses of the deploys just drained, sent while there is time (systemd's TimeoutStopSec)
+        closeReporters(REPORT_DRAIN);
         try {
             app.stop();
         } catch (RuntimeException e) {
@@ -158,5 +179,14 @@ public final class Daemon implements AutoCloseable {
     @Override
     public void close() {
         stop();
+    }
+
+    /** How long a stop waits for queued commit statuses after the deploys have drained. */
+    private static final Duration REPORT_DRAIN = Duration.ofSeconds(5);
+
+    private void closeReporters(Duration wait) {
+        CompletableFuture.allOf(reporters.stream().filter(java.util.Objects::nonNull)
+                .map(r -> CompletableFuture.runAsync(() -> r.close(wait)))
+                .toArray(CompletableFuture[]::new)).join();
     }
 }

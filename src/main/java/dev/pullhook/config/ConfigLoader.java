@@ -45,12 +45,15 @@ public final class ConfigLoader {
     static final Set<String> SITE_KEYS = siteKeys();
     /** Site keys that never fall back to the top-level value: each site has its own. */
     static final Set<String> OWN_KEYS = Set.of("repo.path", "webhook.secret.file", "webhook.signing.key.file",
-            "state.dir");
+            "state.dir", "report.repo");
     static final String ENV_PREFIX = "PULLHOOK_";
     static final String SECRET_ENV = "PULLHOOK_SECRET";
     static final String SECRET_CREDENTIAL = "webhook-secret";
     static final String SIGNING_KEY_CREDENTIAL = "webhook-signing-key";
     static final String GIT_PASSWORD_CREDENTIAL = "git-password";
+    static final String REPORT_TOKEN_CREDENTIAL = "report-token";
+    /** Keys that would hold a secret in the config file itself: refused, pointing to their {@code .file} key. */
+    private static final Set<String> INLINE_SECRETS = Set.of("webhook.secret", "webhook.signing.key", "report.token");
     private static final Pattern SITE_NAME = Pattern.compile("[a-z][a-z0-9_]{0,31}");
     private static final Pattern SITE_KEY = Pattern.compile("site\\.([^.]*)\\.(.+)");
 
@@ -134,13 +137,20 @@ public final class ConfigLoader {
         d.put("deploy.submodules.allow", null);
         d.put("deploy.watch", "true");
         d.put("state.dir", null);
+        d.put("report.host", null);
+        d.put("report.url", null);
+        d.put("report.repo", null);
+        d.put("report.token.file", null);
+        d.put("report.context", null);
+        d.put("report.link.url", null);
         return d;
     }
 
     private static Set<String> siteKeys() {
         Set<String> keys = new TreeSet<>();
         for (String k : DEFAULTS.keySet()) {
-            if (k.startsWith("repo.") || k.startsWith("git.") || k.startsWith("deploy.") || k.equals("state.dir")
+            if (k.startsWith("repo.") || k.startsWith("git.") || k.startsWith("deploy.") || k.startsWith("report.")
+                    || k.equals("state.dir")
                     || k.equals("webhook.secret.file") || k.equals("webhook.signing.key.file")
                     || k.equals("webhook.allow.from")) {
                 keys.add(k);
@@ -194,8 +204,7 @@ public final class ConfigLoader {
             String name = e.getKey();
             String where = lines.containsKey(name) ? " (line " + lines.get(name) + ")" : "";
             Matcher m = SITE_KEY.matcher(name);
-            if (name.equals("webhook.secret") || name.equals("webhook.signing.key")
-                    || (m.matches() && (m.group(2).equals("webhook.secret") || m.group(2).equals("webhook.signing.key")))) {
+            if (INLINE_SECRETS.contains(name) || (m.matches() && INLINE_SECRETS.contains(m.group(2)))) {
                 problems.add(name + ": a secret may not be written in the config file;"
                         + " put it in a file named by " + name + ".file (mode 0600)");
             } else if (m.matches()) {
@@ -383,6 +392,12 @@ public final class ConfigLoader {
         Secret secret = findSecret(p, name, v.get("webhook.secret.file"), baseDir, problems);
         Secret signingKey = findSigningKey(p, name, v.get("webhook.signing.key.file"), baseDir, problems);
         GitAuth gitAuth = gitAuth(p, name, v, baseDir, problems);
+        if (!v.containsKey("report.host") && v.keySet().stream().anyMatch(k -> k.startsWith("report."))) {
+            warnings.accept(p + "report.host: not set, so the other report.* keys do nothing (no deploy is reported)");
+        }
+        ReportOptions report = v.containsKey("report.host")
+                ? ReportOptions.parse(p, name, v, reportToken(p, name, v, baseDir, problems), !secretsNeeded, problems,
+                        warnings) : null;
         List<String> allowFrom = addresses(p + "webhook.allow.from", v.get("webhook.allow.from"), problems);
         Path stateDir = v.containsKey("state.dir") ? baseDir.resolve(v.get("state.dir")).normalize()
                 : repoPath == null ? null : WorkingCopy.defaultStateDir(repoPath);
@@ -393,7 +408,7 @@ public final class ConfigLoader {
                 Duration.ofSeconds(lockWait), Duration.ofSeconds(deployTimeout), onStart, Duration.ofSeconds(poll),
                 command, Duration.ofSeconds(commandTimeout), submodules, watch, stateDir);
         return new SiteConfig(name, repoPath, remote, branch, secret, Duration.ofSeconds(gitTimeout), (int) history,
-                deploy, gitAuth, allowFrom, new GitOptions(engine, fsck, schemes), signingKey);
+                deploy, gitAuth, allowFrom, new GitOptions(engine, fsck, schemes), signingKey, report);
     }
 
     /** {@code deploy.submodules.allow}: a comma-separated list of {@link GitOptions#ALLOWABLE_SCHEMES}. */
@@ -480,6 +495,33 @@ public final class ConfigLoader {
             problems.add(p + "git.https.username: required with a git password or token");
         }
         return new GitAuth(key, knownHosts, user, password);
+    }
+
+    /**
+     * The token a site reports its deploys with: the systemd credential {@code report-token} (a named site's:
+     * {@code report-token-<name>}), else the file {@code report.token.file}. Never an environment variable, never
+     * the config file itself. Null without secrets (a command that only reads {@code /status}).
+     */
+    private Secret reportToken(String p, String site, Map<String, String> v, Path baseDir, List<String> problems) {
+        if (!secretsNeeded) {
+            return null;
+        }
+        String credentialName = site.isEmpty() ? REPORT_TOKEN_CREDENTIAL : REPORT_TOKEN_CREDENTIAL + "-" + site;
+        Path cred = credential(credentialName);
+        if (cred != null) {
+            return readSecretFile(cred, "systemd credential " + credentialName, p + "report.token.file", problems);
+        }
+        if (v.containsKey("report.token.file")) {
+            Path file = existingFile(p + "report.token.file", v.get("report.token.file"), baseDir, problems);
+            if (file == null) {
+                return null;
+            }
+            warnIfOthersCanRead(file, p + "report.token.file");
+            return readSecretFile(file, "file " + file, p + "report.token.file", problems);
+        }
+        problems.add(p + "report.token.file: required with report.host (a file holding the host's access token, mode"
+                + " 0600, or the systemd credential " + credentialName + ")");
+        return null;
     }
 
     /** {@code $CREDENTIALS_DIRECTORY/<name>} when systemd handed that credential over, else null. */

@@ -22,10 +22,11 @@ import java.util.List;
  * @param allowFrom   client addresses allowed to call the webhook; empty = any ({@code webhook.allow.from})
  * @param git         how git work is done and what pushed content is trusted
  * @param signingKey  GitLab's signing token ({@code webhook.signing.key}, Standard Webhooks), or null
+ * @param report      where deploys are reported as commit statuses ({@code report.*}), or null: not reported
  */
 public record SiteConfig(String name, Path repoPath, String remote, String branch, Secret secret,
                         Duration gitTimeout, int historySize, DeployOptions deploy, GitAuth gitAuth,
-                        List<String> allowFrom, GitOptions git, Secret signingKey) {
+                        List<String> allowFrom, GitOptions git, Secret signingKey, ReportOptions report) {
 
     /** The key prefix of this site's settings: {@code ""} or {@code site.<name>.}. */
     public String keyPrefix() {
@@ -34,8 +35,8 @@ public record SiteConfig(String name, Path repoPath, String remote, String branc
 
     /**
      * Every credential of this site, for masking where text the daemon did not write is kept or logged
-     * ({@code deploy.command} output): the webhook secret and the HTTPS password or token. A new secret
-     * key belongs here too.
+     * ({@code deploy.command} output): the webhook secret, the HTTPS password or token, the signing key and the
+     * report token. A new secret key belongs here too.
      */
     public List<Secret> secrets() {
         List<Secret> all = new ArrayList<>();
@@ -47,6 +48,9 @@ public record SiteConfig(String name, Path repoPath, String remote, String branc
         }
         if (signingKey != null) {
             all.add(signingKey);
+        }
+        if (report != null && report.token() != null) {
+            all.add(report.token());
         }
         return List.copyOf(all);
     }
@@ -66,6 +70,7 @@ public record SiteConfig(String name, Path repoPath, String remote, String branc
                 + " " + gitAuth.toString().replace("git.", p + "git.")
                 + " " + git.toString().replace("git.", p + "git.").replace("deploy.", p + "deploy.")
                 + " " + p + "webhook.signing.key=" + (signingKey == null ? "(none)" : "**** (" + signingKey.source() + ")")
-                + " " + p + "webhook.allow.from=\"" + (allowFrom.isEmpty() ? "(any)" : String.join(", ", allowFrom)) + "\"";
+                + " " + p + "webhook.allow.from=\"" + (allowFrom.isEmpty() ? "(any)" : String.join(", ", allowFrom)) + "\""
+                + " " + (report == null ? p + "report.host=(none)" : report.describe(p));
     }
 }

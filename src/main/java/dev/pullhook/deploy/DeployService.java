@@ -47,6 +47,13 @@ public final class DeployService {
         }
     }
 
+    /**
+     * A deploy or rollback under way: its id and trigger, HEAD before it, and the commit it goes to (see
+     * {@link #onStarted}).
+     */
+    public record Started(long id, String trigger, String from, String to) {
+    }
+
     /** A request's place in the queue: the deploy that will cover it, and its result when done. */
     public record Ticket(long deployId, boolean joined, CompletableFuture<Deployment> done) {
     }
@@ -63,6 +70,7 @@ public final class DeployService {
     private final Object lock = new Object();
     private final Deque<Job> queue = new ArrayDeque<>();
     private final List<Consumer<Deployment>> listeners = new CopyOnWriteArrayList<>();
+    private final List<Consumer<Started>> startListeners = new CopyOnWriteArrayList<>();
     private long lastId;
     private Job running;
     private Job pendingDeploy;
@@ -161,6 +169,14 @@ public final class DeployService {
      * @throws IllegalStateException when the service is shutting down
      */
     public Ticket submit(String trigger, String deliveryId) {
+        return submit(trigger, deliveryId, null);
+    }
+
+    /**
+     * {@link #submit(String, String)} for a push that names its commit: the deploy still goes to the branch
+     * tip it fetches, but if it fails before it knows that tip, {@link #onStarted} is told this commit.
+     */
+    public Ticket submit(String trigger, String deliveryId, String commit) {
         synchronized (lock) {
             ensureOpen();
             boolean joined = pendingDeploy != null;
@@ -170,6 +186,9 @@ public final class DeployService {
             Job job = pendingDeploy;
             if (deliveryId != null) {
                 job.deliveries.add(deliveryId);
+            }
+            if (commit != null) {
+                job.pushed = commit;
             }
             return new Ticket(job.id, joined, job.done);
         }
@@ -231,6 +250,26 @@ public final class DeployService {
         listeners.add(listener);
     }
 
+    /**
+     * Tells {@code listener} when a deploy or rollback knows the commit it goes to, before it changes anything
+     * (after the fetch; not for a start or poll check that finds nothing to do); or, when a deploy fails before
+     * that, the commit its push named, if any, just before {@link #onFinished} hears of it. At most once per
+     * deploy, on the worker thread: it must be quick.
+     */
+    public void onStarted(Consumer<Started> listener) {
+        startListeners.add(listener);
+    }
+
+    private void announce(Started s) {
+        for (Consumer<Started> listener : startListeners) {
+            try {
+                listener.accept(s);
+            } catch (RuntimeException e) {
+                log.warn("deploy listener failed id={}{} error=\"{}\"", s.id(), label, e.toString());
+            }
+        }
+    }
+
     private void tell(Deployment d) {
         for (Consumer<Deployment> listener : listeners) {
             try {
@@ -277,7 +316,8 @@ public final class DeployService {
                 long markId = id;
                 String interruptedPhase = afterCrash ? phaseOf(interrupted) : null;
                 result = deployer.run(id, job.kind, job.trigger, job.deliveries(), target, interruptedPhase,
-                        phase -> state.markRunning(markId, job.trigger, phase));
+                        phase -> state.markRunning(markId, job.trigger, phase),
+                        tip -> announce(job.started = new Started(markId, job.trigger, head().orElse(null), tip)));
                 // after a crash the marker stays until a deploy has repaired the working copy
                 if (!afterCrash || (result != null && result.outcome() == Deployment.Outcome.DEPLOYED)) {
                     state.clearRunning();
@@ -289,6 +329,10 @@ public final class DeployService {
                         }
                     }
                 }
+            }
+            if (result != null && job.started == null && job.pushed != null
+                    && result.outcome() == Deployment.Outcome.FAILED) {
+                announce(new Started(result.id(), job.trigger, result.from(), job.pushed));
             }
             if (result != null) {
                 history.add(result);
@@ -435,6 +479,10 @@ public final class DeployService {
         final String trigger;
         final List<String> deliveries = new CopyOnWriteArrayList<>();
         final CompletableFuture<Deployment> done = new CompletableFuture<>();
+        /** The commit the newest push covered by this deploy named, or null. */
+        volatile String pushed;
+        /** What {@link #onStarted} was told, once the deploy knew its commit; worker only. */
+        Started started;
 
         Job(long id, Deployer.Kind kind, String trigger) {
             this.id = id;

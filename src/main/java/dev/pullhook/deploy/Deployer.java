@@ -69,10 +69,11 @@ final class Deployer {
      * @param crashPhase  when the previous process died mid-deploy, the phase it died in (its locks are dead,
      *                    and a deploy is due); null otherwise
      * @param phaseMarker told each phase as it starts, so a crash leaves a note of where it happened
+     * @param targetKnown told the commit the job goes to, once known and before anything changes
      * @return what happened, or null when a {@link Kind#CHECK} found nothing to do
      */
     Deployment run(long id, Kind kind, String trigger, List<String> deliveries, String target, String crashPhase,
-                   Consumer<String> phaseMarker) {
+                   Consumer<String> phaseMarker, Consumer<String> targetKnown) {
         boolean afterCrash = crashPhase != null;
         Instant started = Instant.now();
         long t0 = System.nanoTime();
@@ -116,6 +117,7 @@ final class Deployer {
                 throw new StepFailed("timeout", "the deploy took longer than " + options.timeout().toSeconds()
                         + " s (deploy.timeout.seconds); the working copy was not changed");
             }
+            targetKnown.accept(tip.name());
             phase = "local-changes";
             phaseMarker.accept(phase);
             LocalWork local = keepLocalWork(id, tip, crashPhase);

@@ -147,6 +147,19 @@ public final class WorkingCopy implements AutoCloseable {
         return problems;
     }
 
+    /**
+     * The URL of {@code remote} in the working copy at {@code path}, as its {@code .git/config} spells it
+     * ({@code remote.<name>.url}: before any {@code url.*.insteadOf}, and with whatever credentials were written
+     * into it), or null when there is none or the working copy cannot be opened.
+     */
+    public static String remoteUrl(Path path, String remote) {
+        try (Repository r = open(path)) {
+            return r.getConfig().getString("remote", remote, "url");
+        } catch (IOException | IllegalArgumentException e) {
+            return null;
+        }
+    }
+
     private static String describeHead(String full) {
         if (full == null) {
             return "nothing";

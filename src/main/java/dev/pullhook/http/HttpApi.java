@@ -50,6 +50,9 @@ public final class HttpApi {
         for (SiteEndpoint site : endpoints) {
             sites.put(site.name(), site);
             metrics.watch(site.name(), site.deploys());
+            if (site.reporter() != null) {
+                metrics.watch(site.name(), site.reporter());
+            }
             addresses.allow(site.name(), site.config().allowFrom());
         }
     }

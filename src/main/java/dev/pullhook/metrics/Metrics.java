@@ -2,6 +2,8 @@ package dev.pullhook.metrics;
 
 import dev.pullhook.deploy.DeployService;
 import dev.pullhook.deploy.Deployment;
+import dev.pullhook.report.ReportOutcome;
+import dev.pullhook.report.StatusReporter;
 import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Gauge;
@@ -42,6 +44,7 @@ public final class Metrics {
     private final Counter deploys;
     private final Histogram duration;
     private final Gauge lastSuccess;
+    private final Counter reports;
     private final List<Queue> queues = new CopyOnWriteArrayList<>();
     /**
      * Each watched site's webhook counters by outcome (indexed by ordinal), looked up once: a flood of forged
@@ -89,6 +92,13 @@ public final class Metrics {
                 .labelNames("site")
                 .withoutExemplars()
                 .register(registry);
+        reports = Counter.builder()
+                .name("pullhook_report_requests_total")
+                .help("Commit statuses posted to the git host (report.*), by outcome: sent; failed (refused, or no"
+                        + " 2xx in 3 tries); dropped (queue full, or the daemon stopped first)")
+                .labelNames("site", "host", "outcome")
+                .withoutExemplars()
+                .register(registry);
         GaugeWithCallback.builder()
                 .name("pullhook_deploy_queue")
                 .help("A site's deploy queue: 1 for its current state (idle, running, queued), 0 for the others")
@@ -127,6 +137,15 @@ public final class Metrics {
                 .ifPresent(d -> lastSuccess.labelValues(site).set(endSeconds(d)));
         queues.add(new Queue(site, siteDeploys));
         siteDeploys.onFinished(d -> deployEnded(site, d));
+    }
+
+    /** Starts counting what a site's reporter posts to the git host: every outcome at 0 from now. */
+    public void watch(String siteName, StatusReporter reporter) {
+        String site = siteLabel(siteName);
+        for (ReportOutcome o : ReportOutcome.values()) {
+            reports.initLabelValues(site, reporter.host(), o.label());
+        }
+        reporter.onOutcome(o -> reports.labelValues(site, reporter.host(), o.label()).inc());
     }
 
     /** One request to a site's webhook ended with {@code outcome}. */

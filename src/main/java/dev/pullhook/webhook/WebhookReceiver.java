@@ -150,7 +150,7 @@ public final class WebhookReceiver {
         }
         DeployService.Ticket ticket;
         try {
-            ticket = deploys.submit(event.host() == Host.MANUAL ? "manual" : "webhook", delivery);
+            ticket = deploys.submit(event.host() == Host.MANUAL ? "manual" : "webhook", delivery, event.commit());
         } catch (IllegalStateException e) {
             log.warn("webhook refused {} reason=\"shutting down\"", what);
             remember(key, event, RecentDeliveries.FAILED, 0);
