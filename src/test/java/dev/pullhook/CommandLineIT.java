@@ -225,6 +225,57 @@ class CommandLineIT {
         }
     }
 
+    /** What a person reads: the printed lines without the log lines of the daemon in this JVM. */
+    private static List<String> printed(Run r) {
+        return r.out().lines().filter(l -> !l.matches("(\\S+ )?\\[[^\\]]*\\] \\[(TRACE|DEBUG|INFO|WARN|ERROR)\\] .*"))
+                .toList();
+    }
+
+    @Test
+    void deployFollowPrintsTheJobAsItRunsInProcessOrThroughTheDaemonOfANamedSite() throws Exception {
+        ObjectId before = repos.siteHead();
+        ObjectId pushed = repos.pushNewCommit();
+        Run inProcess = run("deploy", "--follow", "--config", config(0, "deploy.command = echo built here").toString());
+        assertEquals(0, inProcess.status(), inProcess::all);
+        assertEquals(List.of("[deploy 1] queued", "[deploy 1] lock", "[deploy 1] fetch", "[deploy 1] local-changes",
+                "[deploy 1] reset", "[deploy 1] command", "built here"), printed(inProcess).subList(0, 7));
+        assertTrue(printed(inProcess).get(7).startsWith("deployed: " + before.name() + " -> " + pushed.name()),
+                inProcess::out);
+
+        TestRepos shop = TestRepos.create(dir.resolve("shop"));
+        try {
+            Path config = config(0, "sites = shop", "site.shop.repo.path = " + shop.site,
+                    "site.shop.webhook.secret.file = " + secretFile, "site.shop.deploy.command = echo shop built");
+            Daemon daemon = Daemon.start(new ConfigLoader(Map.of(), w -> { }).load(config));
+            try {
+                Path cli = config(daemon.port(), "sites = shop", "site.shop.repo.path = " + shop.site,
+                        "site.shop.webhook.secret.file = " + secretFile, "site.shop.deploy.command = echo shop built");
+                ObjectId a = shop.siteHead();
+                ObjectId b = shop.pushNewCommit();
+                Run deployed = run("deploy", "--follow", "--site", "shop", "--config", cli.toString());
+                assertEquals(0, deployed.status(), deployed::all);
+                List<String> lines = printed(deployed);
+                assertTrue(lines.contains("[deploy 1] fetch"), deployed::out);
+                assertEquals(List.of("[deploy 1] command", "shop built", "deployed: " + a.name() + " -> " + b.name()),
+                        List.of(lines.get(lines.size() - 3), lines.get(lines.size() - 2),
+                                lines.get(lines.size() - 1).replaceAll(" \\(.*", "")), deployed::out);
+
+                Run rolledBack = run("rollback", "--follow", "--site", "shop", "--config", cli.toString());
+                assertEquals(0, rolledBack.status(), rolledBack::all);
+                lines = printed(rolledBack);
+                assertEquals("[rollback 2] queued", lines.get(0), rolledBack::out);
+                assertTrue(lines.contains("[rollback 2] command") && lines.contains("shop built"), rolledBack::out);
+                assertTrue(lines.get(lines.size() - 1).startsWith("rolled back: " + b.name() + " -> " + a.name()),
+                        rolledBack::out);
+                assertEquals(a, shop.siteHead());
+            } finally {
+                daemon.stop();
+            }
+        } finally {
+            shop.close();
+        }
+    }
+
     @Test
     void statusWithoutARunningDaemonExits1() throws Exception {
         Run r = run("status", "--config", config(Ports.free()).toString());

@@ -163,7 +163,8 @@ class NginxIT {
 
     @Test
     void onlyThePullRepoEndpointIsReachableThroughNginx() throws Exception {
-        for (String path : List.of("/status", "/health", "/metrics", "/", "/pull-repo/../status", "/pull-repox")) {
+        for (String path : List.of("/status", "/deploys/1/log", "/health", "/metrics", "/", "/pull-repo/../status",
+                "/pull-repox")) {
             HttpResponse<String> r = https.send(HttpRequest.newBuilder(httpsUri(path)).GET()
                     .timeout(Duration.ofSeconds(15)).build(), HttpResponse.BodyHandlers.ofString());
             assertEquals(404, r.statusCode(), "GET " + path);

@@ -7,7 +7,15 @@ import org.eclipse.jgit.transport.RefSpec;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import dev.pullhook.testing.EventStream;
+import dev.pullhook.testing.Poll;
+
+import java.net.URI;
 import java.net.http.HttpRequest;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.security.MessageDigest;
+import java.util.Base64;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -19,7 +27,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * {@code GET /status} for a browser: a real daemon whose branch name and command output carry markup, as
- * a hostile push could; the page shows them as text and runs nothing. JSON stays the default.
+ * a hostile push could; the page shows them as text and runs nothing but its own script, which its policy
+ * names by hash. While a deploy runs, the page points that script at the deploy's live log. JSON stays the
+ * default.
  */
 class StatusPageIT {
     /** A valid git branch name that is also markup. */
@@ -38,7 +48,7 @@ class StatusPageIT {
     }
 
     @Test
-    void browserGetsAnEscapedPageWithoutScriptAndEveryoneElseGetsJson() throws Exception {
+    void browserGetsAnEscapedPageWhoseOnlyScriptIsItsOwnAndEveryoneElseGetsJson() throws Exception {
         try (TestRepos repos = TestRepos.create(dir.resolve("repos"))) {
             try (Git site = Git.open(repos.site.toFile())) {
                 site.checkout().setCreateBranch(true).setName(BRANCH).call();
@@ -53,10 +63,16 @@ class StatusPageIT {
                 HttpResponse<String> page = get(d, BROWSER);
                 assertEquals(200, page.statusCode());
                 assertTrue(page.headers().firstValue("Content-Type").orElse("").startsWith("text/html"));
-                assertTrue(page.headers().firstValue("Content-Security-Policy").orElse("").contains("default-src 'none'"));
+                String policy = page.headers().firstValue("Content-Security-Policy").orElse("");
+                assertTrue(policy.contains("default-src 'none'"), policy);
                 String html = page.body();
-                assertFalse(html.contains("<script"), html);
-                assertFalse(html.toLowerCase().contains("javascript"), html);
+                assertEquals(1, html.split("<script", -1).length - 1, "one script, the page's own: " + html);
+                String script = html.substring(html.indexOf("<script>") + 8, html.indexOf("</script>"));
+                String hash = Base64.getEncoder().encodeToString(
+                        MessageDigest.getInstance("SHA-256").digest(script.getBytes(StandardCharsets.UTF_8)));
+                assertTrue(policy.contains("script-src 'sha256-" + hash + "';"), "the policy allows exactly it: " + policy);
+                assertTrue(policy.contains("connect-src 'self'"), policy);
+                assertFalse(html.toLowerCase().contains("javascript:"), html);
                 assertFalse(html.contains("x<b>"), "the branch name is text, not markup");
                 assertTrue(html.contains("x&lt;b&gt;&amp;&#39;y&#39;"), html);
                 assertTrue(html.contains("built &lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;done&quot;"), html);
@@ -73,6 +89,33 @@ class StatusPageIT {
                     assertTrue(json.body().startsWith("{"), json::body);
                 }
             }
+        }
+    }
+
+    @Test
+    void whileADeployRunsThePageFollowsItsLiveLog() throws Exception {
+        Path gate = dir.resolve("gate");
+        try (TestRepos repos = TestRepos.create(dir.resolve("repos"));
+             TestDaemon d = TestDaemon.start(repos, Map.of("deploy.on.start", "false",
+                     "deploy.command", "echo building; while [ ! -e '" + gate + "' ]; do sleep 0.05; done"))) {
+            repos.pushNewCommit();
+            HttpResponse<String> queued = d.postSigned("/pull-repo", "");
+            assertEquals(202, queued.statusCode(), queued.body());
+            String html = get(d, BROWSER).body();
+            assertTrue(html.contains("<section data-state=\"running\" data-last=\"\">")
+                    || html.contains("<section data-state=\"queued\" data-last=\"\">"), html);
+            assertTrue(html.contains("<h3>Deploy 1 now</h3>\n<pre class=\"live\" data-log=\"deploys/1/log\"></pre>"), html);
+            // what the script opens: the data-log URL, relative to the page
+            try (EventStream live = EventStream.open(d.uri("/status").resolve(URI.create("deploys/1/log")))) {
+                live.await("output", "building"::equals);
+                Files.createFile(gate);
+                live.await("end", x -> true);
+            }
+            // the end is told just before the queue goes idle
+            Poll.until("the page of an idle queue", () -> get(d, BROWSER).body()
+                    .contains("<section data-state=\"idle\" data-last=\"1\">"));
+            String after = get(d, BROWSER).body();
+            assertFalse(after.contains("data-log="), "nothing runs: nothing to follow");
         }
     }
 }

@@ -18,8 +18,10 @@ import java.util.Locale;
  * @param site       {@code --site}, or null when not given
  * @param help       {@code --help}
  * @param problem    why the command line is wrong, or null
+ * @param follow     {@code --follow} (deploy and rollback): print the job's live log while it runs
  */
-record Arguments(Command command, boolean named, Path configFile, String site, boolean help, String problem) {
+record Arguments(Command command, boolean named, Path configFile, String site, boolean help, String problem,
+                 boolean follow) {
 
     /** Where the Debian package puts the config, the default of {@code --config}. */
     static final String DEFAULT_CONFIG = "/etc/pullhook/config.properties";
@@ -103,7 +105,7 @@ record Arguments(Command command, boolean named, Path configFile, String site, b
                 Exit status: 0 all is well, 1 a working copy or remote fails, 2 the config or a file's
                 permissions are wrong."""),
         DEPLOY("""
-                usage: pullhook deploy [--config FILE] [--site NAME]
+                usage: pullhook deploy [--config FILE] [--site NAME] [--follow]
 
                 Deploys one site now (default: the unnamed or first site), exactly as a webhook would. When
                 the daemon runs for it, asks the daemon (a POST /pull-repo?wait=true with a fresh manual proof
@@ -114,13 +116,17 @@ record Arguments(Command command, boolean named, Path configFile, String site, b
                 Options:
                   -c, --config FILE  the config (default: /etc/pullhook/config.properties)
                   --site NAME        the site ("default" is the unnamed one)
+                  --follow           print the deploy as it runs: its phases ("[deploy 7] fetch") and each
+                                     line of deploy.command's output, secrets masked, then the outcome
+                                     (from the daemon: POST /pull-repo, then GET /deploys/7/log); no time
+                                     limit, Ctrl-C stops watching, not the deploy
                   -h, --help         this text
 
                 Exit status: 0 deployed or up to date, 1 failed, refused, or still running after
                 webhook.wait.timeout.seconds, 2 the command line, the config or a file's permissions are
                 wrong."""),
         ROLLBACK("""
-                usage: pullhook rollback [--config FILE] [--site NAME]
+                usage: pullhook rollback [--config FILE] [--site NAME] [--follow]
 
                 Puts one site's working copy (default: the unnamed or first site) back on the commit deployed
                 before the current one, then runs deploy.command. Asks the running daemon (a POST
@@ -130,6 +136,8 @@ record Arguments(Command command, boolean named, Path configFile, String site, b
                 Options:
                   -c, --config FILE  the config (default: /etc/pullhook/config.properties)
                   --site NAME        the site ("default" is the unnamed one)
+                  --follow           print the rollback as it runs (its phases, deploy.command's output),
+                                     as deploy --follow does
                   -h, --help         this text
 
                 Exit status: 0 rolled back, 1 not (e.g. no earlier deploy in the history), 2 the command
@@ -192,6 +200,7 @@ record Arguments(Command command, boolean named, Path configFile, String site, b
         Path configFile = null;
         String site = null;
         boolean help = false;
+        boolean follow = false;
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
             int eq = arg.startsWith("-") ? arg.indexOf('=') : -1;
@@ -216,6 +225,7 @@ record Arguments(Command command, boolean named, Path configFile, String site, b
                     }
                 }
                 case "--help", "-h" -> help = true;
+                case "--follow" -> follow = true;
                 case "--version", "--demo" -> {
                     Command c = option.equals("--demo") ? Command.DEMO : Command.VERSION;
                     if (command != null && command != c) {
@@ -252,11 +262,15 @@ record Arguments(Command command, boolean named, Path configFile, String site, b
             return invalid(chosen, "--site does not go with " + chosen.word()
                     + (chosen == Command.SERVE ? ": a daemon serves every site of its config" : ""));
         }
-        return new Arguments(chosen, named, configFile, site, help, null);
+        if (follow && chosen != Command.DEPLOY && chosen != Command.ROLLBACK) {
+            return invalid(chosen, "--follow goes with deploy and rollback only");
+        }
+        return new Arguments(chosen, named, configFile, site, help, null, follow);
     }
 
     /** A wrong command line; {@code command} (when one was named) picks the help shown with the problem. */
     private static Arguments invalid(Command command, String problem) {
-        return new Arguments(command == null ? Command.SERVE : command, command != null, null, null, false, problem);
+        return new Arguments(command == null ? Command.SERVE : command, command != null, null, null, false, problem,
+                false);
     }
 }

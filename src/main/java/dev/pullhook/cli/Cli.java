@@ -139,8 +139,8 @@ public final class Cli {
         }
         return switch (a.command()) {
             case CHECK -> Check.run(sites);
-            case DEPLOY -> ManualJob.run(config, sites.get(0), ManualJob.Kind.DEPLOY);
-            case ROLLBACK -> ManualJob.run(config, sites.get(0), ManualJob.Kind.ROLLBACK);
+            case DEPLOY -> ManualJob.run(config, sites.get(0), ManualJob.Kind.DEPLOY, a.follow());
+            case ROLLBACK -> ManualJob.run(config, sites.get(0), ManualJob.Kind.ROLLBACK, a.follow());
             case STATUS -> StatusSummary.run(config, sites);
             default -> throw new IllegalStateException(a.command() + " needs no config");
         };

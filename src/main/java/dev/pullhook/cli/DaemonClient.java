@@ -1,5 +1,7 @@
 package dev.pullhook.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pullhook.config.Config;
 import dev.pullhook.config.Secret;
 import dev.pullhook.webhook.ManualProof;
@@ -10,6 +12,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.stream.Stream;
 
 /**
  * How the command line talks to the daemon of a config: on the address it listens on ({@code server.host},
@@ -17,6 +20,7 @@ import java.time.Duration;
  * for it. It only sends and receives; what the answers mean is up to the command.
  */
 final class DaemonClient {
+    private static final ObjectMapper JSON = new ObjectMapper();
     private final Config config;
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
@@ -48,6 +52,37 @@ final class DaemonClient {
                                 java.time.Instant.now().getEpochSecond()))
                         .POST(HttpRequest.BodyPublishers.noBody()).build(),
                 HttpResponse.BodyHandlers.ofString());
+    }
+
+    /**
+     * {@code GET path} as Server-Sent Events, read line by line as they come; no time limit once the
+     * answer has begun (the daemon sends a keep-alive comment while nothing happens).
+     */
+    HttpResponse<Stream<String>> events(String path) throws IOException, InterruptedException {
+        return http.send(HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(30))
+                .header("Accept", "text/event-stream").GET().build(), HttpResponse.BodyHandlers.ofLines());
+    }
+
+    /**
+     * Polls {@code /status} until deploy {@code id} of site {@code site} is in its history, and returns that
+     * entry (the fields of an {@code end} event), or null when it is not there within {@code patience}.
+     */
+    JsonNode awaitDeploy(String site, long id, Duration patience) throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + patience.toNanos();
+        while (System.nanoTime() < deadline) {
+            JsonNode status = JSON.readTree(getJson("/status").body());
+            for (JsonNode s : status.path("sites")) {
+                if (s.path("name").asText().equals(site)) {
+                    for (JsonNode d : s.path("deploys")) {
+                        if (d.path("id").asLong() == id) {
+                            return d;
+                        }
+                    }
+                }
+            }
+            Thread.sleep(500);
+        }
+        return null;
     }
 
     HttpResponse<String> getJson(String path) throws IOException, InterruptedException {

@@ -49,11 +49,12 @@ final class ManualJob {
     private ManualJob() {
     }
 
-    static int run(Config config, SiteConfig site, Kind kind) {
+    /** @param follow print the job's live log while it runs ({@code --follow}) */
+    static int run(Config config, SiteConfig site, Kind kind, boolean follow) {
         Path dir = site.deploy().stateDir();
         try {
             if (StateDir.probe(dir) == StateDir.Holder.DAEMON) {
-                return viaDaemon(config, site, kind);
+                return follow ? followViaDaemon(config, site, kind) : viaDaemon(config, site, kind);
             }
         } catch (IOException e) {
             System.err.println("pullhook: " + site.keyPrefix() + "state.dir: cannot tell whether the daemon runs: "
@@ -73,7 +74,7 @@ final class ManualJob {
         try {
             state = StateDir.open(dir);
         } catch (StateDir.AlreadyLocked e) {
-            return viaDaemon(config, site, kind);
+            return follow ? followViaDaemon(config, site, kind) : viaDaemon(config, site, kind);
         } catch (IOException e) {
             System.err.println("pullhook: " + site.keyPrefix() + "state.dir: " + StateDir.problem(dir, e));
             return Cli.EXIT_CONFIG;
@@ -84,6 +85,12 @@ final class ManualJob {
             try {
                 DeployService.Ticket ticket = kind == Kind.DEPLOY ? deploys.submit("manual", null)
                         : deploys.submitRollback("rollback");
+                if (follow) {
+                    var log = deploys.live().get(ticket.deployId());
+                    if (log.isPresent()) {
+                        new LiveFollower(kind.noun, ticket.deployId(), System.out).follow(log.get());
+                    }
+                }
                 Deployment d = ticket.done().get(site.deploy().timeout().toSeconds()
                         + site.deploy().commandTimeout().toSeconds() + 30, TimeUnit.SECONDS);
                 if (d.outcome() == Deployment.Outcome.DEPLOYED) {
@@ -161,6 +168,62 @@ final class ManualJob {
                     return Cli.EXIT_FAILED;
                 }
             }
+        } catch (ConnectException e) {
+            System.err.println("pullhook: a daemon holds " + site.deploy().stateDir() + " but does not answer on " + uri);
+            return Cli.EXIT_FAILED;
+        } catch (IOException e) {
+            System.err.println("pullhook: cannot ask the daemon at " + uri + ": " + e.getMessage());
+            return Cli.EXIT_FAILED;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Cli.EXIT_FAILED;
+        }
+    }
+
+    /**
+     * {@code --follow} through the daemon: queues the job without waiting ({@code 202 {"id":N}}), prints
+     * {@code GET /deploys/<id>/log} as it comes, and takes the outcome from its {@code end} event; when the
+     * stream is refused or breaks off, from {@code /status} once the job is in the history.
+     */
+    private static int followViaDaemon(Config config, SiteConfig site, Kind kind) {
+        DaemonClient daemon = new DaemonClient(config);
+        String sitePath = site.name().isEmpty() ? "" : "/" + site.name();
+        URI uri = daemon.uri(kind.path + sitePath);
+        try {
+            HttpResponse<String> r = daemon.postSigned(kind.path + sitePath, site.secret());
+            JsonNode queued = parse(r.body());
+            if (r.statusCode() != 202 || !queued.path("id").canConvertToLong()) {
+                System.out.println(kind.noun + " refused by the daemon at " + uri + ": " + r.statusCode() + " "
+                        + r.body().strip()
+                        + (r.body().contains("signature") ? " (is this config's secret the daemon's?)" : ""));
+                return Cli.EXIT_FAILED;
+            }
+            long id = queued.path("id").asLong();
+            LiveFollower follower = new LiveFollower(kind.noun, id, System.out);
+            String logPath = "/deploys" + sitePath + "/" + id + "/log";
+            HttpResponse<java.util.stream.Stream<String>> stream = daemon.events(logPath);
+            JsonNode end = null;
+            if (stream.statusCode() == 200) {
+                end = follower.follow(stream);
+            } else {
+                try (var body = stream.body()) {
+                    System.err.println("pullhook: cannot follow " + kind.noun + " " + id + " (" + daemon.uri(logPath)
+                            + " answered " + stream.statusCode() + " " + LiveFollower.printable(
+                            String.join(" ", body.toList()).strip()) + "); waiting for it to end");
+                }
+            }
+            if (end == null) {
+                end = daemon.awaitDeploy(site.name(), id, site.deploy().timeout().plus(site.deploy().commandTimeout())
+                        .plusSeconds(30));
+            }
+            if (end == null) {
+                System.out.println(kind.noun + " " + id + " is still running in the daemon; see: pullhook status");
+                return Cli.EXIT_FAILED;
+            }
+            if ("deployed".equals(end.path("outcome").asText())) {
+                return done(kind, site, text(end, "from"), text(end, "to"), end.path("ms").asLong(), text(end, "saved"));
+            }
+            return failed(kind, end.path("error").asText(end.path("outcome").asText("failed")));
         } catch (ConnectException e) {
             System.err.println("pullhook: a daemon holds " + site.deploy().stateDir() + " but does not answer on " + uri);
             return Cli.EXIT_FAILED;

@@ -106,6 +106,7 @@ public final class ConfigLoader {
         d.put("server.idle.timeout.seconds", "10");
         d.put("server.body.min.bytes.per.second", "1024");
         d.put("server.body.budget.bytes", Long.toString(16L * 1024 * 1024));
+        d.put("server.deploy.log.followers.max", Integer.toString(HttpLimits.LOG_FOLLOWERS_DEFAULT));
         d.put("sites", null);
         d.put("repo.path", null);
         d.put("repo.remote", "origin");
@@ -315,6 +316,8 @@ public final class ConfigLoader {
         long idle = values.number("server.idle.timeout.seconds", 1, 3600);
         long minRate = values.number("server.body.min.bytes.per.second", 0, 1L << 30);
         long budget = values.number("server.body.budget.bytes", 1024, 1L << 40);
+        // each follower holds one of the 64 HTTP threads while it reads: at most half of them
+        long followers = values.number("server.deploy.log.followers.max", 0, 32);
         if (problems.size() == before) {
             if (perClient > max) {
                 problems.add("server.connections.per.client: " + perClient + " is more than server.connections.max ("
@@ -331,7 +334,8 @@ public final class ConfigLoader {
                         + " bytes, -Xmx); lower it, or raise -Xmx in the systemd unit");
             }
         }
-        return new HttpLimits((int) max, Duration.ofSeconds(header), Duration.ofSeconds(idle), minRate, budget);
+        return new HttpLimits((int) max, Duration.ofSeconds(header), Duration.ofSeconds(idle), minRate, budget,
+                (int) followers);
     }
 
     /** One site from its resolved keys; problems name the site's own keys. Null when it has problems. */

@@ -17,9 +17,19 @@ import java.time.Duration;
  * @param bodyMinBytesPerSecond slowest average a request body may arrive at, 0 = not checked
  *                             ({@code server.body.min.bytes.per.second})
  * @param bodyBudgetBytes      request bodies held in memory at once ({@code server.body.budget.bytes})
+ * @param logFollowersMax      readers of {@code GET /deploys/<id>/log} at once, all sites together, 0 = none
+ *                             ({@code server.deploy.log.followers.max})
  */
 public record HttpLimits(int connectionsMax, Duration headerTimeout, Duration idleTimeout,
-                         long bodyMinBytesPerSecond, long bodyBudgetBytes) {
+                         long bodyMinBytesPerSecond, long bodyBudgetBytes, int logFollowersMax) {
+
+    /** The default of {@code server.deploy.log.followers.max}. */
+    public static final int LOG_FOLLOWERS_DEFAULT = 8;
+
+    public HttpLimits(int connectionsMax, Duration headerTimeout, Duration idleTimeout, long bodyMinBytesPerSecond,
+                      long bodyBudgetBytes) {
+        this(connectionsMax, headerTimeout, idleTimeout, bodyMinBytesPerSecond, bodyBudgetBytes, LOG_FOLLOWERS_DEFAULT);
+    }
 
     @Override
     public String toString() {
@@ -27,6 +37,7 @@ public record HttpLimits(int connectionsMax, Duration headerTimeout, Duration id
                 + " server.header.timeout.seconds=" + headerTimeout.toSeconds()
                 + " server.idle.timeout.seconds=" + idleTimeout.toSeconds()
                 + " server.body.min.bytes.per.second=" + bodyMinBytesPerSecond
-                + " server.body.budget.bytes=" + bodyBudgetBytes;
+                + " server.body.budget.bytes=" + bodyBudgetBytes
+                + " server.deploy.log.followers.max=" + logFollowersMax;
     }
 }

@@ -15,13 +15,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * Runs {@code deploy.command} after a successful reset: through {@code /bin/sh -c} in the working copy, with
  * the environment of {@link #environment}: the deploy's facts in, the daemon's configuration and secrets
  * out. It runs in a process group of its own (via {@code setsid}), so that on timeout the whole group,
  * grandchildren included, is killed. Keeps a bounded tail of its output, credentials masked
- * ({@link SecretRedactor}), however much it prints; it does not keep the rest anywhere.
+ * ({@link SecretRedactor}), however much it prints, and hands each masked line to the deploy's live log as it
+ * comes ({@link LiveLog}, bounded too); it does not keep the rest anywhere.
  */
 final class DeployCommand {
     /** At most this many lines of output are kept: the last ones. */
@@ -43,12 +46,20 @@ final class DeployCommand {
     private final Path workDir;
     private final Duration timeout;
     private final SecretRedactor redactor;
+    /**
+     * At each run, where the lines of that run go as they are read (the deploy's live log): the same masked,
+     * cut lines the tail keeps. Asked once per run, so a process the command left behind never writes into a
+     * later deploy's log.
+     */
+    private final Supplier<Consumer<String>> live;
 
-    DeployCommand(String command, Path workDir, Duration timeout, SecretRedactor redactor) {
+    DeployCommand(String command, Path workDir, Duration timeout, SecretRedactor redactor,
+                  Supplier<Consumer<String>> live) {
         this.command = command;
         this.workDir = workDir;
         this.timeout = timeout;
         this.redactor = redactor;
+        this.live = live;
     }
 
     /**
@@ -83,7 +94,8 @@ final class DeployCommand {
         Process p = pb.start();
         p.getOutputStream().close();
         Deque<String> tail = new ArrayDeque<>();
-        Thread reader = new Thread(() -> readTail(p.getInputStream(), tail), "deploy-command-output");
+        Consumer<String> toLive = live.get();
+        Thread reader = new Thread(() -> readTail(p.getInputStream(), tail, toLive), "deploy-command-output");
         reader.setDaemon(true);
         reader.start();
         boolean finished;
@@ -114,7 +126,7 @@ final class DeployCommand {
      * newline costs no memory. A line ends at {@code \n}, {@code \r} or {@code \r\n}, as for
      * {@link java.io.BufferedReader#readLine()}.
      */
-    private void readTail(InputStream stream, Deque<String> tail) {
+    private void readTail(InputStream stream, Deque<String> tail, Consumer<String> lines) {
         int keep = MAX_LINE_CHARS + redactor.longest();
         StringBuilder line = new StringBuilder();
         boolean dropped = false;
@@ -131,7 +143,7 @@ final class DeployCommand {
                     }
                     afterCr = c == '\r';
                     if (c == '\n' || c == '\r') {
-                        keepLine(line, dropped, tail);
+                        keepLine(line, dropped, tail, lines);
                         line.setLength(0);
                         dropped = false;
                     } else if (line.length() < keep) {
@@ -145,11 +157,11 @@ final class DeployCommand {
             // the process was killed: keep what was read
         }
         if (line.length() > 0 || dropped) {
-            keepLine(line, dropped, tail);
+            keepLine(line, dropped, tail, lines);
         }
     }
 
-    private void keepLine(CharSequence raw, boolean dropped, Deque<String> tail) {
+    private void keepLine(CharSequence raw, boolean dropped, Deque<String> tail, Consumer<String> lines) {
         String kept = redactor.redactLine(raw, MAX_LINE_CHARS, dropped);
         synchronized (tail) {
             tail.addLast(kept);
@@ -157,6 +169,7 @@ final class DeployCommand {
                 tail.removeFirst();
             }
         }
+        lines.accept(kept);
     }
 
     /** The newest lines that fit in {@link #MAX_OUTPUT_BYTES}, oldest first. */

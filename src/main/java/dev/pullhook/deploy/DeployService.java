@@ -71,6 +71,8 @@ public final class DeployService {
     private final Deque<Job> queue = new ArrayDeque<>();
     private final List<Consumer<Deployment>> listeners = new CopyOnWriteArrayList<>();
     private final List<Consumer<Started>> startListeners = new CopyOnWriteArrayList<>();
+    /** Each job's phases and command output as they happen, for followers ({@code GET /deploys/<id>/log}). */
+    private final LiveLog live = new LiveLog();
     private long lastId;
     private Job running;
     private Job pendingDeploy;
@@ -85,7 +87,8 @@ public final class DeployService {
 
     public DeployService(WorkingCopy workingCopy, SiteConfig config, StateDir state) {
         this.workingCopy = workingCopy;
-        this.deployer = new Deployer(workingCopy, config);
+        this.deployer = new Deployer(workingCopy, config, live::output);
+        listeners.add(live::end);
         this.label = config.name().isEmpty() ? "" : " site=" + config.name();
         this.state = state;
         this.historySize = config.historySize();
@@ -222,6 +225,9 @@ public final class DeployService {
     /** Must hold the lock. */
     private Job enqueue(Job job) {
         queue.addLast(job);
+        if (job.id != 0) {
+            live.queued(job.id);
+        }
         worker.execute(this::runNext);
         return job;
     }
@@ -239,6 +245,11 @@ public final class DeployService {
 
     public DeployHistory history() {
         return history;
+    }
+
+    /** The logs of the running, queued and recent deploys, to follow or read. */
+    public LiveLog live() {
+        return live;
     }
 
     /**
@@ -315,14 +326,17 @@ public final class DeployService {
                 }
                 long markId = id;
                 String interruptedPhase = afterCrash ? phaseOf(interrupted) : null;
-                result = deployer.run(id, job.kind, job.trigger, job.deliveries(), target, interruptedPhase,
-                        phase -> state.markRunning(markId, job.trigger, phase),
-                        tip -> announce(job.started = new Started(markId, job.trigger, head().orElse(null), tip)));
+                live.begin(id);
+                result = deployer.run(id, job.kind, job.trigger, job.deliveries(), target, interruptedPhase, phase -> {
+                    state.markRunning(markId, job.trigger, phase);
+                    live.phase(phase);
+                }, tip -> announce(job.started = new Started(markId, job.trigger, head().orElse(null), tip)));
                 // after a crash the marker stays until a deploy has repaired the working copy
                 if (!afterCrash || (result != null && result.outcome() == Deployment.Outcome.DEPLOYED)) {
                     state.clearRunning();
                 }
                 if (result == null) {
+                    live.discard(id);
                     synchronized (lock) {
                         if (lastId == id) {
                             lastId--;  // a check that found nothing to do leaves no gap in the ids
@@ -460,9 +474,11 @@ public final class DeployService {
         worker.shutdown();
         try {
             if (worker.awaitTermination(drain.toMillis(), TimeUnit.MILLISECONDS)) {
+                live.close();
                 workingCopy.close();
                 return true;
             }
+            live.close();
             log.warn("shutdown{}: a deploy is still running after {} s (shutdown.drain.seconds); stopping anyway;"
                     + " the next start recovers the working copy", label, drain.toSeconds());
             return false;

@@ -45,14 +45,15 @@ final class Deployer {
     /** Masks the site's credentials in the command's output and in errors before they are logged or kept. */
     private final SecretRedactor redactor;
 
-    Deployer(WorkingCopy workingCopy, SiteConfig config) {
+    /** @param output where each run's lines of {@code deploy.command}'s output go as they come, masked and cut */
+    Deployer(WorkingCopy workingCopy, SiteConfig config, java.util.function.Supplier<Consumer<String>> output) {
         this.workingCopy = workingCopy;
         this.config = config;
         this.label = config.name().isEmpty() ? "" : " site=" + config.name();
         this.options = config.deploy();
         this.redactor = new SecretRedactor().registerAll(config.secrets());
         this.command = options.command() == null ? null
-                : new DeployCommand(options.command(), config.repoPath(), options.commandTimeout(), redactor);
+                : new DeployCommand(options.command(), config.repoPath(), options.commandTimeout(), redactor, output);
         if (command != null && config.secret() != null && config.secret().source().startsWith("environment")) {
             // the command's own environment is clean, but /proc/<pid>/environ of its parent is not
             log.warn("deploy.command{} runs as the daemon's user and can read the daemon's environment"
@@ -104,6 +105,7 @@ final class Deployer {
                     }
                 }
                 phase = "fetch";
+                phaseMarker.accept(phase);
                 tip = workingCopy.fetch(java.time.Duration.ofNanos(Math.max(0, deadline - System.nanoTime())),
                         () -> System.nanoTime() > deadline);
                 if (kind == Kind.CHECK && !afterCrash && tip.name().equals(from)) {

@@ -111,12 +111,17 @@ public final class HttpApi {
             cfg.routes.post("/rollback/{site}", ctx -> rollback(ctx, ctx.pathParam("site")));
             cfg.routes.get("/health", ctx -> ctx.json(answer("status", "ok")));
             cfg.routes.get("/status", this::status);
+            DeployLogRoute logs = new DeployLogRoute(sites.values(), config.limits().logFollowersMax(),
+                    config.limits().idleTimeout());
+            cfg.routes.get("/deploys/{id}/log", logs::unnamed);
+            cfg.routes.get("/deploys/{site}/{id}/log", logs::named);
             cfg.routes.get("/metrics", ctx -> ctx.contentType(metrics.contentType()).result(metrics.scrape()));
 
             cfg.routes.exception(HttpResponseException.class, (e, ctx) -> {
                 if (e.getStatus() == 405) {
                     // RFC 9110: a 405 names the methods the resource supports
-                    boolean getOnly = List.of("/health", "/status", "/metrics").contains(ctx.path());
+                    boolean getOnly = List.of("/health", "/status", "/metrics").contains(ctx.path())
+                            || ctx.path().startsWith("/deploys/");
                     ctx.header("Allow", getOnly ? "GET, HEAD" : "POST");
                 }
                 error(ctx, e.getStatus(), e.getMessage());

@@ -11,13 +11,15 @@ import java.util.Locale;
 
 /**
  * {@code GET /status} for a browser: a small HTML page of every site (branch, HEAD, queue, the last deploys
- * with outcome and duration, the last command output). No JavaScript, and every value is HTML-escaped, since
- * branch names, errors and command output are not ours to trust. It renders; choosing it over JSON is
+ * with outcome and duration, the last command output, the running deploy's live log). Every value is
+ * HTML-escaped, since branch names, errors and command output are not ours to trust; the one script, which keeps
+ * the page current, is {@link StatusPageScript}, allowed by its hash. It renders; choosing it over JSON is
  * {@link #wanted}, and what the data means is the deploy package's business.
  */
 final class StatusPage {
-    /** Sent with the page: nothing but its own inline style may load or run. */
-    static final String CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'";
+    /** Sent with the page: nothing but its own inline style and script may load or run; it may ask the daemon only. */
+    static final String CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; script-src "
+            + StatusPageScript.HASH + "; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'";
     private static final int DEPLOYS_SHOWN = 10;
     private static final String STYLE = "body{font:14px/1.45 system-ui,sans-serif;margin:1.5em auto;max-width:75em;"
             + "padding:0 1em}table{border-collapse:collapse;margin:.4em 0 1em}th,td{border-bottom:1px solid #ddd;"
@@ -66,7 +68,8 @@ final class StatusPage {
         StringBuilder h = new StringBuilder(8192);
         h.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">")
                 .append("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">")
-                .append("<title>pullhook status</title><style>").append(STYLE).append("</style></head>\n<body>\n")
+                .append("<title>pullhook status</title><style>").append(STYLE).append("</style><script>")
+                .append(StatusPageScript.SOURCE).append("</script></head>\n<body>\n")
                 .append("<h1>pullhook</h1>\n<p>").append(esc(now.truncatedTo(ChronoUnit.SECONDS).toString()))
                 .append(" &middot; ").append(sites.size()).append(sites.size() == 1 ? " site" : " sites")
                 .append(" &middot; the same as JSON: <code>curl /status</code></p>\n");
@@ -78,13 +81,19 @@ final class StatusPage {
 
     private static void site(StringBuilder h, SiteEndpoint site) {
         List<Deployment> deploys = site.deploys().history().recent();
-        h.append("<section>\n<h2>").append(site.name().isEmpty() ? "default site" : "site " + esc(site.name()))
-                .append("</h2>\n<table>\n");
+        // what the script compares with /status to know when to fetch the page again
+        h.append("<section data-state=\"").append(esc(site.deploys().state().toString())).append("\" data-last=\"")
+                .append(deploys.isEmpty() ? "" : deploys.get(0).id()).append("\">\n<h2>")
+                .append(site.name().isEmpty() ? "default site" : "site " + esc(site.name())).append("</h2>\n<table>\n");
         row(h, "webhook", "<code>POST " + esc(site.config().webhookPath()) + "</code>");
         row(h, "branch", "<code>" + esc(site.config().remote()) + "/" + esc(site.config().branch()) + "</code>");
         row(h, "HEAD", "<code>" + esc(site.deploys().head().orElse("(none)")) + "</code>");
         row(h, "queue", esc(site.deploys().state().toString()));
-        h.append("</table>\n<h3>Last deploys</h3>\n");
+        h.append("</table>\n");
+        site.deploys().live().active().ifPresent(log -> h.append("<h3>Deploy ").append(log.id())
+                .append(" now</h3>\n<pre class=\"live\" data-log=\"").append(esc(DeployLogRoute.path(site, log.id())))
+                .append("\"></pre>\n"));
+        h.append("<h3>Last deploys</h3>\n");
         if (deploys.isEmpty()) {
             h.append("<p>none yet</p>\n");
         } else {
