@@ -28,7 +28,6 @@ import java.util.Set;
  * test}; knobs as in {@link GitParityIT}, plus {@code -Dparity.jgit.steps=<n>}, {@code -Dparity.edits=false}
  * (the pushes alone) and {@code -Dparity.history=generated} (the stand-in history even when this one is there).
  */
-@org.junit.jupiter.api.extension.ExtendWith(dev.pullhook.testing.QuietLog.class)
 class HistoryParityIT {
     static final int STEPS = 300;
     static final int JGIT_STEPS = 100;
