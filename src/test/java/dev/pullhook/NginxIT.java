@@ -1,5 +1,6 @@
 package dev.pullhook;
 
+import dev.pullhook.testing.Poll;
 import dev.pullhook.testing.Ports;
 import dev.pullhook.testing.Fixtures;
 import dev.pullhook.testing.LogCapture;
@@ -295,14 +296,11 @@ class NginxIT {
 
         Process p = new ProcessBuilder(nginxCommand(mainConf)).redirectErrorStream(true)
                 .redirectOutput(tmp.resolve("nginx.out").toFile()).start();
-        long deadline = System.nanoTime() + PATIENCE.toNanos();
-        while (!(Ports.listening(httpPort) && Ports.listening(httpsPort))) {
-            if (!p.isAlive() || System.nanoTime() > deadline) {
-                p.destroyForcibly();
-                fail("nginx did not start:\n" + Files.readString(tmp.resolve("nginx.out"))
-                        + readIfExists(tmp.resolve("error.log")));
-            }
-            Thread.sleep(20);
+        if (!Poll.within(PATIENCE, () -> !p.isAlive() || (Ports.listening(httpPort) && Ports.listening(httpsPort)))
+                || !p.isAlive()) {
+            p.destroyForcibly();
+            fail("nginx did not start:\n" + Files.readString(tmp.resolve("nginx.out"))
+                    + readIfExists(tmp.resolve("error.log")));
         }
         return p;
     }
@@ -381,13 +379,8 @@ class NginxIT {
         ctx.init(null, tmf.getTrustManagers(), null);
         return ctx;
     }
-    private static void await(String what, BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + PATIENCE.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                fail("still waiting after " + PATIENCE.toSeconds() + " s for: " + what);
-            }
-            Thread.sleep(20);
-        }
+
+    private static void await(String what, BooleanSupplier condition) {
+        Poll.until(PATIENCE, what, condition);
     }
 }

@@ -1,5 +1,6 @@
 package dev.pullhook;
 
+import dev.pullhook.testing.Poll;
 import dev.pullhook.testing.Ports;
 import dev.pullhook.testing.LogCapture;
 import dev.pullhook.testing.TestDaemon;
@@ -260,13 +261,9 @@ class RemoteAuthIT {
             Process p = new ProcessBuilder(server.toString(), "-D", "-e", "-f", config.toString())
                     .redirectErrorStream(true).redirectOutput(dir.resolve("sshd.log").toFile()).start();
             Sshd sshd = new Sshd(dir, port, clientKey, Files.readString(pub(hostKey)), p);
-            long deadline = System.nanoTime() + PATIENCE.toNanos();
-            while (!Ports.listening(port)) {
-                if (!p.isAlive() || System.nanoTime() > deadline) {
-                    sshd.close();
-                    fail("sshd did not start:\n" + sshd.log());
-                }
-                Thread.sleep(20);
+            if (!Poll.within(PATIENCE, () -> !p.isAlive() || Ports.listening(port)) || !p.isAlive()) {
+                sshd.close();
+                fail("sshd did not start:\n" + sshd.log());
             }
             return sshd;
         }
