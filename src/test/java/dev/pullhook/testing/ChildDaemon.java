@@ -140,7 +140,11 @@ public final class ChildDaemon implements AutoCloseable {
         });
     }
 
-    /** SIGTERM, then SIGKILL if it has not stopped after 30 s. */
+    /**
+     * SIGTERM, then SIGKILL if it has not stopped after 30 s; then its log (the end of it, past 1 MB) goes to
+     * the test's own log (target/test-logs, see TestLog), kept after the temporary folder is gone and shown
+     * with the test's failure.
+     */
     @Override
     public void close() throws InterruptedException {
         process.destroy();
@@ -148,5 +152,9 @@ public final class ChildDaemon implements AutoCloseable {
             process.destroyForcibly();
             process.waitFor(10, TimeUnit.SECONDS);
         }
+        String text = logText();
+        System.out.println("---- the child daemon's log (" + log.getFileName() + ", port " + port + ") ----\n"
+                + (text.length() > 1_000_000 ? "[...]" + text.substring(text.length() - 1_000_000) : text)
+                + "---- end of the child daemon's log ----");
     }
 }
