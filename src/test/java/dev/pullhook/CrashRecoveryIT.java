@@ -1,5 +1,6 @@
 package dev.pullhook;
 
+import dev.pullhook.testing.Poll;
 import dev.pullhook.testing.Ports;
 import dev.pullhook.testing.Signatures;
 import dev.pullhook.testing.TestDaemon;
@@ -11,6 +12,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -18,7 +20,12 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardWatchEventKinds;
+import java.nio.file.WatchEvent;
+import java.nio.file.WatchKey;
+import java.nio.file.WatchService;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -56,19 +63,20 @@ class CrashRecoveryIT {
                 awaitLog(log, "deploy check", "deploy done", "recovered");  // the start-up job has run
                 awaitIdle(port);
                 pushManyFiles(repos, attempt);
-                post(port);
-                awaitLog(log, "webhook accepted");
-                // kill while the reset holds the index lock: the working tree is then half written
-                Path indexLock = repos.site.resolve(".git/index.lock");
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-                while (!Files.exists(indexLock) && System.nanoTime() < deadline) {
-                    Thread.onSpinWait();
+                // kill while the reset holds the index lock: the working tree is then half written. inotify
+                // tells the moment the lock is taken (watched from before the deploy is asked for)
+                try (WatchService gitDir = repos.site.getFileSystem().newWatchService()) {
+                    repos.site.resolve(".git").register(gitDir, StandardWatchEventKinds.ENTRY_CREATE);
+                    post(port);
+                    awaitCreated(gitDir, "index.lock", Duration.ofSeconds(30));
                 }
             } finally {
                 daemon.destroyForcibly();  // SIGKILL: no shutdown hook, no lock cleanup
                 daemon.waitFor(10, TimeUnit.SECONDS);
             }
             killedMidDeploy = Files.exists(marker) && Files.exists(repos.site.resolve(".git/index.lock"));
+            System.out.println("attempt " + attempt + ": " + (killedMidDeploy ? "killed in the middle of the reset"
+                    : "the deploy was not caught in its reset") + "; the daemon's log:\n" + read(log));
         }
         assertTrue(killedMidDeploy, "could not kill the daemon in the middle of a reset in 6 attempts");
 
@@ -130,43 +138,62 @@ class CrashRecoveryIT {
         return pb.start();
     }
 
-    private static void awaitHealth(int port) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (System.nanoTime() < deadline) {
+    private static void awaitHealth(int port) {
+        Poll.until(Duration.ofSeconds(60), "the daemon's /health", () -> {
             try {
-                if (get(port, "/health").contains("ok")) {
-                    return;
-                }
+                return get(port, "/health").contains("ok");
             } catch (IOException e) {
-                // not up yet
+                return false;  // not up yet
             }
-            Thread.sleep(100);
-        }
-        fail("daemon did not answer /health within 60 s");
+        });
     }
 
-    private static void awaitIdle(int port) throws IOException, InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (!get(port, "/status").contains("\"state\":\"idle\"")) {
-            if (System.nanoTime() > deadline) {
-                fail("daemon not idle within 60 s");
+    private static void awaitIdle(int port) {
+        Poll.until(Duration.ofSeconds(60), "the daemon idle", () -> {
+            try {
+                return get(port, "/status").contains("\"state\":\"idle\"");
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
             }
-            Thread.sleep(50);
+        });
+    }
+
+    private static void awaitLog(Path log, String... anyOf) {
+        Poll.until(Duration.ofSeconds(60), () -> "a log line with any of " + String.join(" | ", anyOf) + " in " + log,
+                () -> {
+                    String text = read(log);
+                    return Arrays.stream(anyOf).anyMatch(text::contains);
+                });
+    }
+
+    private static String read(Path log) {
+        try {
+            return Files.exists(log) ? Files.readString(log, StandardCharsets.UTF_8) : "";
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 
-    private static void awaitLog(Path log, String... anyOf) throws IOException, InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    /** Returns once {@code name} is created in the watched folder (or already exists), or after {@code patience}. */
+    private static void awaitCreated(WatchService watch, String name, Duration patience) throws InterruptedException {
+        long deadline = System.nanoTime() + patience.toNanos();
+        Path folder = null;
         while (System.nanoTime() < deadline) {
-            String text = Files.exists(log) ? Files.readString(log, StandardCharsets.UTF_8) : "";
-            for (String s : anyOf) {
-                if (text.contains(s)) {
+            WatchKey key = watch.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            if (key == null) {
+                return;
+            }
+            folder = (Path) key.watchable();
+            for (WatchEvent<?> event : key.pollEvents()) {
+                if (name.equals(String.valueOf(event.context()))) {
                     return;
                 }
             }
-            Thread.sleep(10);
+            key.reset();
+            if (Files.exists(folder.resolve(name))) {
+                return;
+            }
         }
-        fail("no log line with any of " + String.join(" | ", anyOf) + " in " + log);
     }
 
     private static void post(int port) throws IOException, InterruptedException {
@@ -175,9 +202,14 @@ class CrashRecoveryIT {
                 .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
     }
 
-    private static String get(int port, String path) throws IOException, InterruptedException {
-        return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
-                .timeout(Duration.ofSeconds(10)).GET().build(), HttpResponse.BodyHandlers.ofString()).body();
+    private static String get(int port, String path) throws IOException {
+        try {
+            return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                    .timeout(Duration.ofSeconds(10)).GET().build(), HttpResponse.BodyHandlers.ofString()).body();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
+        }
     }
 
     private static boolean clean(Path site) {

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pullhook.testing.LogCapture;
 import dev.pullhook.testing.Poll;
+import dev.pullhook.testing.Ports;
 import dev.pullhook.testing.RawHttp;
 import dev.pullhook.testing.Signatures;
 import dev.pullhook.testing.TestDaemon;
@@ -1184,7 +1185,7 @@ class HostileInputIT {
                     // the server closed it: over the per-client limit
                 }
             }
-            Thread.sleep(1000);  // lets the server dispatch them: a settle, not a measurement
+            Poll.until("the server has read the stalled requests so far", () -> Ports.allRead(port()));
             // a fresh connection, so no pooled client connection can slip past the queue
             try (RawHttp probe = RawHttp.connect(port(), Duration.ofSeconds(10))) {
                 probe.send(raw("GET /health HTTP/1.1", "Connection: close"));

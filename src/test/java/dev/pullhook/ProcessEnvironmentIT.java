@@ -3,6 +3,7 @@ package dev.pullhook;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pullhook.testing.GitCli;
+import dev.pullhook.testing.Poll;
 import dev.pullhook.testing.Ports;
 import dev.pullhook.testing.Signatures;
 import dev.pullhook.testing.TestDaemon;
@@ -137,24 +138,30 @@ class ProcessEnvironmentIT {
             return JSON.readTree(r.body());
         }
 
-        void awaitIdle() throws IOException, InterruptedException {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (System.nanoTime() < deadline) {
+        void awaitIdle() {
+            Poll.until(Duration.ofSeconds(60), () -> "the daemon idle: " + logText(), () -> {
                 if (!process.isAlive()) {
-                    fail("the daemon exited: " + Files.readString(log));
+                    fail("the daemon exited: " + logText());
                 }
                 try {
-                    String status = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/status"))
-                            .timeout(Duration.ofSeconds(5)).GET().build(), HttpResponse.BodyHandlers.ofString()).body();
-                    if (status.contains("\"state\":\"idle\"")) {
-                        return;
-                    }
+                    return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/status"))
+                                    .timeout(Duration.ofSeconds(5)).GET().build(), HttpResponse.BodyHandlers.ofString())
+                            .body().contains("\"state\":\"idle\"");
                 } catch (IOException e) {
-                    // not listening yet
+                    return false;  // not listening yet
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IllegalStateException(e);
                 }
-                Thread.sleep(50);
+            });
+        }
+
+        String logText() {
+            try {
+                return Files.readString(log);
+            } catch (IOException e) {
+                return "(cannot read " + log + ": " + e + ")";
             }
-            fail("the daemon did not become idle: " + Files.readString(log));
         }
 
         @Override

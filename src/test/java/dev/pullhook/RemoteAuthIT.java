@@ -1,9 +1,11 @@
 package dev.pullhook;
 
+import dev.pullhook.testing.Poll;
 import dev.pullhook.testing.Ports;
 import dev.pullhook.testing.LogCapture;
 import dev.pullhook.testing.TestDaemon;
 import dev.pullhook.testing.TestRepos;
+import dev.pullhook.testing.Tools;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import org.eclipse.jgit.lib.ObjectId;
@@ -49,7 +51,6 @@ import static org.junit.jupiter.api.Assertions.fail;
  * one (self-signed) is tested: that failure needs no change.
  */
 class RemoteAuthIT {
-    private static final Path SSHD = Path.of("/usr/sbin/sshd");
     private static final String USER = System.getProperty("user.name");
     private static final Duration PATIENCE = Duration.ofSeconds(30);
 
@@ -190,8 +191,7 @@ class RemoteAuthIT {
 
     /** A fresh key pair of the type {@code ssh-keygen} options name, without passphrase. */
     private static Path sshKeygen(Path key, List<String> type) throws IOException, InterruptedException {
-        String keygen = Files.isExecutable(Path.of("/usr/bin/ssh-keygen")) ? "/usr/bin/ssh-keygen"
-                : fail("ssh-keygen is not installed: .ci/run installs it (apt-get install -y openssh-server)");
+        String keygen = Tools.sshKeygen().toString();
         Files.createDirectories(key.getParent());
         List<String> command = new ArrayList<>(List.of(keygen, "-q"));
         command.addAll(type);
@@ -227,10 +227,8 @@ class RemoteAuthIT {
 
         /** With a host key and a client key of the type {@code ssh-keygen} options name. */
         static Sshd start(Path dir, List<String> keyType) throws Exception {
-            if (!Files.isExecutable(SSHD)) {
-                fail("sshd is not installed (" + SSHD + "): .ci/run installs it (apt-get install -y openssh-server);"
-                        + " run .ci/run, or install the Debian package openssh-server");
-            }
+            Path server = Tools.sshd();  // skipped with the reason when sshd is missing (failed under CI=true)
+            Tools.git();  // git-upload-pack, on the server side
             Files.createDirectories(dir);
             Path hostKey = sshKeygen(dir.resolve("ssh_host_key"), keyType);
             Path clientKey = sshKeygen(dir.resolve("id_deploy"), keyType);
@@ -257,19 +255,15 @@ class RemoteAuthIT {
                     "PidFile " + dir.resolve("sshd.pid"),
                     "LogLevel VERBOSE",
                     ""));
-            Output check = run(List.of(SSHD.toString(), "-t", "-f", config.toString()));
+            Output check = run(List.of(server.toString(), "-t", "-f", config.toString()));
             assertEquals(0, check.exit, "sshd -t: " + check.text);
             // -D: stay in the foreground (our child), -e: log to stderr (the file below); absolute path required
-            Process p = new ProcessBuilder(SSHD.toString(), "-D", "-e", "-f", config.toString())
+            Process p = new ProcessBuilder(server.toString(), "-D", "-e", "-f", config.toString())
                     .redirectErrorStream(true).redirectOutput(dir.resolve("sshd.log").toFile()).start();
             Sshd sshd = new Sshd(dir, port, clientKey, Files.readString(pub(hostKey)), p);
-            long deadline = System.nanoTime() + PATIENCE.toNanos();
-            while (!Ports.listening(port)) {
-                if (!p.isAlive() || System.nanoTime() > deadline) {
-                    sshd.close();
-                    fail("sshd did not start:\n" + sshd.log());
-                }
-                Thread.sleep(20);
+            if (!Poll.within(PATIENCE, () -> !p.isAlive() || Ports.listening(port)) || !p.isAlive()) {
+                sshd.close();
+                fail("sshd did not start:\n" + sshd.log());
             }
             return sshd;
         }
@@ -512,6 +506,7 @@ class RemoteAuthIT {
         }
 
         static GitHttpServer start(Path bareRepo, String user, String password) {
+            Tools.git();  // git http-backend
             GitHttpServer s = new GitHttpServer(bareRepo, user, password);
             s.app.start();
             return s;

@@ -5,6 +5,7 @@ import dev.pullhook.testing.Ports;
 import dev.pullhook.testing.Signatures;
 import dev.pullhook.testing.TestDaemon;
 import dev.pullhook.testing.TestRepos;
+import dev.pullhook.testing.Tools;
 import org.eclipse.jgit.lib.ObjectId;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -64,14 +65,9 @@ class SystemdUnitIT {
         return copy;
     }
 
+    /** Skipped with the reason when it is missing (failed under CI=true). */
     private static String systemdAnalyze() {
-        for (String candidate : List.of("/usr/bin/systemd-analyze", "/bin/systemd-analyze")) {
-            if (Files.isExecutable(Path.of(candidate))) {
-                return candidate;
-            }
-        }
-        return fail("systemd-analyze is not installed: .ci/run installs it (apt-get install -y systemd);"
-                + " run .ci/run, or install the Debian package systemd");
+        return Tools.systemdAnalyze().toString();
     }
 
     /** Runs a command, returns exit status and the merged output. */
@@ -134,18 +130,18 @@ class SystemdUnitIT {
         assertTrue(options.stream().anyMatch(o -> o.startsWith("-XX:SharedArchiveFile=/var/lib/pullhook/")), options.toString());
         List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElseThrow());
-        command.addAll(options);
+        command.addAll(awayFromTheMachinesInstall(options));
         command.add("-version");
         Result r = run(tmp, command.toArray(String[]::new));
         assertEquals(0, r.exit(), r.output());
-        // the archive does not exist here: -Xshare:auto must start anyway, and quietly
+        // the archive does not exist (a path of this test's own): -Xshare:auto must start anyway, and quietly
         assertFalse(r.output().toLowerCase().contains("warning"), r.output());
         assertFalse(r.output().toLowerCase().contains("error"), r.output());
     }
 
     /**
-     * The daemon itself, started with exactly the unit's JVM options (its home moved to a temporary folder;
-     * the CDS archive does not exist here, so -Xshare:auto runs without it): it answers, its warm-up
+     * The daemon itself, started with exactly the unit's JVM options (its home and CDS archive path moved to
+     * a temporary folder, where no archive exists, so -Xshare:auto runs without it): it answers, its warm-up
      * finishes, it deploys a push within the unit's 64 MB heap, and it never starts JMX (Main answers
      * Jetty's one question to it, see {@link Main#avoidJmxInJetty()}).
      */
@@ -160,9 +156,7 @@ class SystemdUnitIT {
         Path classes = tmp.resolve("classes.log");
         List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElseThrow());
-        for (String option : jvmOptions(execStart(Files.readString(UNIT)))) {
-            command.add(option.startsWith("-Duser.home=") ? "-Duser.home=" + tmp.resolve("home") : option);
-        }
+        command.addAll(awayFromTheMachinesInstall(jvmOptions(execStart(Files.readString(UNIT)))));
         Path javaTmp = Files.createDirectories(tmp.resolve("java-tmp"));
         command.addAll(List.of("-Xlog:class+load=info:file=" + classes, "-Djava.io.tmpdir=" + javaTmp,
                 "-cp", System.getProperty("java.class.path"),
@@ -237,6 +231,25 @@ class SystemdUnitIT {
                 l.substring("TimeoutStopSec=".length()).replace("s", ""))).findFirst().orElse(0);
         // shutdown.drain.seconds (30) plus Jetty's graceful stop (5 s), with room to spare
         assertTrue(stop > 35, "TimeoutStopSec=" + stop + " must exceed shutdown.drain.seconds + the HTTP stop");
+    }
+
+    /**
+     * The unit's JVM options with its paths on the machine ({@code /var/lib/pullhook}: the CDS archive, the
+     * home) moved into this test's folder, where nothing exists yet: a test must not read what an install on
+     * this machine left there (a CDS archive made by another JDK makes the JVM warn at start).
+     */
+    private List<String> awayFromTheMachinesInstall(List<String> options) {
+        List<String> out = new ArrayList<>();
+        for (String option : options) {
+            if (option.startsWith("-XX:SharedArchiveFile=")) {
+                out.add("-XX:SharedArchiveFile=" + tmp.resolve("cds").resolve("pullhook.jsa"));
+            } else if (option.startsWith("-Duser.home=")) {
+                out.add("-Duser.home=" + tmp.resolve("home"));
+            } else {
+                out.add(option);
+            }
+        }
+        return out;
     }
 
     /** The variables the unit's Environment= lines set. */

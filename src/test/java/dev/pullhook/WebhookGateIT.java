@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pullhook.testing.LogCapture;
 import dev.pullhook.testing.Poll;
+import dev.pullhook.testing.Ports;
 import dev.pullhook.testing.PrometheusText;
 import dev.pullhook.testing.RawHttp;
 import dev.pullhook.testing.Signatures;
@@ -47,12 +48,15 @@ class WebhookGateIT {
         return b.append("Content-Length: ").append(contentLength).append("\r\nConnection: close\r\n\r\n").toString();
     }
 
-    /** Sends {@code body} in three pieces with pauses between them, so the server has to wait for the rest. */
-    private static RawHttp.Response sendInPieces(RawHttp c, String head, byte[] body) throws InterruptedException {
+    /**
+     * Sends {@code body} in three pieces, each once the server has read all that came before, so that it has
+     * to wait for the rest.
+     */
+    private static RawHttp.Response sendInPieces(RawHttp c, int port, String head, byte[] body) {
         c.send(head);
         int third = body.length / 3;
         for (int[] piece : new int[][]{{0, third}, {third, 2 * third}, {2 * third, body.length}}) {
-            Thread.sleep(300);
+            Poll.until("the server has read the request so far", () -> Ports.allRead(port));
             c.send(Arrays.copyOfRange(body, piece[0], piece[1]));
         }
         return c.read(false);
@@ -75,7 +79,7 @@ class WebhookGateIT {
             int port = daemon.daemon.port();
             RawHttp.Response r;
             try (RawHttp c = RawHttp.connect(port)) {
-                r = sendInPieces(c, head(port, "/pull-repo", body.length, "Content-Type: application/json",
+                r = sendInPieces(c, port, head(port, "/pull-repo", body.length, "Content-Type: application/json",
                         "X-GitHub-Event: push", "X-GitHub-Delivery: gate-forged-1",
                         "X-Hub-Signature-256: sha256=" + "0".repeat(64)), body);
             }
@@ -104,7 +108,7 @@ class WebhookGateIT {
             int port = daemon.daemon.port();
             RawHttp.Response r;
             try (RawHttp c = RawHttp.connect(port)) {
-                r = sendInPieces(c, head(port, "/pull-repo?wait=true", body.length, "Content-Type: application/json",
+                r = sendInPieces(c, port, head(port, "/pull-repo?wait=true", body.length, "Content-Type: application/json",
                         "X-GitHub-Event: push", "X-GitHub-Delivery: gate-signed-1",
                         "X-Hub-Signature-256: " + Signatures.sha256(TestDaemon.SECRET, body)), body);
             }
@@ -121,7 +125,7 @@ class WebhookGateIT {
              TestDaemon daemon = TestDaemon.start(repos, Map.of("deploy.on.start", "false"))) {
             int port = daemon.daemon.port();
             try (RawHttp c = RawHttp.connect(port)) {
-                RawHttp.Response r = sendInPieces(c, head(port, "/rollback", body.length,
+                RawHttp.Response r = sendInPieces(c, port, head(port, "/rollback", body.length,
                         "X-Hub-Signature-256: sha256=" + "1".repeat(64)), body);
                 assertEquals(403, r.status(), r::toString);
                 assertEquals("missing or invalid signature", json(r).path("error").asText());
@@ -222,7 +226,7 @@ class WebhookGateIT {
                             "X-Hub-Signature-256: sha256=" + "0".repeat(64)));
                     c.send(Arrays.copyOf(body, first));
                 }
-                Thread.sleep(1000);  // lets the server read what was sent: a settle, not a measurement
+                Poll.until("the server has read what the 80 clients sent", () -> Ports.allRead(port));
                 for (RawHttp c : waiting) {
                     c.send(Arrays.copyOfRange(body, first, body.length));
                 }

@@ -3,6 +3,7 @@ package dev.pullhook.demo;
 import dev.pullhook.Daemon;
 import dev.pullhook.config.ConfigLoader;
 import dev.pullhook.testing.Signatures;
+import dev.pullhook.testing.Tools;
 import org.eclipse.jgit.api.Git;
 import org.eclipse.jgit.lib.PersonIdent;
 import org.junit.jupiter.api.Test;
@@ -28,6 +29,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class DemoIT {
     @Test
     void demoDeploysAPushFromItsOwnCloneAndCleansUp() throws Exception {
+        // the printed command needs them; skipped with the reason when one is missing (failed under CI=true)
+        Tools.openssl();
+        Tools.curl();
         Demo demo = Demo.create(new ConfigLoader(Map.of(), w -> { }));
         Path dir = demo.config().repoPath().getParent();
         try (Daemon daemon = Daemon.start(demo.config())) {

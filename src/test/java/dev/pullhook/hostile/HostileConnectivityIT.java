@@ -4,12 +4,10 @@ import dev.pullhook.testing.Containment;
 import dev.pullhook.testing.HostileSite;
 import dev.pullhook.testing.HostileSite.Answer;
 import dev.pullhook.testing.ObjectForge;
-import dev.pullhook.testing.QuietLog;
 import org.eclipse.jgit.lib.ObjectId;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -39,7 +37,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * careless copy leaves them) must not make the deploy skip fetching the rest: it ends with the full,
  * correct tree, or fails clearly, changing nothing, and heals on the next deploy. Both engines.
  */
-@ExtendWith(QuietLog.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class HostileConnectivityIT {
     @TempDir

@@ -5,14 +5,12 @@ import dev.pullhook.testing.HostileSite;
 import dev.pullhook.testing.HostileSite.Answer;
 import dev.pullhook.testing.ObjectForge;
 import dev.pullhook.testing.ObjectForge.Entry;
-import dev.pullhook.testing.QuietLog;
 import dev.pullhook.testing.RecordingHttpServer;
 import org.eclipse.jgit.api.Git;
 import org.eclipse.jgit.lib.ObjectId;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -53,7 +51,6 @@ import static org.junit.jupiter.api.Assertions.fail;
  * to origin, so {@code ../lib.git} (relative to origin's local URL) is a local path too. HTTP hosts are a
  * recording server on 127.0.0.1 that invites credentials with a 401.
  */
-@ExtendWith(QuietLog.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class HostileSubmoduleIT {
     private static final String LIB = "repos/lib.git";

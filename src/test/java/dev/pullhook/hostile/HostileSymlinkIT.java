@@ -7,7 +7,6 @@ import dev.pullhook.testing.HostileSite;
 import dev.pullhook.testing.HostileSite.Answer;
 import dev.pullhook.testing.ObjectForge;
 import dev.pullhook.testing.ObjectForge.Entry;
-import dev.pullhook.testing.QuietLog;
 import org.eclipse.jgit.lib.Constants;
 import org.eclipse.jgit.lib.FileMode;
 import org.eclipse.jgit.lib.ObjectId;
@@ -20,7 +19,6 @@ import org.eclipse.jgit.treewalk.TreeWalk;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -60,7 +58,6 @@ import static org.junit.jupiter.api.Assertions.fail;
  * folder next to the site unchanged, nothing of it read into the site, {@code .git/config}, {@code hooks/}
  * and {@code info/} unchanged, and no filter defined by pushed content ever run. Both engines.
  */
-@ExtendWith(QuietLog.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class HostileSymlinkIT {
     private static final String SECRET_MARK = "OUTSIDE SECRET 7f3a";

@@ -5,12 +5,10 @@ import dev.pullhook.testing.HostileSite;
 import dev.pullhook.testing.HostileSite.Answer;
 import dev.pullhook.testing.ObjectForge;
 import dev.pullhook.testing.ObjectForge.Entry;
-import dev.pullhook.testing.QuietLog;
 import org.eclipse.jgit.lib.ObjectId;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.TestInstance;
-import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -56,7 +54,6 @@ import static org.junit.jupiter.api.Assertions.fail;
  * and a canary folder next to the site stay exactly as they were, and no filter or hook a pushed config
  * defines ever runs.
  */
-@ExtendWith(QuietLog.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class HostileTreeIT {
     @TempDir

@@ -34,10 +34,9 @@ import java.util.stream.Stream;
  * every difference, copy the twin over the site and go on: the list of what to fix, not just the first item);
  * {@code -Dparity.twin.fetch=true} (the twin runs a real {@code git fetch}, see {@link TwinRepos}).
  */
-@org.junit.jupiter.api.extension.ExtendWith(dev.pullhook.testing.QuietLog.class)
 class GitParityIT {
     private static final long[] CI_SEEDS = {1, 2, 3, 4};
-    private static final int STEPS = Integer.getInteger("parity.steps", 30);
+    private static final int STEPS = Integer.getInteger("parity.steps", 20);
     private static final ParityOptions.Engine FAST_WATCH = new ParityOptions.Engine("fast", true);
     private static final ParityOptions.Engine FAST_NOWATCH = new ParityOptions.Engine("fast", false);
     private static final ParityOptions.Engine JGIT_WATCH = new ParityOptions.Engine("jgit", true);

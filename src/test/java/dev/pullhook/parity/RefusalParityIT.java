@@ -25,7 +25,6 @@ import java.util.TreeMap;
  * then deploys like git. Both engines, with local edits waiting in the working copy. The random scenarios of
  * {@link GitParityIT} push such trees too, but only now and then.
  */
-@org.junit.jupiter.api.extension.ExtendWith(dev.pullhook.testing.QuietLog.class)
 class RefusalParityIT {
     @TempDir
     Path tmp;

@@ -73,7 +73,7 @@ public final class ChildDaemon implements AutoCloseable {
         ChildDaemon d = new ChildDaemon(pb.start(), port, log);
         try {
             d.awaitIdle();
-        } catch (RuntimeException | Error | IOException | InterruptedException e) {
+        } catch (RuntimeException | Error e) {
             d.close();
             throw e;
         }
@@ -124,25 +124,27 @@ public final class ChildDaemon implements AutoCloseable {
         return URI.create("http://127.0.0.1:" + port + pathAndQuery);
     }
 
-    private void awaitIdle() throws IOException, InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (System.nanoTime() < deadline) {
+    private void awaitIdle() {
+        Poll.until(Duration.ofSeconds(60), () -> "the daemon idle; its log:\n" + logText(), () -> {
             if (!process.isAlive()) {
                 fail("the daemon exited with status " + process.exitValue() + ":\n" + logText());
             }
             try {
-                if (get("/status").contains("\"state\":\"idle\"")) {
-                    return;
-                }
+                return get("/status").contains("\"state\":\"idle\"");
             } catch (IOException e) {
-                // not listening yet
+                return false;  // not listening yet
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
             }
-            Thread.sleep(50);
-        }
-        fail("the daemon did not become idle within 60 s:\n" + logText());
+        });
     }
 
-    /** SIGTERM, then SIGKILL if it has not stopped after 30 s. */
+    /**
+     * SIGTERM, then SIGKILL if it has not stopped after 30 s; then its log (the end of it, past 1 MB) goes to
+     * the test's own log (target/test-logs, see TestLog), kept after the temporary folder is gone and shown
+     * with the test's failure.
+     */
     @Override
     public void close() throws InterruptedException {
         process.destroy();
@@ -150,5 +152,9 @@ public final class ChildDaemon implements AutoCloseable {
             process.destroyForcibly();
             process.waitFor(10, TimeUnit.SECONDS);
         }
+        String text = logText();
+        System.out.println("---- the child daemon's log (" + log.getFileName() + ", port " + port + ") ----\n"
+                + (text.length() > 1_000_000 ? "[...]" + text.substring(text.length() - 1_000_000) : text)
+                + "---- end of the child daemon's log ----");
     }
 }

@@ -17,6 +17,7 @@ public final class GitCli {
 
     /** Runs {@code git -C dir args...} without the system's git config; returns its output. */
     public static String run(Path dir, String... args) {
+        Tools.git();
         List<String> command = new ArrayList<>(List.of("git", "-C", dir.toString()));
         command.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);

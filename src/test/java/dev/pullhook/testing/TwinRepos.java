@@ -68,6 +68,7 @@ public final class TwinRepos implements AutoCloseable {
 
     /** An empty bare origin (branch {@value #BRANCH}) under {@code root}; nothing cloned yet. */
     public static TwinRepos create(Path root, List<String> siteNames) {
+        Tools.git();  // the reference: skipped with the reason when it is missing (failed under CI=true)
         try {
             TwinRepos repos = new TwinRepos(root, siteNames);
             repos.git(root, "init", "-q", "--bare", "-b", BRANCH, repos.origin.toString());
