@@ -1,7 +1,5 @@
 package dev.pullhook.config;
 
-import dev.pullhook.git.WorkingCopy;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -56,6 +54,8 @@ public final class ConfigLoader {
     private static final Set<String> INLINE_SECRETS = Set.of("webhook.secret", "webhook.signing.key", "report.token");
     private static final Pattern SITE_NAME = Pattern.compile("[a-z][a-z0-9_]{0,31}");
     private static final Pattern SITE_KEY = Pattern.compile("site\\.([^.]*)\\.(.+)");
+    /** The working-copy checks, from the git layer (config reads no repository itself). */
+    private static final RepoCheck REPO = RepoCheck.find();
 
     private final Map<String, String> env;
     private final Consumer<String> warnings;
@@ -369,7 +369,7 @@ public final class ConfigLoader {
             remote = null;
         }
         if (branch != null) {
-            String why = WorkingCopy.branchNameProblem(branch);
+            String why = REPO.branchNameProblem(branch);
             if (why != null) {
                 problems.add(p + "repo.branch: " + why);
                 branch = null;
@@ -388,7 +388,7 @@ public final class ConfigLoader {
             if (denied != null) {
                 problems.add(p + "repo.path: cannot open " + repoPath + ": " + denied);
             } else {
-                for (String problem : WorkingCopy.problems(repoPath, remote, branch)) {
+                for (String problem : REPO.problems(repoPath, remote, branch)) {
                     problems.add(p + problem);
                 }
             }
@@ -404,7 +404,7 @@ public final class ConfigLoader {
                         warnings) : null;
         List<String> allowFrom = addresses(p + "webhook.allow.from", v.get("webhook.allow.from"), problems);
         Path stateDir = v.containsKey("state.dir") ? baseDir.resolve(v.get("state.dir")).normalize()
-                : repoPath == null ? null : WorkingCopy.defaultStateDir(repoPath);
+                : repoPath == null ? null : REPO.defaultStateDir(repoPath);
         if (problems.size() > before) {
             return null;
         }
@@ -447,10 +447,7 @@ public final class ConfigLoader {
                 continue;
             }
             try {
-                new org.eclipse.jetty.util.InetAddressSet().add(p);
-                if (!p.matches("[0-9A-Fa-f:.]+(/\\d{1,3})?")) {
-                    throw new IllegalArgumentException(p);
-                }
+                IpRange.check(p);
                 out.add(p);
             } catch (IllegalArgumentException e) {
                 problems.add(key + ": \"" + p + "\" is not an IP address or CIDR range");

@@ -8,7 +8,6 @@ import org.eclipse.jgit.api.errors.GitAPIException;
 import org.eclipse.jgit.api.errors.JGitInternalException;
 import org.eclipse.jgit.dircache.DirCache;
 import org.eclipse.jgit.errors.LockFailedException;
-import org.eclipse.jgit.errors.RepositoryNotFoundException;
 import org.eclipse.jgit.lib.Constants;
 import org.eclipse.jgit.lib.RefUpdate;
 import org.eclipse.jgit.revwalk.RevCommit;
@@ -98,55 +97,6 @@ public final class WorkingCopy implements AutoCloseable {
         return names.equalsIgnoreCase("UTF-8") ? null : names;
     }
 
-    /** Why {@code name} cannot be a branch to deploy, or {@code null} when it can. */
-    public static String branchNameProblem(String name) {
-        if (name.startsWith("refs/")) {
-            return "\"" + name + "\" is a full ref; give the short branch name (e.g. main)";
-        }
-        if (name.startsWith("-") || !Repository.isValidRefName(Constants.R_HEADS + name)) {
-            return "\"" + name + "\" is not a valid branch name";
-        }
-        return null;
-    }
-
-    /**
-     * What is wrong with {@code path} as a working copy to deploy {@code remote}/{@code branch} into, as
-     * config problems naming their keys; empty when all is well. {@code remote} and {@code branch} may be
-     * null when they were already found invalid.
-     */
-    public static List<String> problems(Path path, String remote, String branch) {
-        List<String> problems = new ArrayList<>();
-        if (!Files.isDirectory(path)) {
-            problems.add("repo.path: " + path + " does not exist or is not a folder");
-            return problems;
-        }
-        try (Repository r = open(path)) {
-            if (remote != null) {
-                String url = r.getConfig().getString("remote", remote, "url");
-                if (url == null) {
-                    problems.add("repo.remote: the working copy " + path + " has no remote \"" + remote
-                            + "\" (git -C " + path + " remote -v lists them)");
-                }
-            }
-            String sparse = sparseCheckout(r);
-            if (sparse != null) {
-                problems.add("repo.path: " + sparse);
-            }
-            if (branch != null) {
-                String full = r.getFullBranch();
-                if (full == null || !full.equals(Constants.R_HEADS + branch)) {
-                    problems.add("repo.branch: the working copy " + path + " has " + describeHead(full)
-                            + " checked out, not \"" + branch + "\" (git -C " + path + " checkout " + branch + ")");
-                }
-            }
-        } catch (RepositoryNotFoundException e) {
-            problems.add("repo.path: " + path + " is not a git working copy (no .git found)");
-        } catch (IOException | IllegalArgumentException e) {
-            problems.add("repo.path: " + path + " cannot be opened as a git working copy (" + e.getMessage() + ")");
-        }
-        return problems;
-    }
-
     /**
      * The URL of {@code remote} in the working copy at {@code path}, as its {@code .git/config} spells it
      * ({@code remote.<name>.url}: before any {@code url.*.insteadOf}, and with whatever credentials were written
@@ -160,7 +110,8 @@ public final class WorkingCopy implements AutoCloseable {
         }
     }
 
-    private static String describeHead(String full) {
+    /** HEAD as a message says it: a branch, a detached commit, or nothing. */
+    static String describeHead(String full) {
         if (full == null) {
             return "nothing";
         }
@@ -170,7 +121,7 @@ public final class WorkingCopy implements AutoCloseable {
         return "a detached HEAD (" + ObjectId.fromString(full).abbreviate(7).name() + ")";
     }
 
-    private static Repository open(Path path) throws IOException {
+    static Repository open(Path path) throws IOException {
         Repository r = new FileRepositoryBuilder()
                 .setWorkTree(path.toFile())
                 .setMustExist(true)
@@ -539,19 +490,6 @@ public final class WorkingCopy implements AutoCloseable {
         return repo().getDirectory().toPath();
     }
 
-    /** Where pullhook keeps its state when {@code state.dir} is not set: a folder inside {@code .git}, never part of the tree. */
-    public static Path defaultStateDir(Path workTree) {
-        Path dotGit = workTree.resolve(Constants.DOT_GIT);
-        if (Files.isRegularFile(dotGit)) {
-            try (Repository r = open(workTree)) {
-                return r.getDirectory().toPath().resolve("pullhook");
-            } catch (IOException | RuntimeException e) {
-                return dotGit.resolveSibling(".pullhook");
-            }
-        }
-        return dotGit.resolve("pullhook");
-    }
-
     /** Resolves a full commit id that exists in the repository, or null. */
     public ObjectId commit(String id) {
         try (RevWalk walk = new RevWalk(repo())) {
@@ -787,7 +725,7 @@ public final class WorkingCopy implements AutoCloseable {
     }
 
     /** Why the working copy's sparse checkout stops a deploy, or null when it has none. */
-    private static String sparseCheckout(Repository r) {
+    static String sparseCheckout(Repository r) {
         if (!r.getConfig().getBoolean("core", null, "sparsecheckout", false)) {
             return null;
         }
