@@ -51,7 +51,7 @@ public final class DeployService {
      * A deploy or rollback under way: its id and trigger, HEAD before it, and the commit it goes to (see
      * {@link #onStarted}).
      */
-    public record Started(long id, String trigger, String from, String to) {
+    public record Started(long id, Trigger trigger, String from, String to) {
     }
 
     /** A request's place in the queue: the deploy that will cover it, and its result when done. */
@@ -77,7 +77,8 @@ public final class DeployService {
     private Job running;
     private Job pendingDeploy;
     private boolean closed;
-    private String interrupted;
+    /** The marker the previous process left when it died mid-deploy, until a deploy repaired the working copy. */
+    private CrashMarker interrupted;
     /** Work was done since the last collection when idle; used on the worker thread only. */
     private boolean worked;
     /** Counts the collections planned by {@link #collectIfIdle}; a newer plan cancels an older one. Worker only. */
@@ -101,10 +102,7 @@ public final class DeployService {
         this.interrupted = state.interruptedDeploy();
         if (interrupted != null) {
             // the interrupted deploy never reached the history: don't hand its id out again
-            java.util.regex.Matcher m = java.util.regex.Pattern.compile("deploy=(\\d+)").matcher(interrupted);
-            if (m.find()) {
-                lastId = Math.max(lastId, Long.parseLong(m.group(1)));
-            }
+            lastId = Math.max(lastId, interrupted.deployId());
         }
         String suffix = config.name().isEmpty() ? "" : "-" + config.name();
         this.worker = Executors.newSingleThreadExecutor(r -> new Thread(r, "deploy" + suffix));
@@ -115,7 +113,7 @@ public final class DeployService {
         });
         Duration poll = config.deploy().poll();
         if (!poll.isZero()) {
-            poller.scheduleWithFixedDelay(() -> submitCheck("poll"), poll.toMillis(), poll.toMillis(),
+            poller.scheduleWithFixedDelay(() -> submitCheck(Trigger.POLL), poll.toMillis(), poll.toMillis(),
                     TimeUnit.MILLISECONDS);
         }
     }
@@ -142,10 +140,10 @@ public final class DeployService {
             collectIfIdle();
         });
         if (interrupted != null) {
-            log.warn("deploy interrupted last time{} ({}); recovering the working copy", label, interrupted);
-            submitCheck("recovery");
+            log.warn("deploy interrupted last time{} ({}); recovering the working copy", label, interrupted.text());
+            submitCheck(Trigger.RECOVERY);
         } else if (deployOnStart) {
-            submitCheck("start");
+            submitCheck(Trigger.START);
         }
     }
 
@@ -167,19 +165,19 @@ public final class DeployService {
      * Asks for a deploy. Returns at once; the ticket's future completes when the deploy covering this
      * request has finished.
      *
-     * @param trigger    what asks ({@code webhook}, {@code manual}, ...)
+     * @param trigger    what asks ({@link Trigger#WEBHOOK}, {@link Trigger#MANUAL})
      * @param deliveryId the host's delivery id, or null
      * @throws IllegalStateException when the service is shutting down
      */
-    public Ticket submit(String trigger, String deliveryId) {
+    public Ticket submit(Trigger trigger, String deliveryId) {
         return submit(trigger, deliveryId, null);
     }
 
     /**
-     * {@link #submit(String, String)} for a push that names its commit: the deploy still goes to the branch
+     * {@link #submit(Trigger, String)} for a push that names its commit: the deploy still goes to the branch
      * tip it fetches, but if it fails before it knows that tip, {@link #onStarted} is told this commit.
      */
-    public Ticket submit(String trigger, String deliveryId, String commit) {
+    public Ticket submit(Trigger trigger, String deliveryId, String commit) {
         synchronized (lock) {
             ensureOpen();
             boolean joined = pendingDeploy != null;
@@ -198,16 +196,16 @@ public final class DeployService {
     }
 
     /** Queues a rollback to the commit deployed before the current one. */
-    public Ticket submitRollback(String trigger) {
+    public Ticket submitRollback() {
         synchronized (lock) {
             ensureOpen();
-            Job job = enqueue(new Job(++lastId, Deployer.Kind.ROLLBACK, trigger));
+            Job job = enqueue(new Job(++lastId, Deployer.Kind.ROLLBACK, Trigger.ROLLBACK));
             return new Ticket(job.id, false, job.done);
         }
     }
 
     /** A start or poll check; skipped when anything is queued or running (that job fetches anyway). */
-    void submitCheck(String trigger) {
+    void submitCheck(Trigger trigger) {
         synchronized (lock) {
             if (closed || running != null || !queue.isEmpty()) {
                 return;
@@ -293,7 +291,7 @@ public final class DeployService {
 
     private void runNext() {
         Job job;
-        boolean afterCrash;
+        CrashMarker crash;
         synchronized (lock) {
             job = queue.pollFirst();
             if (job == null) {
@@ -303,8 +301,9 @@ public final class DeployService {
                 pendingDeploy = null;
             }
             running = job;
-            afterCrash = interrupted != null;
+            crash = interrupted;
         }
+        boolean afterCrash = crash != null;
         Deployment result = null;
         try {
             long id = job.id;
@@ -315,7 +314,8 @@ public final class DeployService {
                     result = new Deployment(id, job.trigger, job.deliveries(), Instant.now(), 0,
                             head().orElse(null), null, Deployment.Outcome.FAILED,
                             "no earlier deployed commit to roll back to", null, null);
-                    log.warn("deploy failed id={}{} trigger={} phase=rollback error=\"{}\"", id, label, job.trigger, result.error());
+                    log.warn("deploy failed id={}{} trigger={} phase={} error=\"{}\"", id, label, job.trigger, Phase.ROLLBACK,
+                            result.error());
                 }
             }
             if (result == null) {
@@ -325,9 +325,8 @@ public final class DeployService {
                     }
                 }
                 long markId = id;
-                String interruptedPhase = afterCrash ? phaseOf(interrupted) : null;
                 live.begin(id);
-                result = deployer.run(id, job.kind, job.trigger, job.deliveries(), target, interruptedPhase, phase -> {
+                result = deployer.run(id, job.kind, job.trigger, job.deliveries(), target, crash, phase -> {
                     state.markRunning(markId, job.trigger, phase);
                     live.phase(phase);
                 }, tip -> announce(job.started = new Started(markId, job.trigger, head().orElse(null), tip)));
@@ -420,12 +419,6 @@ public final class DeployService {
         log.debug("gc when idle{} ms={}", label, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
     }
 
-    /** The phase an interrupted deploy was in, from its marker ("unknown" when the marker does not say). */
-    private static String phaseOf(String marker) {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("phase=(\\S+)").matcher(marker);
-        return m.find() ? m.group(1) : "unknown";
-    }
-
     /**
      * The commit deployed before the current HEAD: the {@code from} of the newest deploy (not a rollback)
      * that brought HEAD's commit. So after A, B a rollback goes to A, a second one to what came before A,
@@ -442,7 +435,7 @@ public final class DeployService {
             if (newest == null) {
                 newest = d.to();
             }
-            if (!d.trigger().equals("rollback") && d.to().equals(head)) {
+            if (d.trigger() != Trigger.ROLLBACK && d.to().equals(head)) {
                 return d.from() != null && !d.from().equals(head) ? d.from() : null;
             }
         }
@@ -492,7 +485,7 @@ public final class DeployService {
     private static final class Job {
         final long id;
         final Deployer.Kind kind;
-        final String trigger;
+        final Trigger trigger;
         final List<String> deliveries = new CopyOnWriteArrayList<>();
         final CompletableFuture<Deployment> done = new CompletableFuture<>();
         /** The commit the newest push covered by this deploy named, or null. */
@@ -500,7 +493,7 @@ public final class DeployService {
         /** What {@link #onStarted} was told, once the deploy knew its commit; worker only. */
         Started started;
 
-        Job(long id, Deployer.Kind kind, String trigger) {
+        Job(long id, Deployer.Kind kind, Trigger trigger) {
             this.id = id;
             this.kind = kind;
             this.trigger = trigger;

@@ -12,7 +12,6 @@ import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -67,24 +66,24 @@ final class Deployer {
      * Runs one job.
      *
      * @param target      for {@link Kind#ROLLBACK}: the commit to go back to
-     * @param crashPhase  when the previous process died mid-deploy, the phase it died in (its locks are dead,
+     * @param crash       when the previous process died mid-deploy, the marker it left (its locks are dead,
      *                    and a deploy is due); null otherwise
      * @param phaseMarker told each phase as it starts, so a crash leaves a note of where it happened
      * @param targetKnown told the commit the job goes to, once known and before anything changes
      * @return what happened, or null when a {@link Kind#CHECK} found nothing to do
      */
-    Deployment run(long id, Kind kind, String trigger, List<String> deliveries, String target, String crashPhase,
-                   Consumer<String> phaseMarker, Consumer<String> targetKnown) {
-        boolean afterCrash = crashPhase != null;
+    Deployment run(long id, Kind kind, Trigger trigger, List<String> deliveries, String target, CrashMarker crash,
+                   Consumer<Phase> phaseMarker, Consumer<String> targetKnown) {
+        boolean afterCrash = crash != null;
         Instant started = Instant.now();
         long t0 = System.nanoTime();
         long deadline = t0 + options.timeout().toNanos();
         String from = workingCopy.head().map(ObjectId::name).orElse(null);
-        String phase = "check";
+        Phase phase = Phase.CHECK;
         String saved = null;
         try {
             workingCopy.checkCheckedOut();
-            phase = "lock";
+            phase = Phase.LOCK;
             phaseMarker.accept(phase);
             workingCopy.clearLocks(options.lockStale(), options.lockWait(), afterCrash,
                     warning -> log.warn("deploy id={}{} {}", id, label, warning));
@@ -92,19 +91,19 @@ final class Deployer {
             if (kind == Kind.ROLLBACK) {
                 tip = workingCopy.commit(target);
                 if (tip == null) {
-                    throw new StepFailed("rollback", "commit " + target + " is not in the repository any more");
+                    throw new StepFailed(Phase.ROLLBACK, "commit " + target + " is not in the repository any more");
                 }
             } else {
-                if (kind == Kind.CHECK && !afterCrash && trigger.equals("poll")) {
+                if (kind == Kind.CHECK && !afterCrash && trigger == Trigger.POLL) {
                     // a poll asks the remote only (ls-remote): cheaper than a fetch, every few seconds
-                    phase = "ls-remote";
+                    phase = Phase.LS_REMOTE;
                     ObjectId remote = workingCopy.remoteTip();
                     if (remote != null && remote.name().equals(from)) {
                         log.info("deploy check{} trigger={} up-to-date head={}", label, trigger, Deployment.abbrev(from));
                         return null;
                     }
                 }
-                phase = "fetch";
+                phase = Phase.FETCH;
                 phaseMarker.accept(phase);
                 tip = workingCopy.fetch(java.time.Duration.ofNanos(Math.max(0, deadline - System.nanoTime())),
                         () -> System.nanoTime() > deadline);
@@ -116,34 +115,34 @@ final class Deployer {
             }
             long fetched = System.nanoTime();
             if (System.nanoTime() > deadline) {
-                throw new StepFailed("timeout", "the deploy took longer than " + options.timeout().toSeconds()
+                throw new StepFailed(Phase.TIMEOUT, "the deploy took longer than " + options.timeout().toSeconds()
                         + " s (deploy.timeout.seconds); the working copy was not changed");
             }
             targetKnown.accept(tip.name());
-            phase = "local-changes";
+            phase = Phase.LOCAL_CHANGES;
             phaseMarker.accept(phase);
-            LocalWork local = keepLocalWork(id, tip, crashPhase);
+            LocalWork local = keepLocalWork(id, tip, crash);
             saved = local.saved();
-            phase = "reset";
+            phase = Phase.RESET;
             phaseMarker.accept(phase);
             long resetStart = System.nanoTime();
             WorkingCopy.Reset reset = workingCopy.resetHard(local.plan(), local.clean());
             long resetMs = elapsedMs(resetStart);
             if (options.clean()) {
-                phase = "clean";
+                phase = Phase.CLEAN;
                 int removed = workingCopy.clean();
                 if (removed > 0) {
                     log.info("deploy id={}{} removed {} untracked files and folders (deploy.clean)", id, label, removed);
                 }
             }
             if (options.submodules()) {
-                phase = "submodules";
+                phase = Phase.SUBMODULES;
                 workingCopy.updateSubmodules();
             }
             long gitMs = elapsedMs(t0);
             CommandResult result = null;
             if (command != null) {
-                phase = "command";
+                phase = Phase.COMMAND;
                 phaseMarker.accept(phase);
                 result = command.run(from, tip.name(), config.branch());
                 logCommand(id, result);
@@ -153,7 +152,8 @@ final class Deployer {
                             + " s; its process group was killed"
                             : "deploy.command exited with status " + result.exitCode();
                     String last = result.output().isEmpty() ? "" : ": " + result.output().get(result.output().size() - 1);
-                    return failed(id, trigger, deliveries, started, t0, from, tip.name(), "command", why + last, saved, result);
+                    return failed(id, trigger, deliveries, started, t0, from, tip.name(), Phase.COMMAND, why + last, saved,
+                            result);
                 }
             }
             long ms = elapsedMs(t0);
@@ -167,8 +167,8 @@ final class Deployer {
             return new Deployment(id, trigger, deliveries, started, ms, from, tip.name(),
                     Deployment.Outcome.DEPLOYED, null, saved, result);
         } catch (GitException e) {
-            return failed(id, trigger, deliveries, started, t0, from, null,
-                    e.phase().name().toLowerCase(Locale.ROOT), e.getMessage(), saved, null);
+            return failed(id, trigger, deliveries, started, t0, from, null, Phase.of(e.phase()), e.getMessage(), saved,
+                    null);
         } catch (StepFailed e) {
             return failed(id, trigger, deliveries, started, t0, from, null, e.phase, e.getMessage(), saved, null);
         } catch (IOException e) {
@@ -188,11 +188,11 @@ final class Deployer {
      * rather than refused, so nothing is lost and the deploy can finish. Commits the target does not
      * contain: kept on a backup ref, in every mode.
      */
-    private LocalWork keepLocalWork(long id, ObjectId tip, String crashPhase) throws GitException, StepFailed {
+    private LocalWork keepLocalWork(long id, ObjectId tip, CrashMarker crash) throws GitException, StepFailed {
         List<String> saved = new ArrayList<>();
         DeployOptions.LocalChanges policy = options.localChanges();
-        boolean afterCrash = crashPhase != null;
-        boolean halfReset = afterCrash && List.of("reset", "clean", "submodules", "command").contains(crashPhase);
+        boolean afterCrash = crash != null;
+        boolean halfReset = afterCrash && crash.halfReset();
         // one look at the working tree in every mode: it also tells whether the fast reset may be used
         Set<String> edited = workingCopy.localChanges();
         // everything the reset will write is checked before anything changes, the stash included
@@ -206,7 +206,7 @@ final class Deployer {
         } else if (policy != DeployOptions.LocalChanges.DISCARD || afterCrash) {
             if (!changed.isEmpty()) {
                 if (policy == DeployOptions.LocalChanges.REFUSE && !afterCrash) {
-                    throw new StepFailed("local-changes", "local changes in tracked files (" + String.join(", ", changed)
+                    throw new StepFailed(Phase.LOCAL_CHANGES, "local changes in tracked files (" + String.join(", ", changed)
                             + "); deploy.local.changes=refuse leaves the working copy untouched");
                 }
                 if (policy == DeployOptions.LocalChanges.DISCARD) {
@@ -280,8 +280,8 @@ final class Deployer {
         }
     }
 
-    private Deployment failed(long id, String trigger, List<String> deliveries, Instant started, long t0, String from,
-                              String to, String phase, String error, String saved, CommandResult result) {
+    private Deployment failed(long id, Trigger trigger, List<String> deliveries, Instant started, long t0, String from,
+                              String to, Phase phase, String error, String saved, CommandResult result) {
         long ms = elapsedMs(t0);
         String masked = redactor.redact(error);
         log.warn("deploy failed id={}{} trigger={} deliveries={} phase={} from={} ms={} error=\"{}\"",
@@ -297,9 +297,9 @@ final class Deployer {
     /** A step that failed for a reason of pullhook's own (not JGit's). */
     private static final class StepFailed extends Exception {
         private static final long serialVersionUID = 1L;
-        final String phase;
+        final Phase phase;
 
-        StepFailed(String phase, String message) {
+        StepFailed(Phase phase, String message) {
             super(message, null, false, false);
             this.phase = phase;
         }
