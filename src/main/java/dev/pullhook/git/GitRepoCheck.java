@@ -3,7 +3,9 @@ package dev.pullhook.git;
 import dev.pullhook.config.RepoCheck;
 import org.eclipse.jgit.errors.RepositoryNotFoundException;
 import org.eclipse.jgit.lib.Constants;
+import org.eclipse.jgit.lib.ObjectId;
 import org.eclipse.jgit.lib.Repository;
+import org.eclipse.jgit.storage.file.FileRepositoryBuilder;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -35,7 +37,7 @@ public final class GitRepoCheck implements RepoCheck {
             problems.add("repo.path: " + path + " does not exist or is not a folder");
             return problems;
         }
-        try (Repository r = WorkingCopy.open(path)) {
+        try (Repository r = open(path)) {
             if (remote != null) {
                 String url = r.getConfig().getString("remote", remote, "url");
                 if (url == null) {
@@ -43,14 +45,14 @@ public final class GitRepoCheck implements RepoCheck {
                             + "\" (git -C " + path + " remote -v lists them)");
                 }
             }
-            String sparse = WorkingCopy.sparseCheckout(r);
+            String sparse = sparseCheckout(r);
             if (sparse != null) {
                 problems.add("repo.path: " + sparse);
             }
             if (branch != null) {
                 String full = r.getFullBranch();
                 if (full == null || !full.equals(Constants.R_HEADS + branch)) {
-                    problems.add("repo.branch: the working copy " + path + " has " + WorkingCopy.describeHead(full)
+                    problems.add("repo.branch: the working copy " + path + " has " + describeHead(full)
                             + " checked out, not \"" + branch + "\" (git -C " + path + " checkout " + branch + ")");
                 }
             }
@@ -67,12 +69,47 @@ public final class GitRepoCheck implements RepoCheck {
     public Path defaultStateDir(Path workTree) {
         Path dotGit = workTree.resolve(Constants.DOT_GIT);
         if (Files.isRegularFile(dotGit)) {
-            try (Repository r = WorkingCopy.open(workTree)) {
+            try (Repository r = open(workTree)) {
                 return r.getDirectory().toPath().resolve("pullhook");
             } catch (IOException | RuntimeException e) {
                 return dotGit.resolveSibling(".pullhook");
             }
         }
         return dotGit.resolve("pullhook");
+    }
+
+    /** Opens the working copy at {@code path}; a bare repository is refused. */
+    static Repository open(Path path) throws IOException {
+        Repository r = new FileRepositoryBuilder()
+                .setWorkTree(path.toFile())
+                .setMustExist(true)
+                .setup()
+                .build();
+        if (r.isBare()) {
+            r.close();
+            throw new IllegalArgumentException("it is a bare repository, not a working copy");
+        }
+        return r;
+    }
+
+    /** HEAD as a message says it: a branch, a detached commit, or nothing. */
+    static String describeHead(String full) {
+        if (full == null) {
+            return "nothing";
+        }
+        if (full.startsWith(Constants.R_HEADS)) {
+            return "branch \"" + Repository.shortenRefName(full) + "\"";
+        }
+        return "a detached HEAD (" + ObjectId.fromString(full).abbreviate(7).name() + ")";
+    }
+
+    /** Why the working copy's sparse checkout stops a deploy, or null when it has none. */
+    static String sparseCheckout(Repository r) {
+        if (!r.getConfig().getBoolean("core", null, "sparsecheckout", false)) {
+            return null;
+        }
+        return "the working copy " + r.getWorkTree() + " uses a sparse checkout (core.sparseCheckout), which pullhook"
+                + " does not implement: a deploy would write the files git leaves out (git -C " + r.getWorkTree()
+                + " sparse-checkout disable, or deploy it with git itself)";
     }
 }

@@ -41,7 +41,7 @@ import java.util.concurrent.TimeUnit;
  * <p>
  * What inotify does not see, this cannot either: writes through a shared memory mapping, and changes made
  * by another machine on a network filesystem ({@link #unsupported} keeps the watch off there).
- * Not thread-safe: {@link WorkingCopy} calls it under its index lock.
+ * Not thread-safe: used under the index lock of {@link OpenRepository}.
  */
 final class TreeWatch implements Closeable {
     /** The folder in the git directory where cookies are written. */
