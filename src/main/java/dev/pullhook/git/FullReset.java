@@ -50,33 +50,7 @@ final class FullReset {
             try {
                 index.read(r);
                 DirCacheEditor editor = dc.editor();
-                for (String p : unreachable) {
-                    editor.add(new DirCacheEditor.DeletePath(p));
-                }
-                for (String p : edited) {
-                    if (dc.findEntry(p) >= 0 && !unreachable.contains(p)) {
-                        editor.add(new DirCacheEditor.PathEdit(p) {
-                            @Override
-                            public void apply(DirCacheEntry ent) {
-                                if (ent.getLength() != 0) {
-                                    ent.smudgeRacilyClean();
-                                }
-                            }
-                        });
-                    }
-                }
-                refreshes.forEach((p, f) -> {
-                    if (!edited.contains(p) && !unreachable.contains(p) && dc.findEntry(p) >= 0) {
-                        editor.add(new DirCacheEditor.PathEdit(p) {
-                            @Override
-                            public void apply(DirCacheEntry ent) {
-                                if (ent.getObjectId().equals(f.id())) {
-                                    TreeSwitch.record(ent, f.stat());
-                                }
-                            }
-                        });
-                    }
-                });
+                edit(editor, dc, edited, refreshes, unreachable);
                 AttributesFiles.stage(editor, attributes, new TreeSwitch.Folders(path));
                 editor.finish();
                 dc.write();
@@ -88,6 +62,38 @@ final class FullReset {
                 index.forget();
             }
         }
+    }
+
+    /** Drops the unreachable paths, marks the edited files for a content check, records the verified stat data. */
+    private static void edit(DirCacheEditor editor, DirCache dc, Set<String> edited,
+                             Map<String, KeptIndex.Refresh> refreshes, List<String> unreachable) {
+        for (String p : unreachable) {
+            editor.add(new DirCacheEditor.DeletePath(p));
+        }
+        for (String p : edited) {
+            if (dc.findEntry(p) >= 0 && !unreachable.contains(p)) {
+                editor.add(new DirCacheEditor.PathEdit(p) {
+                    @Override
+                    public void apply(DirCacheEntry ent) {
+                        if (ent.getLength() != 0) {
+                            ent.smudgeRacilyClean();
+                        }
+                    }
+                });
+            }
+        }
+        refreshes.forEach((p, f) -> {
+            if (!edited.contains(p) && !unreachable.contains(p) && dc.findEntry(p) >= 0) {
+                editor.add(new DirCacheEditor.PathEdit(p) {
+                    @Override
+                    public void apply(DirCacheEntry ent) {
+                        if (ent.getObjectId().equals(f.id())) {
+                            TreeSwitch.record(ent, f.stat());
+                        }
+                    }
+                });
+            }
+        });
     }
 
     /**
