@@ -6,9 +6,6 @@ import org.eclipse.jgit.lib.ObjectId;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -35,7 +32,6 @@ import java.util.function.Consumer;
  */
 public final class DeployService {
     private static final Logger log = LoggerFactory.getLogger(DeployService.class);
-    private static final boolean GC_WHEN_IDLE = Boolean.getBoolean("pullhook.gc.when.idle");
 
     /** What the queue is doing. */
     public enum State {
@@ -79,12 +75,7 @@ public final class DeployService {
     private boolean closed;
     /** The marker the previous process left when it died mid-deploy, until a deploy repaired the working copy. */
     private CrashMarker interrupted;
-    /** Work was done since the last collection when idle; used on the worker thread only. */
-    private boolean worked;
-    /** Counts the collections planned by {@link #collectIfIdle}; a newer plan cancels an older one. Worker only. */
-    private long workGeneration;
-    /** How long the queue must stay idle after work before the collection. */
-    private static final long IDLE_GC_DELAY_MS = 1000;
+    private final IdleCollector idleGc;
 
     public DeployService(WorkingCopy workingCopy, SiteConfig config, StateDir state) {
         this.workingCopy = workingCopy;
@@ -93,12 +84,8 @@ public final class DeployService {
         this.label = config.name().isEmpty() ? "" : " site=" + config.name();
         this.state = state;
         this.historySize = config.historySize();
-        this.history = new DeployHistory(config.historySize());
-        List<Deployment> past = state.loadHistory(config.historySize());
-        for (int i = past.size() - 1; i >= 0; i--) {
-            history.add(past.get(i));
-        }
-        this.lastId = past.isEmpty() ? 0 : past.get(0).id();
+        this.history = DeployHistory.of(state.loadHistory(config.historySize()), config.historySize());
+        this.lastId = history.recent().stream().mapToLong(Deployment::id).findFirst().orElse(0);
         this.interrupted = state.interruptedDeploy();
         if (interrupted != null) {
             // the interrupted deploy never reached the history: don't hand its id out again
@@ -111,6 +98,11 @@ public final class DeployService {
             t.setDaemon(true);
             return t;
         });
+        this.idleGc = new IdleCollector(label, worker, poller, () -> {
+            synchronized (lock) {
+                return !closed && queue.isEmpty();
+            }
+        });
         Duration poll = config.deploy().poll();
         if (!poll.isZero()) {
             poller.scheduleWithFixedDelay(() -> submitCheck(Trigger.POLL), poll.toMillis(), poll.toMillis(),
@@ -122,42 +114,18 @@ public final class DeployService {
      * Queues what is due at start: a recovery deploy when the previous process died mid-deploy (whatever
      * {@code deploy.on.start} says: the working copy may be half reset), else a check that deploys only if
      * the remote tip moved while the daemon was down. Before them, on the worker (the server already answers),
-     * the warm-up: {@link WorkingCopy#warmUp}, with a deploy rehearsed in a temporary folder, and the
-     * history's JSON ({@link StateDir#warmUp}).
+     * the warm-up ({@link WarmUp}).
      */
     public void start(boolean deployOnStart) {
         worker.execute(() -> {
-            long t0 = System.nanoTime();
-            String problem = workingCopy.warmUp(scratchFolder());
-            StateDir.warmUp();
-            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
-            if (problem == null) {
-                log.info("warm-up done{} ms={}", label, ms);
-            } else {
-                log.info("warm-up incomplete{} ms={} problem=\"{}\" (only the first deploy is slower)", label, ms, problem);
-            }
-            worked = true;
-            collectIfIdle();
+            WarmUp.run(workingCopy, label);
+            idleGc.afterJob(true);
         });
         if (interrupted != null) {
             log.warn("deploy interrupted last time{} ({}); recovering the working copy", label, interrupted.text());
             submitCheck(Trigger.RECOVERY);
         } else if (deployOnStart) {
             submitCheck(Trigger.START);
-        }
-    }
-
-    /**
-     * A new folder for the warm-up's rehearsal under {@code java.io.tmpdir} (under systemd the service's own
-     * {@code PrivateTmp}), or null when none can be made. Not in the state folder: by default that lies inside
-     * the working copy, and a working copy moved away mid-rehearsal left JGit's in-process transport waiting
-     * for its timeout.
-     */
-    private static Path scratchFolder() {
-        try {
-            return Files.createTempDirectory("pullhook-warm-up-");
-        } catch (IOException | RuntimeException e) {
-            return null;
         }
     }
 
@@ -270,21 +238,20 @@ public final class DeployService {
     }
 
     private void announce(Started s) {
-        for (Consumer<Started> listener : startListeners) {
-            try {
-                listener.accept(s);
-            } catch (RuntimeException e) {
-                log.warn("deploy listener failed id={}{} error=\"{}\"", s.id(), label, e.toString());
-            }
-        }
+        tellAll(startListeners, s, s.id());
     }
 
     private void tell(Deployment d) {
-        for (Consumer<Deployment> listener : listeners) {
+        tellAll(listeners, d, d.id());
+    }
+
+    /** A listener that throws is a bug of its own: one line, and the others still hear of deploy {@code id}. */
+    private <T> void tellAll(List<Consumer<T>> all, T event, long id) {
+        for (Consumer<T> listener : all) {
             try {
-                listener.accept(d);
+                listener.accept(event);
             } catch (RuntimeException e) {
-                log.warn("deploy listener failed id={}{} error=\"{}\"", d.id(), label, e.toString());
+                log.warn("deploy listener failed id={}{} error=\"{}\"", id, label, e.toString());
             }
         }
     }
@@ -303,60 +270,11 @@ public final class DeployService {
             running = job;
             crash = interrupted;
         }
-        boolean afterCrash = crash != null;
         Deployment result = null;
         try {
-            long id = job.id;
-            String target = null;
-            if (job.kind == Deployer.Kind.ROLLBACK) {
-                target = rollbackTarget();
-                if (target == null) {
-                    result = new Deployment(id, job.trigger, job.deliveries(), Instant.now(), 0,
-                            head().orElse(null), null, Deployment.Outcome.FAILED,
-                            "no earlier deployed commit to roll back to", null, null);
-                    log.warn("deploy failed id={}{} trigger={} phase={} error=\"{}\"", id, label, job.trigger, Phase.ROLLBACK,
-                            result.error());
-                }
-            }
-            if (result == null) {
-                if (job.kind == Deployer.Kind.CHECK) {
-                    synchronized (lock) {
-                        id = ++lastId;
-                    }
-                }
-                long markId = id;
-                live.begin(id);
-                result = deployer.run(id, job.kind, job.trigger, job.deliveries(), target, crash, phase -> {
-                    state.markRunning(markId, job.trigger, phase);
-                    live.phase(phase);
-                }, tip -> announce(job.started = new Started(markId, job.trigger, head().orElse(null), tip)));
-                // after a crash the marker stays until a deploy has repaired the working copy
-                if (!afterCrash || (result != null && result.outcome() == Deployment.Outcome.DEPLOYED)) {
-                    state.clearRunning();
-                }
-                if (result == null) {
-                    live.discard(id);
-                    synchronized (lock) {
-                        if (lastId == id) {
-                            lastId--;  // a check that found nothing to do leaves no gap in the ids
-                        }
-                    }
-                }
-            }
-            if (result != null && job.started == null && job.pushed != null
-                    && result.outcome() == Deployment.Outcome.FAILED) {
-                announce(new Started(result.id(), job.trigger, result.from(), job.pushed));
-            }
+            result = run(job, crash);
             if (result != null) {
-                history.add(result);
-                state.append(result, historySize);
-                tell(result);
-                if (afterCrash && result.outcome() == Deployment.Outcome.DEPLOYED) {
-                    synchronized (lock) {
-                        interrupted = null;
-                    }
-                    log.info("recovered{}: the working copy is at {}", label, Deployment.abbrev(result.to()));
-                }
+                record(job, result, crash != null);
             }
         } finally {
             synchronized (lock) {
@@ -369,77 +287,67 @@ public final class DeployService {
             // never runs beside a deploy
             deployer.housekeeping(result.id());
         }
-        if (result != null) {
-            worked = true;
-        }
-        collectIfIdle();
+        idleGc.afterJob(result != null);
     }
 
-    /**
-     * After work (the warm-up, a deploy), once nothing else is queued for {@link #IDLE_GC_DELAY_MS}: one
-     * full collection, with which the serial collector gives the heap that the work grew back to the system
-     * (as far as the unit's {@code -XX:MaxHeapFreeRatio} asks). Only with {@code -Dpullhook.gc.when.idle=true},
-     * which the systemd unit sets: in a JVM that runs other things too (the tests, say) that is not this
-     * class's call. A start or poll check that found nothing to do does not count as work, so polling never
-     * collects. Not right after the deploy: that stop-the-world pause would hold up the answer to the
-     * {@code ?wait=true} caller, still being written on an HTTP thread (10 ms of a 25 ms deploy on a small
-     * site). Runs on the worker, so a deploy queued meanwhile waits for it (as for any pause).
-     */
-    private void collectIfIdle() {
-        if (!GC_WHEN_IDLE || !worked) {
-            return;
+    /** Runs one job; null when a start or poll check found nothing to do. */
+    private Deployment run(Job job, CrashMarker crash) {
+        String target = null;
+        if (job.kind == Deployer.Kind.ROLLBACK) {
+            target = history.rollbackTarget(head().orElse(null));
+            if (target == null) {
+                Deployment none = new Deployment(job.id, job.trigger, job.deliveries(), Instant.now(), 0,
+                        head().orElse(null), null, Deployment.Outcome.FAILED,
+                        "no earlier deployed commit to roll back to", null, null);
+                log.warn("deploy failed id={}{} trigger={} phase={} error=\"{}\"", job.id, label, job.trigger,
+                        Phase.ROLLBACK, none.error());
+                return none;
+            }
         }
-        long generation = ++workGeneration;
-        try {
-            poller.schedule(() -> {
-                try {
-                    worker.execute(() -> collectNow(generation));
-                } catch (java.util.concurrent.RejectedExecutionException e) {
-                    // shutting down
+        long id = job.id;
+        if (job.kind == Deployer.Kind.CHECK) {
+            synchronized (lock) {
+                id = ++lastId;
+            }
+        }
+        long markId = id;
+        live.begin(id);
+        Deployment result = deployer.run(id, job.kind, job.trigger, job.deliveries(), target, crash, phase -> {
+            state.markRunning(markId, job.trigger, phase);
+            live.phase(phase);
+        }, tip -> announce(job.started = new Started(markId, job.trigger, head().orElse(null), tip)));
+        // after a crash the marker stays until a deploy has repaired the working copy
+        if (crash == null || (result != null && result.outcome() == Deployment.Outcome.DEPLOYED)) {
+            state.clearRunning();
+        }
+        if (result == null) {
+            live.discard(id);
+            synchronized (lock) {
+                if (lastId == id) {
+                    lastId--;  // a check that found nothing to do leaves no gap in the ids
                 }
-            }, IDLE_GC_DELAY_MS, TimeUnit.MILLISECONDS);
-        } catch (java.util.concurrent.RejectedExecutionException e) {
-            // shutting down
-        }
-    }
-
-    /** On the worker: the collection {@link #collectIfIdle} planned, unless work came since. */
-    private void collectNow(long generation) {
-        if (generation != workGeneration || !worked) {
-            return;
-        }
-        synchronized (lock) {
-            if (closed || !queue.isEmpty()) {
-                return;
             }
         }
-        worked = false;
-        long t0 = System.nanoTime();
-        System.gc();
-        log.debug("gc when idle{} ms={}", label, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
+        return result;
     }
 
     /**
-     * The commit deployed before the current HEAD: the {@code from} of the newest deploy (not a rollback)
-     * that brought HEAD's commit. So after A, B a rollback goes to A, a second one to what came before A,
-     * and after A, B, rollback, C it goes to A again. When HEAD was not deployed by pullhook, the newest
-     * deployed commit.
+     * Keeps what a job did: a failed deploy that never knew its commit tells {@link #onStarted} the one its
+     * push named; then the history and its file, the listeners; a deploy after a crash ends the recovery.
      */
-    private String rollbackTarget() {
-        String head = head().orElse(null);
-        String newest = null;
-        for (Deployment d : history.recent()) {
-            if (d.outcome() != Deployment.Outcome.DEPLOYED || d.to() == null) {
-                continue;
-            }
-            if (newest == null) {
-                newest = d.to();
-            }
-            if (d.trigger() != Trigger.ROLLBACK && d.to().equals(head)) {
-                return d.from() != null && !d.from().equals(head) ? d.from() : null;
-            }
+    private void record(Job job, Deployment result, boolean afterCrash) {
+        if (job.started == null && job.pushed != null && result.outcome() == Deployment.Outcome.FAILED) {
+            announce(new Started(result.id(), job.trigger, result.from(), job.pushed));
         }
-        return newest != null && !newest.equals(head) ? newest : null;
+        history.add(result);
+        state.append(result, historySize);
+        tell(result);
+        if (afterCrash && result.outcome() == Deployment.Outcome.DEPLOYED) {
+            synchronized (lock) {
+                interrupted = null;
+            }
+            log.info("recovered{}: the working copy is at {}", label, Deployment.abbrev(result.to()));
+        }
     }
 
     /**
@@ -478,29 +386,6 @@ public final class DeployService {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return false;
-        }
-    }
-
-    /** One job to run, and every request it covers (more may join a deploy until it starts). */
-    private static final class Job {
-        final long id;
-        final Deployer.Kind kind;
-        final Trigger trigger;
-        final List<String> deliveries = new CopyOnWriteArrayList<>();
-        final CompletableFuture<Deployment> done = new CompletableFuture<>();
-        /** The commit the newest push covered by this deploy named, or null. */
-        volatile String pushed;
-        /** What {@link #onStarted} was told, once the deploy knew its commit; worker only. */
-        Started started;
-
-        Job(long id, Deployer.Kind kind, Trigger trigger) {
-            this.id = id;
-            this.kind = kind;
-            this.trigger = trigger;
-        }
-
-        List<String> deliveries() {
-            return List.copyOf(deliveries);
         }
     }
 }
