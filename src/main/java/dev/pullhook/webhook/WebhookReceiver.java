@@ -141,9 +141,13 @@ public final class WebhookReceiver {
                 return new Ignored(event);
             }
             default -> {
-                // DEPLOY, handled below
+                return deploy(event, key, delivery, what, auth);
             }
         }
+    }
+
+    /** A verified push of the branch: up to date already, or a deploy covers it. */
+    private Receipt deploy(PushEvent event, String key, String delivery, String what, AuthResult auth) {
         if (event.commit() != null && deploys.head().filter(event.commit()::equals).isPresent()) {
             log.info("webhook up-to-date {} commit={}", what, event.commit().substring(0, 7));
             remember(key, event, DeliveryOutcome.UP_TO_DATE, 0);
@@ -160,20 +164,20 @@ public final class WebhookReceiver {
         log.info("webhook accepted {} header={} deploy={} {}", what, auth.header(), ticket.deployId(),
                 ticket.joined() ? "joined the queued deploy" : "queued");
         remember(key, event, DeliveryOutcome.QUEUED, ticket.deployId());
-        if (key != null) {
-            // the outcome is remembered before anyone waiting on the deploy hears of it: a host (or a test)
-            // that redelivers a failed delivery the moment it gets the 500 must find it failed, not queued
-            CompletableFuture<Deployment> recorded = ticket.done().thenApply(d -> {
-                if (d != null) {
-                    deliveries.remember(key, event.host(), event.event(),
-                            d.outcome() == Deployment.Outcome.DEPLOYED ? DeliveryOutcome.DEPLOYED : DeliveryOutcome.FAILED,
-                            d.id());
-                }
-                return d;
-            });
-            ticket = new DeployService.Ticket(ticket.deployId(), ticket.joined(), recorded);
+        if (key == null) {
+            return new Queued(ticket, event);
         }
-        return new Queued(ticket, event);
+        // the outcome is remembered before anyone waiting on the deploy hears of it: a host (or a test)
+        // that redelivers a failed delivery the moment it gets the 500 must find it failed, not queued
+        CompletableFuture<Deployment> recorded = ticket.done().thenApply(d -> {
+            if (d != null) {
+                deliveries.remember(key, event.host(), event.event(),
+                        d.outcome() == Deployment.Outcome.DEPLOYED ? DeliveryOutcome.DEPLOYED : DeliveryOutcome.FAILED,
+                        d.id());
+            }
+            return d;
+        });
+        return new Queued(new DeployService.Ticket(ticket.deployId(), ticket.joined(), recorded), event);
     }
 
     /**
@@ -236,13 +240,13 @@ public final class WebhookReceiver {
      */
     private AuthResult authenticate(Function<String, String> header, Function<String, List<String>> headerValues,
                                     byte[] body, String path) {
-        Host host = PushEventParser.host(header);
+        Host host = HostHeaders.host(header);
         if (host == Host.MANUAL) {
             return authenticator.authenticateManual(headerValues, "POST", path, body);
         }
         byte[] signed = body;
         if (host == Host.GITEA || host == Host.FORGEJO || host == Host.GOGS) {
-            byte[] json = PushEventParser.formJson(header.apply("Content-Type"), body);
+            byte[] json = JsonBody.formJson(header.apply("Content-Type"), body);
             if (json != null) {
                 signed = json;
             }
