@@ -2,11 +2,13 @@ package dev.pullhook.config;
 
 import java.net.InetAddress;
 import java.net.UnknownHostException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Checks an address or CIDR range of {@code webhook.allow.from} and {@code server.trusted.proxies} as the
+ * Checks the addresses and CIDR ranges of {@code webhook.allow.from} and {@code server.trusted.proxies} as the
  * HTTP layer's matcher (Jetty's {@code InetAddressSet}) will read it, without that library: a literal
  * IPv4 or IPv6 address, optionally {@code /bits} with no bits set past the prefix. Never a host name, so
  * validating never asks DNS.
@@ -42,5 +44,26 @@ final class IpRange {
                 throw new IllegalArgumentException(pattern);  // Jetty refuses a range with host bits set
             }
         }
+    }
+
+    /** A comma-separated list of addresses and ranges ({@code key}'s value); each bad one is a problem. */
+    static List<String> list(String key, String value, List<String> problems) {
+        List<String> out = new ArrayList<>();
+        if (value == null) {
+            return out;
+        }
+        for (String part : value.split(",")) {
+            String p = part.strip();
+            if (p.isEmpty()) {
+                continue;
+            }
+            try {
+                check(p);
+                out.add(p);
+            } catch (IllegalArgumentException e) {
+                problems.add(key + ": \"" + p + "\" is not an IP address or CIDR range");
+            }
+        }
+        return List.copyOf(out);
     }
 }
