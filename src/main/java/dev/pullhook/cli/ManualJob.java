@@ -8,6 +8,7 @@ import dev.pullhook.config.SiteConfig;
 import dev.pullhook.deploy.DeployService;
 import dev.pullhook.deploy.Deployment;
 import dev.pullhook.deploy.StateDir;
+import dev.pullhook.deploy.Trigger;
 import dev.pullhook.git.WorkingCopy;
 
 import java.io.IOException;
@@ -83,8 +84,8 @@ final class ManualJob {
                 site.gitTimeout(), site.gitAuth(), site.git())) {
             DeployService deploys = new DeployService(workingCopy, site, state);
             try {
-                DeployService.Ticket ticket = kind == Kind.DEPLOY ? deploys.submit("manual", null)
-                        : deploys.submitRollback("rollback");
+                DeployService.Ticket ticket = kind == Kind.DEPLOY ? deploys.submit(Trigger.MANUAL, null)
+                        : deploys.submitRollback();
                 if (follow) {
                     var log = deploys.live().get(ticket.deployId());
                     if (log.isPresent()) {

@@ -6,9 +6,6 @@ import org.eclipse.jgit.lib.ObjectId;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -35,7 +32,6 @@ import java.util.function.Consumer;
  */
 public final class DeployService {
     private static final Logger log = LoggerFactory.getLogger(DeployService.class);
-    private static final boolean GC_WHEN_IDLE = Boolean.getBoolean("pullhook.gc.when.idle");
 
     /** What the queue is doing. */
     public enum State {
@@ -51,7 +47,7 @@ public final class DeployService {
      * A deploy or rollback under way: its id and trigger, HEAD before it, and the commit it goes to (see
      * {@link #onStarted}).
      */
-    public record Started(long id, String trigger, String from, String to) {
+    public record Started(long id, Trigger trigger, String from, String to) {
     }
 
     /** A request's place in the queue: the deploy that will cover it, and its result when done. */
@@ -77,13 +73,9 @@ public final class DeployService {
     private Job running;
     private Job pendingDeploy;
     private boolean closed;
-    private String interrupted;
-    /** Work was done since the last collection when idle; used on the worker thread only. */
-    private boolean worked;
-    /** Counts the collections planned by {@link #collectIfIdle}; a newer plan cancels an older one. Worker only. */
-    private long workGeneration;
-    /** How long the queue must stay idle after work before the collection. */
-    private static final long IDLE_GC_DELAY_MS = 1000;
+    /** The marker the previous process left when it died mid-deploy, until a deploy repaired the working copy. */
+    private CrashMarker interrupted;
+    private final IdleCollector idleGc;
 
     public DeployService(WorkingCopy workingCopy, SiteConfig config, StateDir state) {
         this.workingCopy = workingCopy;
@@ -92,19 +84,12 @@ public final class DeployService {
         this.label = config.name().isEmpty() ? "" : " site=" + config.name();
         this.state = state;
         this.historySize = config.historySize();
-        this.history = new DeployHistory(config.historySize());
-        List<Deployment> past = state.loadHistory(config.historySize());
-        for (int i = past.size() - 1; i >= 0; i--) {
-            history.add(past.get(i));
-        }
-        this.lastId = past.isEmpty() ? 0 : past.get(0).id();
+        this.history = DeployHistory.of(state.loadHistory(config.historySize()), config.historySize());
+        this.lastId = history.recent().stream().mapToLong(Deployment::id).findFirst().orElse(0);
         this.interrupted = state.interruptedDeploy();
         if (interrupted != null) {
             // the interrupted deploy never reached the history: don't hand its id out again
-            java.util.regex.Matcher m = java.util.regex.Pattern.compile("deploy=(\\d+)").matcher(interrupted);
-            if (m.find()) {
-                lastId = Math.max(lastId, Long.parseLong(m.group(1)));
-            }
+            lastId = Math.max(lastId, interrupted.deployId());
         }
         String suffix = config.name().isEmpty() ? "" : "-" + config.name();
         this.worker = Executors.newSingleThreadExecutor(r -> new Thread(r, "deploy" + suffix));
@@ -113,9 +98,14 @@ public final class DeployService {
             t.setDaemon(true);
             return t;
         });
+        this.idleGc = new IdleCollector(label, worker, poller, () -> {
+            synchronized (lock) {
+                return !closed && queue.isEmpty();
+            }
+        });
         Duration poll = config.deploy().poll();
         if (!poll.isZero()) {
-            poller.scheduleWithFixedDelay(() -> submitCheck("poll"), poll.toMillis(), poll.toMillis(),
+            poller.scheduleWithFixedDelay(() -> submitCheck(Trigger.POLL), poll.toMillis(), poll.toMillis(),
                     TimeUnit.MILLISECONDS);
         }
     }
@@ -124,42 +114,18 @@ public final class DeployService {
      * Queues what is due at start: a recovery deploy when the previous process died mid-deploy (whatever
      * {@code deploy.on.start} says: the working copy may be half reset), else a check that deploys only if
      * the remote tip moved while the daemon was down. Before them, on the worker (the server already answers),
-     * the warm-up: {@link WorkingCopy#warmUp}, with a deploy rehearsed in a temporary folder, and the
-     * history's JSON ({@link StateDir#warmUp}).
+     * the warm-up ({@link WarmUp}).
      */
     public void start(boolean deployOnStart) {
         worker.execute(() -> {
-            long t0 = System.nanoTime();
-            String problem = workingCopy.warmUp(scratchFolder());
-            StateDir.warmUp();
-            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
-            if (problem == null) {
-                log.info("warm-up done{} ms={}", label, ms);
-            } else {
-                log.info("warm-up incomplete{} ms={} problem=\"{}\" (only the first deploy is slower)", label, ms, problem);
-            }
-            worked = true;
-            collectIfIdle();
+            WarmUp.run(workingCopy, label);
+            idleGc.afterJob(true);
         });
         if (interrupted != null) {
-            log.warn("deploy interrupted last time{} ({}); recovering the working copy", label, interrupted);
-            submitCheck("recovery");
+            log.warn("deploy interrupted last time{} ({}); recovering the working copy", label, interrupted.text());
+            submitCheck(Trigger.RECOVERY);
         } else if (deployOnStart) {
-            submitCheck("start");
-        }
-    }
-
-    /**
-     * A new folder for the warm-up's rehearsal under {@code java.io.tmpdir} (under systemd the service's own
-     * {@code PrivateTmp}), or null when none can be made. Not in the state folder: by default that lies inside
-     * the working copy, and a working copy moved away mid-rehearsal left JGit's in-process transport waiting
-     * for its timeout.
-     */
-    private static Path scratchFolder() {
-        try {
-            return Files.createTempDirectory("pullhook-warm-up-");
-        } catch (IOException | RuntimeException e) {
-            return null;
+            submitCheck(Trigger.START);
         }
     }
 
@@ -167,19 +133,19 @@ public final class DeployService {
      * Asks for a deploy. Returns at once; the ticket's future completes when the deploy covering this
      * request has finished.
      *
-     * @param trigger    what asks ({@code webhook}, {@code manual}, ...)
+     * @param trigger    what asks ({@link Trigger#WEBHOOK}, {@link Trigger#MANUAL})
      * @param deliveryId the host's delivery id, or null
      * @throws IllegalStateException when the service is shutting down
      */
-    public Ticket submit(String trigger, String deliveryId) {
+    public Ticket submit(Trigger trigger, String deliveryId) {
         return submit(trigger, deliveryId, null);
     }
 
     /**
-     * {@link #submit(String, String)} for a push that names its commit: the deploy still goes to the branch
+     * {@link #submit(Trigger, String)} for a push that names its commit: the deploy still goes to the branch
      * tip it fetches, but if it fails before it knows that tip, {@link #onStarted} is told this commit.
      */
-    public Ticket submit(String trigger, String deliveryId, String commit) {
+    public Ticket submit(Trigger trigger, String deliveryId, String commit) {
         synchronized (lock) {
             ensureOpen();
             boolean joined = pendingDeploy != null;
@@ -198,16 +164,16 @@ public final class DeployService {
     }
 
     /** Queues a rollback to the commit deployed before the current one. */
-    public Ticket submitRollback(String trigger) {
+    public Ticket submitRollback() {
         synchronized (lock) {
             ensureOpen();
-            Job job = enqueue(new Job(++lastId, Deployer.Kind.ROLLBACK, trigger));
+            Job job = enqueue(new Job(++lastId, Deployer.Kind.ROLLBACK, Trigger.ROLLBACK));
             return new Ticket(job.id, false, job.done);
         }
     }
 
     /** A start or poll check; skipped when anything is queued or running (that job fetches anyway). */
-    void submitCheck(String trigger) {
+    void submitCheck(Trigger trigger) {
         synchronized (lock) {
             if (closed || running != null || !queue.isEmpty()) {
                 return;
@@ -272,28 +238,27 @@ public final class DeployService {
     }
 
     private void announce(Started s) {
-        for (Consumer<Started> listener : startListeners) {
-            try {
-                listener.accept(s);
-            } catch (RuntimeException e) {
-                log.warn("deploy listener failed id={}{} error=\"{}\"", s.id(), label, e.toString());
-            }
-        }
+        tellAll(startListeners, s, s.id());
     }
 
     private void tell(Deployment d) {
-        for (Consumer<Deployment> listener : listeners) {
+        tellAll(listeners, d, d.id());
+    }
+
+    /** A listener that throws is a bug of its own: one line, and the others still hear of deploy {@code id}. */
+    private <T> void tellAll(List<Consumer<T>> all, T event, long id) {
+        for (Consumer<T> listener : all) {
             try {
-                listener.accept(d);
+                listener.accept(event);
             } catch (RuntimeException e) {
-                log.warn("deploy listener failed id={}{} error=\"{}\"", d.id(), label, e.toString());
+                log.warn("deploy listener failed id={}{} error=\"{}\"", id, label, e.toString());
             }
         }
     }
 
     private void runNext() {
         Job job;
-        boolean afterCrash;
+        CrashMarker crash;
         synchronized (lock) {
             job = queue.pollFirst();
             if (job == null) {
@@ -303,61 +268,13 @@ public final class DeployService {
                 pendingDeploy = null;
             }
             running = job;
-            afterCrash = interrupted != null;
+            crash = interrupted;
         }
         Deployment result = null;
         try {
-            long id = job.id;
-            String target = null;
-            if (job.kind == Deployer.Kind.ROLLBACK) {
-                target = rollbackTarget();
-                if (target == null) {
-                    result = new Deployment(id, job.trigger, job.deliveries(), Instant.now(), 0,
-                            head().orElse(null), null, Deployment.Outcome.FAILED,
-                            "no earlier deployed commit to roll back to", null, null);
-                    log.warn("deploy failed id={}{} trigger={} phase=rollback error=\"{}\"", id, label, job.trigger, result.error());
-                }
-            }
-            if (result == null) {
-                if (job.kind == Deployer.Kind.CHECK) {
-                    synchronized (lock) {
-                        id = ++lastId;
-                    }
-                }
-                long markId = id;
-                String interruptedPhase = afterCrash ? phaseOf(interrupted) : null;
-                live.begin(id);
-                result = deployer.run(id, job.kind, job.trigger, job.deliveries(), target, interruptedPhase, phase -> {
-                    state.markRunning(markId, job.trigger, phase);
-                    live.phase(phase);
-                }, tip -> announce(job.started = new Started(markId, job.trigger, head().orElse(null), tip)));
-                // after a crash the marker stays until a deploy has repaired the working copy
-                if (!afterCrash || (result != null && result.outcome() == Deployment.Outcome.DEPLOYED)) {
-                    state.clearRunning();
-                }
-                if (result == null) {
-                    live.discard(id);
-                    synchronized (lock) {
-                        if (lastId == id) {
-                            lastId--;  // a check that found nothing to do leaves no gap in the ids
-                        }
-                    }
-                }
-            }
-            if (result != null && job.started == null && job.pushed != null
-                    && result.outcome() == Deployment.Outcome.FAILED) {
-                announce(new Started(result.id(), job.trigger, result.from(), job.pushed));
-            }
+            result = run(job, crash);
             if (result != null) {
-                history.add(result);
-                state.append(result, historySize);
-                tell(result);
-                if (afterCrash && result.outcome() == Deployment.Outcome.DEPLOYED) {
-                    synchronized (lock) {
-                        interrupted = null;
-                    }
-                    log.info("recovered{}: the working copy is at {}", label, Deployment.abbrev(result.to()));
-                }
+                record(job, result, crash != null);
             }
         } finally {
             synchronized (lock) {
@@ -370,83 +287,67 @@ public final class DeployService {
             // never runs beside a deploy
             deployer.housekeeping(result.id());
         }
-        if (result != null) {
-            worked = true;
-        }
-        collectIfIdle();
+        idleGc.afterJob(result != null);
     }
 
-    /**
-     * After work (the warm-up, a deploy), once nothing else is queued for {@link #IDLE_GC_DELAY_MS}: one
-     * full collection, with which the serial collector gives the heap that the work grew back to the system
-     * (as far as the unit's {@code -XX:MaxHeapFreeRatio} asks). Only with {@code -Dpullhook.gc.when.idle=true},
-     * which the systemd unit sets: in a JVM that runs other things too (the tests, say) that is not this
-     * class's call. A start or poll check that found nothing to do does not count as work, so polling never
-     * collects. Not right after the deploy: that stop-the-world pause would hold up the answer to the
-     * {@code ?wait=true} caller, still being written on an HTTP thread (10 ms of a 25 ms deploy on a small
-     * site). Runs on the worker, so a deploy queued meanwhile waits for it (as for any pause).
-     */
-    private void collectIfIdle() {
-        if (!GC_WHEN_IDLE || !worked) {
-            return;
+    /** Runs one job; null when a start or poll check found nothing to do. */
+    private Deployment run(Job job, CrashMarker crash) {
+        String target = null;
+        if (job.kind == Deployer.Kind.ROLLBACK) {
+            target = history.rollbackTarget(head().orElse(null));
+            if (target == null) {
+                Deployment none = new Deployment(job.id, job.trigger, job.deliveries(), Instant.now(), 0,
+                        head().orElse(null), null, Deployment.Outcome.FAILED,
+                        "no earlier deployed commit to roll back to", null, null);
+                log.warn("deploy failed id={}{} trigger={} phase={} error=\"{}\"", job.id, label, job.trigger,
+                        Phase.ROLLBACK, none.error());
+                return none;
+            }
         }
-        long generation = ++workGeneration;
-        try {
-            poller.schedule(() -> {
-                try {
-                    worker.execute(() -> collectNow(generation));
-                } catch (java.util.concurrent.RejectedExecutionException e) {
-                    // shutting down
+        long id = job.id;
+        if (job.kind == Deployer.Kind.CHECK) {
+            synchronized (lock) {
+                id = ++lastId;
+            }
+        }
+        long markId = id;
+        live.begin(id);
+        Deployment result = deployer.run(id, job.kind, job.trigger, job.deliveries(), target, crash, phase -> {
+            state.markRunning(markId, job.trigger, phase);
+            live.phase(phase);
+        }, tip -> announce(job.started = new Started(markId, job.trigger, head().orElse(null), tip)));
+        // after a crash the marker stays until a deploy has repaired the working copy
+        if (crash == null || (result != null && result.outcome() == Deployment.Outcome.DEPLOYED)) {
+            state.clearRunning();
+        }
+        if (result == null) {
+            live.discard(id);
+            synchronized (lock) {
+                if (lastId == id) {
+                    lastId--;  // a check that found nothing to do leaves no gap in the ids
                 }
-            }, IDLE_GC_DELAY_MS, TimeUnit.MILLISECONDS);
-        } catch (java.util.concurrent.RejectedExecutionException e) {
-            // shutting down
-        }
-    }
-
-    /** On the worker: the collection {@link #collectIfIdle} planned, unless work came since. */
-    private void collectNow(long generation) {
-        if (generation != workGeneration || !worked) {
-            return;
-        }
-        synchronized (lock) {
-            if (closed || !queue.isEmpty()) {
-                return;
             }
         }
-        worked = false;
-        long t0 = System.nanoTime();
-        System.gc();
-        log.debug("gc when idle{} ms={}", label, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0));
-    }
-
-    /** The phase an interrupted deploy was in, from its marker ("unknown" when the marker does not say). */
-    private static String phaseOf(String marker) {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("phase=(\\S+)").matcher(marker);
-        return m.find() ? m.group(1) : "unknown";
+        return result;
     }
 
     /**
-     * The commit deployed before the current HEAD: the {@code from} of the newest deploy (not a rollback)
-     * that brought HEAD's commit. So after A, B a rollback goes to A, a second one to what came before A,
-     * and after A, B, rollback, C it goes to A again. When HEAD was not deployed by pullhook, the newest
-     * deployed commit.
+     * Keeps what a job did: a failed deploy that never knew its commit tells {@link #onStarted} the one its
+     * push named; then the history and its file, the listeners; a deploy after a crash ends the recovery.
      */
-    private String rollbackTarget() {
-        String head = head().orElse(null);
-        String newest = null;
-        for (Deployment d : history.recent()) {
-            if (d.outcome() != Deployment.Outcome.DEPLOYED || d.to() == null) {
-                continue;
-            }
-            if (newest == null) {
-                newest = d.to();
-            }
-            if (!d.trigger().equals("rollback") && d.to().equals(head)) {
-                return d.from() != null && !d.from().equals(head) ? d.from() : null;
-            }
+    private void record(Job job, Deployment result, boolean afterCrash) {
+        if (job.started == null && job.pushed != null && result.outcome() == Deployment.Outcome.FAILED) {
+            announce(new Started(result.id(), job.trigger, result.from(), job.pushed));
         }
-        return newest != null && !newest.equals(head) ? newest : null;
+        history.add(result);
+        state.append(result, historySize);
+        tell(result);
+        if (afterCrash && result.outcome() == Deployment.Outcome.DEPLOYED) {
+            synchronized (lock) {
+                interrupted = null;
+            }
+            log.info("recovered{}: the working copy is at {}", label, Deployment.abbrev(result.to()));
+        }
     }
 
     /**
@@ -485,29 +386,6 @@ public final class DeployService {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return false;
-        }
-    }
-
-    /** One job to run, and every request it covers (more may join a deploy until it starts). */
-    private static final class Job {
-        final long id;
-        final Deployer.Kind kind;
-        final String trigger;
-        final List<String> deliveries = new CopyOnWriteArrayList<>();
-        final CompletableFuture<Deployment> done = new CompletableFuture<>();
-        /** The commit the newest push covered by this deploy named, or null. */
-        volatile String pushed;
-        /** What {@link #onStarted} was told, once the deploy knew its commit; worker only. */
-        Started started;
-
-        Job(long id, Deployer.Kind kind, String trigger) {
-            this.id = id;
-            this.kind = kind;
-            this.trigger = trigger;
-        }
-
-        List<String> deliveries() {
-            return List.copyOf(deliveries);
         }
     }
 }

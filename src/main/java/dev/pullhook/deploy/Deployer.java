@@ -9,10 +9,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -67,93 +67,125 @@ final class Deployer {
      * Runs one job.
      *
      * @param target      for {@link Kind#ROLLBACK}: the commit to go back to
-     * @param crashPhase  when the previous process died mid-deploy, the phase it died in (its locks are dead,
+     * @param crash       when the previous process died mid-deploy, the marker it left (its locks are dead,
      *                    and a deploy is due); null otherwise
      * @param phaseMarker told each phase as it starts, so a crash leaves a note of where it happened
      * @param targetKnown told the commit the job goes to, once known and before anything changes
      * @return what happened, or null when a {@link Kind#CHECK} found nothing to do
      */
-    Deployment run(long id, Kind kind, String trigger, List<String> deliveries, String target, String crashPhase,
-                   Consumer<String> phaseMarker, Consumer<String> targetKnown) {
-        boolean afterCrash = crashPhase != null;
-        Instant started = Instant.now();
-        long t0 = System.nanoTime();
-        long deadline = t0 + options.timeout().toNanos();
-        String from = workingCopy.head().map(ObjectId::name).orElse(null);
-        String phase = "check";
-        String saved = null;
-        try {
-            workingCopy.checkCheckedOut();
-            phase = "lock";
-            phaseMarker.accept(phase);
-            workingCopy.clearLocks(options.lockStale(), options.lockWait(), afterCrash,
-                    warning -> log.warn("deploy id={}{} {}", id, label, warning));
-            ObjectId tip;
-            if (kind == Kind.ROLLBACK) {
-                tip = workingCopy.commit(target);
-                if (tip == null) {
-                    throw new StepFailed("rollback", "commit " + target + " is not in the repository any more");
-                }
-            } else {
-                if (kind == Kind.CHECK && !afterCrash && trigger.equals("poll")) {
-                    // a poll asks the remote only (ls-remote): cheaper than a fetch, every few seconds
-                    phase = "ls-remote";
-                    ObjectId remote = workingCopy.remoteTip();
-                    if (remote != null && remote.name().equals(from)) {
-                        log.info("deploy check{} trigger={} up-to-date head={}", label, trigger, Deployment.abbrev(from));
-                        return null;
-                    }
-                }
-                phase = "fetch";
-                phaseMarker.accept(phase);
-                tip = workingCopy.fetch(java.time.Duration.ofNanos(Math.max(0, deadline - System.nanoTime())),
-                        () -> System.nanoTime() > deadline);
-                if (kind == Kind.CHECK && !afterCrash && tip.name().equals(from)) {
-                    // the start-up check fetches (which also warms the fetch path for the first webhook)
-                    log.info("deploy check{} trigger={} up-to-date head={}", label, trigger, Deployment.abbrev(from));
-                    return null;
+    Deployment run(long id, Kind kind, Trigger trigger, List<String> deliveries, String target, CrashMarker crash,
+                   Consumer<Phase> phaseMarker, Consumer<String> targetKnown) {
+        return new Run(id, trigger, deliveries, crash, phaseMarker, targetKnown).run(kind, target);
+    }
+
+    /** One job as it runs: the phase it is in and what it kept, for its outcome and its log lines. */
+    private final class Run {
+        private final long id;
+        private final Trigger trigger;
+        private final List<String> deliveries;
+        private final CrashMarker crash;
+        private final Consumer<Phase> phaseMarker;
+        private final Consumer<String> targetKnown;
+        private final Instant started = Instant.now();
+        private final long t0 = System.nanoTime();
+        private final long deadline = t0 + options.timeout().toNanos();
+        private final String from = workingCopy.head().map(ObjectId::name).orElse(null);
+        private Phase phase = Phase.CHECK;
+        /** Where local work was kept, once it was. */
+        private String saved;
+
+        Run(long id, Trigger trigger, List<String> deliveries, CrashMarker crash, Consumer<Phase> phaseMarker,
+            Consumer<String> targetKnown) {
+            this.id = id;
+            this.trigger = trigger;
+            this.deliveries = deliveries;
+            this.crash = crash;
+            this.phaseMarker = phaseMarker;
+            this.targetKnown = targetKnown;
+        }
+
+        Deployment run(Kind kind, String target) {
+            try {
+                workingCopy.checkCheckedOut();
+                mark(Phase.LOCK);
+                workingCopy.clearLocks(options.lockStale(), options.lockWait(), crash != null,
+                        warning -> log.warn("deploy id={}{} {}", id, label, warning));
+                ObjectId tip = kind == Kind.ROLLBACK ? rollbackTip(target) : fetchedTip(kind);
+                return tip == null ? null : deploy(tip);
+            } catch (GitException e) {
+                return failed(null, Phase.of(e.phase()), e.getMessage(), null);
+            } catch (StepFailed e) {
+                return failed(null, e.phase, e.getMessage(), null);
+            } catch (IOException e) {
+                return failed(null, phase, "cannot run deploy.command: " + e.getMessage(), null);
+            } catch (RuntimeException e) {
+                log.error("deploy id={}{} unexpected error in phase {}", id, label, phase, e);
+                return failed(null, phase, "internal error: " + e.getClass().getSimpleName(), null);
+            }
+        }
+
+        /** Enters {@code next} and leaves a note of it for a crash. */
+        private void mark(Phase next) {
+            phase = next;
+            phaseMarker.accept(next);
+        }
+
+        /** The commit a rollback goes back to, which must still be in the repository. */
+        private ObjectId rollbackTip(String target) throws StepFailed {
+            ObjectId tip = workingCopy.commit(target);
+            if (tip == null) {
+                throw new StepFailed(Phase.ROLLBACK, "commit " + target + " is not in the repository any more");
+            }
+            return tip;
+        }
+
+        /** The fetched tip, or null when a start or poll check finds HEAD at the remote's tip already. */
+        private ObjectId fetchedTip(Kind kind) throws GitException {
+            boolean check = kind == Kind.CHECK && crash == null;
+            if (check && trigger == Trigger.POLL) {
+                // a poll asks the remote only (ls-remote): cheaper than a fetch, every few seconds
+                phase = Phase.LS_REMOTE;
+                ObjectId remote = workingCopy.remoteTip();
+                if (remote != null && remote.name().equals(from)) {
+                    return upToDate();
                 }
             }
+            mark(Phase.FETCH);
+            ObjectId tip = workingCopy.fetch(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())),
+                    () -> System.nanoTime() > deadline);
+            // the start-up check fetches (which also warms the fetch path for the first webhook)
+            return check && tip.name().equals(from) ? upToDate() : tip;
+        }
+
+        private ObjectId upToDate() {
+            log.info("deploy check{} trigger={} up-to-date head={}", label, trigger, Deployment.abbrev(from));
+            return null;
+        }
+
+        /** From the fetched tip on: local work kept safe, the reset, clean and submodules, then the command. */
+        private Deployment deploy(ObjectId tip) throws GitException, StepFailed, IOException {
             long fetched = System.nanoTime();
             if (System.nanoTime() > deadline) {
-                throw new StepFailed("timeout", "the deploy took longer than " + options.timeout().toSeconds()
+                throw new StepFailed(Phase.TIMEOUT, "the deploy took longer than " + options.timeout().toSeconds()
                         + " s (deploy.timeout.seconds); the working copy was not changed");
             }
             targetKnown.accept(tip.name());
-            phase = "local-changes";
-            phaseMarker.accept(phase);
-            LocalWork local = keepLocalWork(id, tip, crashPhase);
+            mark(Phase.LOCAL_CHANGES);
+            LocalWork local = keepLocalWork(id, tip, crash);
             saved = local.saved();
-            phase = "reset";
-            phaseMarker.accept(phase);
+            mark(Phase.RESET);
             long resetStart = System.nanoTime();
             WorkingCopy.Reset reset = workingCopy.resetHard(local.plan(), local.clean());
             long resetMs = elapsedMs(resetStart);
-            if (options.clean()) {
-                phase = "clean";
-                int removed = workingCopy.clean();
-                if (removed > 0) {
-                    log.info("deploy id={}{} removed {} untracked files and folders (deploy.clean)", id, label, removed);
-                }
-            }
-            if (options.submodules()) {
-                phase = "submodules";
-                workingCopy.updateSubmodules();
-            }
+            afterReset();
             long gitMs = elapsedMs(t0);
             CommandResult result = null;
             if (command != null) {
-                phase = "command";
-                phaseMarker.accept(phase);
+                mark(Phase.COMMAND);
                 result = command.run(from, tip.name(), config.branch());
                 logCommand(id, result);
                 if (!result.succeeded()) {
-                    String why = result.timedOut()
-                            ? "deploy.command timed out after " + options.commandTimeout().toSeconds()
-                            + " s; its process group was killed"
-                            : "deploy.command exited with status " + result.exitCode();
-                    String last = result.output().isEmpty() ? "" : ": " + result.output().get(result.output().size() - 1);
-                    return failed(id, trigger, deliveries, started, t0, from, tip.name(), "command", why + last, saved, result);
+                    return failed(tip.name(), Phase.COMMAND, commandFailure(result), result);
                 }
             }
             long ms = elapsedMs(t0);
@@ -166,19 +198,40 @@ final class Deployer {
                     reset.why() == null ? "" : " full_because=\"" + reset.why() + "\"");
             return new Deployment(id, trigger, deliveries, started, ms, from, tip.name(),
                     Deployment.Outcome.DEPLOYED, null, saved, result);
-        } catch (GitException e) {
-            return failed(id, trigger, deliveries, started, t0, from, null,
-                    e.phase().name().toLowerCase(Locale.ROOT), e.getMessage(), saved, null);
-        } catch (StepFailed e) {
-            return failed(id, trigger, deliveries, started, t0, from, null, e.phase, e.getMessage(), saved, null);
-        } catch (IOException e) {
-            return failed(id, trigger, deliveries, started, t0, from, null, phase,
-                    "cannot run deploy.command: " + e.getMessage(), saved, null);
-        } catch (RuntimeException e) {
-            log.error("deploy id={}{} unexpected error in phase {}", id, label, phase, e);
-            return failed(id, trigger, deliveries, started, t0, from, null, phase,
-                    "internal error: " + e.getClass().getSimpleName(), saved, null);
         }
+
+        /** {@code deploy.clean} and {@code deploy.submodules}. */
+        private void afterReset() throws GitException {
+            if (options.clean()) {
+                phase = Phase.CLEAN;
+                int removed = workingCopy.clean();
+                if (removed > 0) {
+                    log.info("deploy id={}{} removed {} untracked files and folders (deploy.clean)", id, label, removed);
+                }
+            }
+            if (options.submodules()) {
+                phase = Phase.SUBMODULES;
+                workingCopy.updateSubmodules();
+            }
+        }
+
+        private Deployment failed(String to, Phase failedIn, String error, CommandResult result) {
+            long ms = elapsedMs(t0);
+            String masked = redactor.redact(error);
+            log.warn("deploy failed id={}{} trigger={} deliveries={} phase={} from={} ms={} error=\"{}\"",
+                    id, label, trigger, deliveries, failedIn, Deployment.abbrev(from), ms, masked);
+            return new Deployment(id, trigger, deliveries, started, ms, from, to, Deployment.Outcome.FAILED,
+                    masked, saved, result);
+        }
+    }
+
+    /** Why the command failed, and its last line of output. */
+    private String commandFailure(CommandResult result) {
+        String why = result.timedOut()
+                ? "deploy.command timed out after " + options.commandTimeout().toSeconds()
+                + " s; its process group was killed"
+                : "deploy.command exited with status " + result.exitCode();
+        return why + (result.output().isEmpty() ? "" : ": " + result.output().get(result.output().size() - 1));
     }
 
     /**
@@ -188,41 +241,15 @@ final class Deployer {
      * rather than refused, so nothing is lost and the deploy can finish. Commits the target does not
      * contain: kept on a backup ref, in every mode.
      */
-    private LocalWork keepLocalWork(long id, ObjectId tip, String crashPhase) throws GitException, StepFailed {
+    private LocalWork keepLocalWork(long id, ObjectId tip, CrashMarker crash) throws GitException, StepFailed {
         List<String> saved = new ArrayList<>();
-        DeployOptions.LocalChanges policy = options.localChanges();
-        boolean afterCrash = crashPhase != null;
-        boolean halfReset = afterCrash && List.of("reset", "clean", "submodules", "command").contains(crashPhase);
         // one look at the working tree in every mode: it also tells whether the fast reset may be used
         Set<String> edited = workingCopy.localChanges();
         // everything the reset will write is checked before anything changes, the stash included
         WorkingCopy.Plan plan = workingCopy.plan(tip, edited, options.submodules());
-        List<String> changed = shown(edited);
-        boolean clean = edited.isEmpty();
-        if (halfReset) {
-            if (!changed.isEmpty()) {
-                log.warn("deploy id={}{} dropping files half written by the interrupted reset: {}", id, label, changed);
-            }
-        } else if (policy != DeployOptions.LocalChanges.DISCARD || afterCrash) {
-            if (!changed.isEmpty()) {
-                if (policy == DeployOptions.LocalChanges.REFUSE && !afterCrash) {
-                    throw new StepFailed("local-changes", "local changes in tracked files (" + String.join(", ", changed)
-                            + "); deploy.local.changes=refuse leaves the working copy untouched");
-                }
-                if (policy == DeployOptions.LocalChanges.DISCARD) {
-                    log.warn("deploy id={}{} discarding local changes after an interrupted deploy: {}", id, label, changed);
-                } else {
-                    ObjectId stash = workingCopy.stash(edited, "pullhook: local changes saved before deploy " + id
-                            + " at " + Instant.now());
-                    if (stash != null) {
-                        log.warn("deploy id={}{} saved local changes in {} to stash {} (see git stash list)", id, label,
-                                changed, stash.abbreviate(7).name());
-                        saved.add("stash " + stash.name());
-                    }
-                }
-            }
-        } else if (!changed.isEmpty()) {
-            log.warn("deploy id={}{} discarding local changes (deploy.local.changes=discard): {}", id, label, changed);
+        String stash = keepEdits(id, edited, crash);
+        if (stash != null) {
+            saved.add(stash);
         }
         String backup = workingCopy.backupUnlessContainedIn(tip, Instant.now());
         if (backup != null) {
@@ -235,7 +262,41 @@ final class Deployer {
                     Deployment.abbrev(tip.name()), aside, aside);
             saved.add("untracked files on " + aside);
         }
-        return new LocalWork(saved.isEmpty() ? null : String.join(", ", saved), clean, plan);
+        return new LocalWork(saved.isEmpty() ? null : String.join(", ", saved), edited.isEmpty(), plan);
+    }
+
+    /** The edits of tracked files, as {@link #keepLocalWork} says: where they were stashed, or null. */
+    private String keepEdits(long id, Set<String> edited, CrashMarker crash) throws GitException, StepFailed {
+        List<String> changed = shown(edited);
+        if (changed.isEmpty()) {
+            return null;
+        }
+        DeployOptions.LocalChanges policy = options.localChanges();
+        boolean afterCrash = crash != null;
+        if (afterCrash && crash.halfReset()) {
+            log.warn("deploy id={}{} dropping files half written by the interrupted reset: {}", id, label, changed);
+            return null;
+        }
+        if (policy == DeployOptions.LocalChanges.DISCARD && !afterCrash) {
+            log.warn("deploy id={}{} discarding local changes (deploy.local.changes=discard): {}", id, label, changed);
+            return null;
+        }
+        if (policy == DeployOptions.LocalChanges.REFUSE && !afterCrash) {
+            throw new StepFailed(Phase.LOCAL_CHANGES, "local changes in tracked files (" + String.join(", ", changed)
+                    + "); deploy.local.changes=refuse leaves the working copy untouched");
+        }
+        if (policy == DeployOptions.LocalChanges.DISCARD) {
+            log.warn("deploy id={}{} discarding local changes after an interrupted deploy: {}", id, label, changed);
+            return null;
+        }
+        ObjectId stash = workingCopy.stash(edited, "pullhook: local changes saved before deploy " + id
+                + " at " + Instant.now());
+        if (stash == null) {
+            return null;
+        }
+        log.warn("deploy id={}{} saved local changes in {} to stash {} (see git stash list)", id, label,
+                changed, stash.abbreviate(7).name());
+        return "stash " + stash.name();
     }
 
     /** At most ten paths, for a log line or an error. */
@@ -280,16 +341,6 @@ final class Deployer {
         }
     }
 
-    private Deployment failed(long id, String trigger, List<String> deliveries, Instant started, long t0, String from,
-                              String to, String phase, String error, String saved, CommandResult result) {
-        long ms = elapsedMs(t0);
-        String masked = redactor.redact(error);
-        log.warn("deploy failed id={}{} trigger={} deliveries={} phase={} from={} ms={} error=\"{}\"",
-                id, label, trigger, deliveries, phase, Deployment.abbrev(from), ms, masked);
-        return new Deployment(id, trigger, deliveries, started, ms, from, to, Deployment.Outcome.FAILED,
-                masked, saved, result);
-    }
-
     private static long elapsedMs(long t0) {
         return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
     }
@@ -297,9 +348,9 @@ final class Deployer {
     /** A step that failed for a reason of pullhook's own (not JGit's). */
     private static final class StepFailed extends Exception {
         private static final long serialVersionUID = 1L;
-        final String phase;
+        final Phase phase;
 
-        StepFailed(String phase, String message) {
+        StepFailed(Phase phase, String message) {
             super(message, null, false, false);
             this.phase = phase;
         }

@@ -9,7 +9,7 @@ import java.util.Locale;
  * {@code ?wait=true}. Commit ids are full; logs abbreviate them.
  *
  * @param id         increasing number of the deploy (continues across restarts)
- * @param trigger    what asked for it: {@code webhook}, {@code manual}, {@code start}, {@code poll}, {@code rollback}
+ * @param trigger    what asked for it
  * @param deliveries the delivery ids of the requests it covered (coalesced requests share one deploy)
  * @param started    when the work began
  * @param ms         how long it took
@@ -20,7 +20,7 @@ import java.util.Locale;
  * @param saved      where local work was kept before the reset (stash commit, backup ref), or null
  * @param command    the post-deploy command's exit code and last output lines, or null when none ran
  */
-public record Deployment(long id, String trigger, List<String> deliveries, Instant started, long ms,
+public record Deployment(long id, Trigger trigger, List<String> deliveries, Instant started, long ms,
                          String from, String to, Outcome outcome, String error, String saved,
                          CommandResult command) {
 
@@ -38,7 +38,7 @@ public record Deployment(long id, String trigger, List<String> deliveries, Insta
     public java.util.Map<String, Object> toMap() {
         java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
         m.put("id", id);
-        m.put("trigger", trigger);
+        m.put("trigger", trigger.toString());
         m.put("deliveries", deliveries);
         m.put("started", started.toString());
         m.put("ms", ms);

@@ -42,10 +42,10 @@ public final class LiveLog {
     }
 
     /** A phase of the running job begins. */
-    void phase(String phase) {
+    void phase(Phase phase) {
         DeployLog log = current;
         if (log != null) {
-            log.append(DeployLog.Kind.PHASE, phase);
+            log.append(DeployLog.Kind.PHASE, phase.toString());
         }
     }
 

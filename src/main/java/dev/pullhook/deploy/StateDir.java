@@ -135,12 +135,13 @@ public final class StateDir implements AutoCloseable {
         return dir.resolve("history.jsonl");
     }
 
-    /** What the marker of an interrupted deploy says, or null when the last deploy ended normally. */
-    public String interruptedDeploy() {
+    /** The marker of an interrupted deploy, or null when the last deploy ended normally. */
+    CrashMarker interruptedDeploy() {
         try {
-            return Files.exists(marker()) ? Files.readString(marker(), StandardCharsets.UTF_8).strip() : null;
+            return Files.exists(marker()) ? CrashMarker.parse(Files.readString(marker(), StandardCharsets.UTF_8).strip())
+                    : null;
         } catch (IOException e) {
-            return "unreadable marker " + marker();
+            return CrashMarker.parse("unreadable marker " + marker());
         }
     }
 
@@ -149,9 +150,8 @@ public final class StateDir implements AutoCloseable {
      * place, padded to one length, not truncated and rewritten: ext4 flushes a file truncated to zero when
      * it is closed (auto_da_alloc), 0.2-0.4 ms here for each of a deploy's three phases.
      */
-    void markRunning(long id, String trigger, String phase) {
-        String line = "deploy=" + id + " trigger=" + trigger + " phase=" + phase + " pid=" + ProcessHandle.current().pid()
-                + " at=" + Instant.now();
+    void markRunning(long id, Trigger trigger, Phase phase) {
+        String line = CrashMarker.line(id, trigger, phase, ProcessHandle.current().pid(), Instant.now());
         byte[] bytes = (String.format("%-" + MARKER_WIDTH + "s", line) + "\n").getBytes(StandardCharsets.UTF_8);
         try (FileChannel ch = PrivateFiles.open(marker(), StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
             ch.write(java.nio.ByteBuffer.wrap(bytes), 0);
@@ -244,7 +244,7 @@ public final class StateDir implements AutoCloseable {
      * not pay for the JSON writer's first run (about 6 ms of a cold small-site deploy's answer).
      */
     static void warmUp() {
-        Deployment sample = new Deployment(0, "warm-up", List.of("delivery"), Instant.EPOCH, 0, ZERO, ZERO,
+        Deployment sample = new Deployment(0, Trigger.WEBHOOK, List.of("delivery"), Instant.EPOCH, 0, ZERO, ZERO,
                 Deployment.Outcome.DEPLOYED, null, null, new CommandResult(0, false, 0, List.of("output")));
         try {
             fromJson(JSON.readTree(JSON.writeValueAsString(toJson(sample))));
@@ -267,7 +267,7 @@ public final class StateDir implements AutoCloseable {
             c.path("output").forEach(x -> out.add(x.asText()));
             command = new CommandResult(c.path("exit").asInt(), c.path("timedOut").asBoolean(), c.path("ms").asLong(), out);
         }
-        return new Deployment(n.path("id").asLong(), n.path("trigger").asText(), deliveries,
+        return new Deployment(n.path("id").asLong(), Trigger.parse(n.path("trigger").asText()), deliveries,
                 Instant.parse(n.path("started").asText()), n.path("ms").asLong(), text(n, "from"), text(n, "to"),
                 Deployment.Outcome.valueOf(n.path("outcome").asText().toUpperCase(java.util.Locale.ROOT)),
                 text(n, "error"), text(n, "saved"), command);

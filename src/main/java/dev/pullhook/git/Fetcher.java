@@ -4,6 +4,7 @@ import dev.pullhook.config.GitOptions;
 import org.eclipse.jgit.api.Git;
 import org.eclipse.jgit.api.errors.GitAPIException;
 import org.eclipse.jgit.errors.CorruptObjectException;
+import org.eclipse.jgit.errors.IncorrectObjectTypeException;
 import org.eclipse.jgit.lib.Constants;
 import org.eclipse.jgit.lib.EmptyProgressMonitor;
 import org.eclipse.jgit.lib.ObjectId;
@@ -13,6 +14,7 @@ import org.eclipse.jgit.lib.SubmoduleConfig;
 import org.eclipse.jgit.lib.Repository;
 import org.eclipse.jgit.transport.FetchConnection;
 import org.eclipse.jgit.transport.RefSpec;
+import org.eclipse.jgit.revwalk.RevWalk;
 import org.eclipse.jgit.transport.Transport;
 
 import java.io.IOException;
@@ -21,6 +23,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.function.BooleanSupplier;
+
+import static dev.pullhook.git.Failures.rootMessage;
 
 /**
  * The fetch of a deploy: {@code refs/heads/<branch>} into {@code refs/remotes/<remote>/<branch>}, forced
@@ -184,11 +188,52 @@ final class Fetcher {
     }
 
     /**
+     * The commit {@code id} is or points at: a branch may point at an annotated tag (git fetch stores it,
+     * and git reset --hard origin/main takes the commit it tags), never at a tree or a blob.
+     */
+    static ObjectId commitOf(Repository r, ObjectId id, String ref) throws IOException, GitException {
+        try (RevWalk walk = new RevWalk(r)) {
+            return walk.parseCommit(id).copy();
+        } catch (IncorrectObjectTypeException e) {
+            throw new GitException(GitException.Phase.FETCH, ref + " is " + id.abbreviate(7).name()
+                    + ", which is not a commit: the remote's branch points at something else", e);
+        }
+    }
+
+    /**
+     * The deploy's error for a fetch that failed with {@code e}: what the checks refused, that the deploy ran
+     * out of time, the object a remote on this machine lacks, an object JGit's own parser refuses
+     * ({@code git.fsck}), or else the transport's words with advice on credentials.
+     *
+     * @param r the repository fetched into (a remote on this machine is found through its config)
+     */
+    GitException failed(Exception e, Repository r, boolean outOfTime) {
+        if (e instanceof Rejected rejected) {
+            return new GitException(GitException.Phase.FETCH, refusal(rejected), e);
+        }
+        if (outOfTime) {
+            return new GitException(GitException.Phase.FETCH, "fetch from " + remote
+                    + " stopped: the deploy ran out of time (deploy.timeout.seconds): " + rootMessage(e), e);
+        }
+        String damaged = rootMessage(e).contains("internal server error") ? diagnoseLocalRemote(r) : null;
+        if (damaged != null) {
+            return new GitException(GitException.Phase.FETCH, "fetch from " + remote + " failed: " + damaged, e);
+        }
+        String refused = parserRefusal(e);
+        if (refused != null) {
+            return new GitException(GitException.Phase.FETCH, "fetch from " + remote + " refused: an object "
+                    + refused + "; nothing was changed (git.fsck)", e);
+        }
+        return new GitException(GitException.Phase.FETCH, "fetch from " + remote + " failed: "
+                + auth.explain(rootMessage(e)), e);
+    }
+
+    /**
      * Why a remote on this machine could not send the push ("remote: internal server error" is all the pack
      * protocol says): the object its repository lacks, or cannot read, on the way from its tip; null when
      * the remote is not on this machine or nothing is found.
      */
-    String diagnoseLocalRemote(Repository r) {
+    private String diagnoseLocalRemote(Repository r) {
         LocalRemote.Location location = LocalRemote.locate(r, remote);
         if (location == null) {
             return null;
@@ -210,7 +255,7 @@ final class Fetcher {
     }
 
     /** Words for a refused fetch: the object, the rule, and that nothing changed. */
-    String refusal(Rejected e) {
+    private String refusal(Rejected e) {
         FetchCheck.Failed f = e.failed;
         if (f.missing) {
             return "fetch from " + remote + " is incomplete: " + f.getMessage() + " (is the remote repository damaged?"
@@ -221,7 +266,7 @@ final class Fetcher {
     }
 
     /** The object and rule of a refusal by JGit's own pack parser, or null when {@code e} is something else. */
-    static String parserRefusal(Throwable e) {
+    private static String parserRefusal(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof CorruptObjectException c && c.getErrorType() != null) {
                 return "fails git's fsck check " + c.getErrorType().getMessageId() + " (" + c.getMessage() + ")";

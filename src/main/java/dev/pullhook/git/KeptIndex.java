@@ -20,7 +20,7 @@ import java.util.Map;
  * the tree spares the local-changes check its walk of HEAD against the index (every folder of HEAD is
  * read when the index has no cache-tree, as after any JGit write). That knowledge belongs to the entries it
  * was learnt from: a re-read replaces every entry object, so any change of the file on disk (git add,
- * git rm --cached, a stash, JGit's own reset) drops it. Not thread-safe: {@link WorkingCopy} guards it.
+ * git rm --cached, a stash, JGit's own reset) drops it. Not thread-safe: {@link OpenRepository} guards it.
  */
 final class KeptIndex {
     private DirCache index;

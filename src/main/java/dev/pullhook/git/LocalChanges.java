@@ -6,48 +6,34 @@ import org.eclipse.jgit.dircache.DirCacheIterator;
 import org.eclipse.jgit.lib.Constants;
 import org.eclipse.jgit.lib.CoreConfig;
 import org.eclipse.jgit.lib.ObjectInserter;
-import org.eclipse.jgit.lib.FileMode;
 import org.eclipse.jgit.lib.ObjectId;
-import org.eclipse.jgit.lib.ObjectReader;
 import org.eclipse.jgit.lib.Repository;
 import org.eclipse.jgit.treewalk.CanonicalTreeParser;
 import org.eclipse.jgit.treewalk.EmptyTreeIterator;
-import org.eclipse.jgit.treewalk.FileTreeIterator;
 import org.eclipse.jgit.treewalk.TreeWalk;
-import org.eclipse.jgit.treewalk.WorkingTreeIterator;
-import org.eclipse.jgit.treewalk.filter.AndTreeFilter;
 import org.eclipse.jgit.treewalk.WorkingTreeOptions;
-import org.eclipse.jgit.treewalk.filter.PathFilterGroup;
 import org.eclipse.jgit.treewalk.filter.TreeFilter;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InterruptedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFileAttributes;
-import java.nio.file.attribute.PosixFilePermission;
 import java.time.Instant;
-import java.util.HashMap;
 import java.util.HashSet;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.ForkJoinTask;
 
 /**
  * Finds the tracked files whose content differs from HEAD: edited or deleted on disk, staged, or in
  * conflict. Like {@code git status --untracked-files=no}, and as git's own index refresh does it: first
  * HEAD is compared with the index (trees skipped whole when their ids match; not at all when the kept index
  * is known to hold HEAD's tree), and every index entry's
- * {@code lstat} with what the index recorded (type, executable bit, size, time). Only the paths that this
- * leaves in doubt (usually none) go through JGit's full walk of HEAD, the index and the working tree,
- * which reads files, applies filters and decides; for the files it finds unchanged, the next reset records
+ * {@code lstat} with what the index recorded (type, executable bit, size, time: {@link StatPass}). Only the
+ * paths that this leaves in doubt (usually none) go through JGit's full walk of HEAD, the index and the
+ * working tree, which reads files, applies filters and decides ({@link ContentWalk}), or, where nothing
+ * transforms a file's bytes, a hash of the files; for the files found unchanged, the next reset records
  * the stat data seen in the index ({@link KeptIndex#takeRefreshes}), as git's refresh does. Untracked
  * folders (uploads, caches, node_modules) are never entered, and no folder is listed.
  */
@@ -90,7 +76,8 @@ final class LocalChanges {
         }
         Set<String> doubtful = new HashSet<>(staged);
         Instant indexTime = indexTime(r);
-        Scan scan = onDisk == null ? statDiffers(r, kept, index, indexTime) : statDiffers(r, kept, index, indexTime, onDisk);
+        StatPass.Scan scan = onDisk == null ? StatPass.statDiffers(r, kept, index, indexTime)
+                : StatPass.statDiffers(r, kept, index, indexTime, onDisk);
         doubtful.addAll(scan.doubtful());
         if (doubtful.isEmpty()) {
             return new TreeSet<>();
@@ -98,7 +85,7 @@ final class LocalChanges {
         TreeSet<String> changed = staged.isEmpty() && doubtful.equals(scan.stale().keySet()) && contentIsBlob(r, kept)
                 ? compareContent(r, index, scan.stale()) : null;
         if (changed == null) {
-            changed = walk(r, index, head, doubtful);
+            changed = ContentWalk.walk(r, index, head, doubtful);
         }
         TreeSet<String> found = changed;
         // the content of these is as recorded and only their stat data moved (files copied without their
@@ -192,276 +179,6 @@ final class LocalChanges {
         return staged;
     }
 
-    /**
-     * Index entries whose file on disk may differ: anything but a regular file with the recorded
-     * executable bit, size and modification time under real folders, and every entry that the index
-     * itself marks as needing a look (smudged by a racy write, conflicted, submodules, symbolic links).
-     * Errs towards doubt: the full walk decides. A big index is split in two halves, one of them looked at
-     * on the common pool: lstat is most of the time, and a 2-core server does two at once.
-     */
-    private static Scan statDiffers(Repository r, KeptIndex kept, DirCache index, Instant indexTime)
-            throws IOException {
-        Path workTree = r.getWorkTree().toPath();
-        boolean fileMode = r.getConfig().get(WorkingTreeOptions.KEY).isFileMode();
-        int n = index.getEntryCount();
-        if (n < PARALLEL_FROM || Runtime.getRuntime().availableProcessors() < 2) {
-            return new StatScan(workTree, fileMode, kept, indexTime).scan(index, 0, n);
-        }
-        int half = n / 2;
-        ForkJoinTask<Scan> second = ForkJoinPool.commonPool()
-                .submit(() -> new StatScan(workTree, fileMode, kept, indexTime).scan(index, half, n));
-        Scan first = new StatScan(workTree, fileMode, kept, indexTime).scan(index, 0, half);
-        try {
-            Scan other = second.get();
-            first.doubtful().addAll(other.doubtful());
-            first.stale().putAll(other.stale());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new InterruptedIOException("interrupted while checking the working tree");
-        } catch (ExecutionException e) {
-            throw new IOException("cannot check the working tree: " + e.getCause(), e.getCause());
-        }
-        return first;
-    }
-
-    /** The stat pass over the entries at or under {@code paths} only (what a {@link TreeWatch} reported). */
-    private static Scan statDiffers(Repository r, KeptIndex kept, DirCache index, Instant indexTime, Set<String> paths) {
-        StatScan pass = new StatScan(r.getWorkTree().toPath(), r.getConfig().get(WorkingTreeOptions.KEY).isFileMode(),
-                kept, indexTime);
-        Scan scan = new Scan(new HashSet<>(), new HashMap<>());
-        for (String path : paths) {
-            EntryRange self = EntryRange.of(index, path);
-            pass.scan(scan, index, self.from(), self.to());
-            EntryRange under = EntryRange.within(index, path);
-            pass.scan(scan, index, under.from(), under.to());
-        }
-        return scan;
-    }
-
-    /**
-     * What the stat pass found: the paths in doubt, and among them the regular files whose only difference
-     * is their size or time, or a smudged entry (with their content id in the index and the stat data seen).
-     */
-    private record Scan(Set<String> doubtful, Map<String, KeptIndex.Refresh> stale) {
-    }
-
-    /** Index entries from this many on are checked in two halves. */
-    private static final int PARALLEL_FROM = 4_000;
-
-    /** One pass of lstat over a range of index entries; remembers which folders are real ones. */
-    private static final class StatScan {
-        private final Path workTree;
-        private final boolean fileMode;
-        private final KeptIndex kept;
-        /** When the index file was last written: an entry not older than that is compared by content (racy git). */
-        private final Instant indexTime;
-        private final Map<String, Boolean> realFolders = new HashMap<>();
-        private String lastFolder = "";
-        private boolean lastFolderReal = true;
-
-        StatScan(Path workTree, boolean fileMode, KeptIndex kept, Instant indexTime) {
-            this.workTree = workTree;
-            this.fileMode = fileMode;
-            this.kept = kept;
-            this.indexTime = indexTime;
-        }
-
-        Scan scan(DirCache index, int from, int to) {
-            Scan scan = new Scan(new HashSet<>(), new HashMap<>());
-            scan(scan, index, from, to);
-            return scan;
-        }
-
-        void scan(Scan scan, DirCache index, int from, int to) {
-            for (int i = from; i < to; i++) {
-                DirCacheEntry e = index.getEntry(i);
-                if (e.isAssumeValid() && e.getStage() == DirCacheEntry.STAGE_0) {
-                    continue;  // git does not look at these either
-                }
-                String path = pathOf(e);
-                boolean matches = statMatches(e, path, scan.stale());
-                if (!inRealFolder(path)) {
-                    scan.doubtful().add(path);
-                    scan.stale().remove(path);
-                } else if (!matches) {
-                    scan.doubtful().add(path);
-                }
-            }
-        }
-
-        /**
-         * The entry's path. {@link DirCacheEntry#getPathString()} decodes through a {@code CharsetDecoder},
-         * a third of this pass's own time under C1; the String constructor has a fast path for ASCII. Not
-         * valid UTF-8: JGit's own decoding, which the full walk's path filter matches.
-         */
-        private static String pathOf(DirCacheEntry e) {
-            String path = new String(e.getRawPath(), StandardCharsets.UTF_8);
-            return path.indexOf('\uFFFD') < 0 ? path : e.getPathString();
-        }
-
-        /**
-         * Whether the file's lstat matches the entry. When it is a regular file of the recorded type and
-         * executable bit whose size or time differ, or the entry is smudged, notes what was seen in {@code stale}.
-         */
-        private boolean statMatches(DirCacheEntry e, String path, Map<String, KeptIndex.Refresh> stale) {
-            int mode = e.getRawMode();
-            if (mode == FileMode.GITLINK.getBits() && e.getStage() == DirCacheEntry.STAGE_0) {
-                return true;  // a submodule's own work is never a local change: git stash and reset --hard leave it
-            }
-            if (e.getStage() != DirCacheEntry.STAGE_0 || e.isUpdateNeeded() || e.isSkipWorkTree()
-                    || e.isIntentToAdd() || (mode != FileMode.REGULAR_FILE.getBits()
-                    && mode != FileMode.EXECUTABLE_FILE.getBits())) {
-                return false;
-            }
-            FileStat a = FileStat.of(workTree.resolve(path));
-            if (a == null || !a.isFile()) {
-                return false;
-            }
-            if (fileMode && a.executable() != (mode == FileMode.EXECUTABLE_FILE.getBits())) {
-                return false;
-            }
-            if (!e.isSmudged() && e.getLength() == (int) a.size() && sameTimes(e, a, kept.stat(path))) {
-                return true;
-            }
-            stale.put(path, new KeptIndex.Refresh(e.getObjectId(), a));
-            return false;
-        }
-
-        /**
-         * Whether the times say the file is as the index recorded it, as strictly as git asks: the same
-         * modification time (to the nanosecond where the index has them), the same change time (any write,
-         * chmod, rename or {@code touch -r} moves it; JGit keeps it to the millisecond, and the full value
-         * with the inode is kept in memory for files this daemon saw), and not "racily clean" (written no
-         * earlier than the index itself, when an edit in the same tick would leave every time unchanged).
-         */
-        private boolean sameTimes(DirCacheEntry e, FileStat a, FileStat known) {
-            Instant recorded = e.getLastModifiedInstant();
-            // racy git: a file not older than the index may have changed in the same tick; an index written
-            // with whole seconds (git built without USE_NSEC) is compared by the second, as git does
-            if (recorded.getNano() == 0 ? recorded.getEpochSecond() >= indexTime.getEpochSecond()
-                    : !recorded.isBefore(indexTime)) {
-                return false;
-            }
-            // an index written without nanoseconds (git built without USE_NSEC) records whole seconds
-            boolean sameTime = recorded.equals(a.mtime())
-                    || (recorded.getNano() == 0 && recorded.getEpochSecond() == a.mtime().getEpochSecond());
-            if (!sameTime) {
-                return false;
-            }
-            if (known != null) {
-                return known.ino() == a.ino() && known.ctime().equals(a.ctime()) && known.mtime().equals(a.mtime());
-            }
-            long ctime = e.getCreationTime();
-            if (ctime == 0) {
-                return false;  // written by JGit without a change time: only the content can tell
-            }
-            return ctime == a.ctimeMillis() || (ctime % 1000 == 0 && ctime / 1000 == a.ctime().getEpochSecond());
-        }
-
-        /** False when a folder on the path is missing, a file, or a symbolic link (lstat follows those). */
-        private boolean inRealFolder(String path) {
-            int slash = path.lastIndexOf('/');
-            if (slash < 0) {
-                return true;
-            }
-            // entries are sorted by path: most share the folder of the one before
-            if (slash == lastFolder.length() && path.startsWith(lastFolder)) {
-                return lastFolderReal;
-            }
-            lastFolder = path.substring(0, slash);
-            lastFolderReal = isRealFolder(lastFolder);
-            return lastFolderReal;
-        }
-
-        private boolean isRealFolder(String folder) {
-            Boolean real = realFolders.get(folder);
-            if (real == null) {
-                int slash = folder.lastIndexOf('/');
-                real = (slash < 0 || isRealFolder(folder.substring(0, slash)))
-                        && Files.isDirectory(workTree.resolve(folder), LinkOption.NOFOLLOW_LINKS);
-                realFolders.put(folder, real);
-            }
-            return real;
-        }
-    }
-
-    /**
-     * JGit's walk of HEAD, the index and the working tree over {@code paths}: it reads files and decides.
-     * The index it walks is a copy of the entries of those paths (and of every .gitattributes), the files
-     * among them marked "smudged": the stat pass already doubted their stat data (a change time or inode JGit
-     * does not look at, or a racy time), so JGit must read the content, never take the index's word for
-     * it; yet the file must be hashed against its index entry, as git's {@code text=auto} conversion
-     * depends on whether the indexed blob holds CRLF.
-     */
-    private static TreeSet<String> walk(Repository r, DirCache index, ObjectId head, Set<String> paths)
-            throws IOException {
-        TreeSet<String> changed = new TreeSet<>();
-        try (ObjectReader reader = r.newObjectReader(); TreeWalk walk = new TreeWalk(r, reader)) {
-            walk.setOperationType(TreeWalk.OperationType.CHECKIN_OP);  // content is hashed as git add would
-            int headIdx = head == null ? walk.addTree(new EmptyTreeIterator()) : walk.addTree(head);
-            int indexIdx = walk.addTree(new DirCacheIterator(doubtedCopy(index, paths)));
-            FileTreeIterator files = new FileTreeIterator(r);
-            int treeIdx = walk.addTree(files);
-            files.setDirCacheIterator(walk, indexIdx);
-            walk.setRecursive(true);
-            walk.setFilter(AndTreeFilter.create(PathFilterGroup.createFromStrings(paths),
-                    new Tracked(headIdx, indexIdx)));
-            while (walk.next()) {
-                DirCacheIterator inIndex = walk.getTree(indexIdx, DirCacheIterator.class);
-                WorkingTreeIterator onDisk = walk.getTree(treeIdx, WorkingTreeIterator.class);
-                DirCacheEntry entry = inIndex == null ? null : inIndex.getDirCacheEntry();
-                boolean gitlink = entry != null && entry.getFileMode() == FileMode.GITLINK;
-                boolean differs = entry == null                       // only in HEAD: a staged deletion
-                        || entry.getStage() != DirCacheEntry.STAGE_0  // in conflict
-                        || !walk.getObjectId(headIdx).equals(entry.getObjectId())   // staged
-                        || walk.getFileMode(headIdx) != entry.getFileMode()
-                        || (!gitlink && onDisk == null)               // deleted on disk
-                        || (!gitlink && onDisk.isModified(entry, true, reader));
-                if (differs) {
-                    changed.add(walk.getPathString());
-                }
-            }
-            for (int i = 0; i < index.getEntryCount(); i++) {
-                // a conflict's higher stages may not line up with the walk's entries: name them all
-                if (index.getEntry(i).getStage() != DirCacheEntry.STAGE_0) {
-                    changed.add(index.getEntry(i).getPathString());
-                }
-            }
-        }
-        return changed;
-    }
-
-    /** The entries of {@code paths} (files smudged) and of every .gitattributes, in an index of their own. */
-    private static DirCache doubtedCopy(DirCache index, Set<String> paths) {
-        java.util.TreeMap<Integer, Boolean> picked = new java.util.TreeMap<>();  // position -> doubted
-        for (String path : paths) {
-            EntryRange range = EntryRange.of(index, path);
-            for (int i = range.from(); i < range.to(); i++) {
-                picked.put(i, true);
-            }
-        }
-        byte[] attributes = Constants.DOT_GIT_ATTRIBUTES.getBytes(StandardCharsets.US_ASCII);
-        for (int i = 0; i < index.getEntryCount(); i++) {
-            byte[] raw = index.getEntry(i).getRawPath();
-            int at = raw.length - attributes.length;
-            if (at >= 0 && (at == 0 || raw[at - 1] == '/')
-                    && java.util.Arrays.equals(raw, at, raw.length, attributes, 0, attributes.length)) {
-                picked.putIfAbsent(i, false);
-            }
-        }
-        DirCache copy = DirCache.newInCore();
-        org.eclipse.jgit.dircache.DirCacheBuilder builder = copy.builder();
-        picked.forEach((i, doubted) -> {
-            DirCacheEntry c = new DirCacheEntry(index.getEntry(i));
-            if (doubted && (c.getFileMode() == FileMode.REGULAR_FILE || c.getFileMode() == FileMode.EXECUTABLE_FILE)) {
-                c.setLength(0);  // a non-empty blob recorded with length 0 is "smudged": JGit reads the file
-            }
-            builder.add(c);
-        });
-        builder.finish();
-        return copy;
-    }
-
     /** The index file's modification time: entries not older than it are compared by content. */
     private static Instant indexTime(Repository r) {
         try {
@@ -471,20 +188,4 @@ final class LocalChanges {
         }
     }
 
-    /** Keeps only paths the index or HEAD knows, so untracked folders are never entered. */
-    private static final class Tracked extends StatelessFilter {
-        private final int headIdx;
-        private final int indexIdx;
-
-        Tracked(int headIdx, int indexIdx) {
-            this.headIdx = headIdx;
-            this.indexIdx = indexIdx;
-        }
-
-        @Override
-        public boolean include(TreeWalk walk) {
-            return walk.getTree(indexIdx, DirCacheIterator.class) != null || walk.getRawMode(headIdx) != 0;
-        }
-
-    }
 }

@@ -49,21 +49,6 @@ final class PathRules {
         return encodingProblem(name, from, to);
     }
 
-    /** Why a path of several segments cannot be written; null when every segment is fine. */
-    static String pathProblem(byte[] path, int length, FileMode mode) {
-        int start = 0;
-        for (int i = 0; i <= length; i++) {
-            if (i == length || path[i] == '/') {
-                String problem = segmentProblem(path, start, i, i == length ? mode : FileMode.TREE);
-                if (problem != null) {
-                    return problem;
-                }
-                start = i + 1;
-            }
-        }
-        return null;
-    }
-
     /** Whether this JVM writes file names as UTF-8; when not (LANG=C), only ASCII names can be written. */
     static boolean namesAreUtf8() {
         return WorkingCopy.fileNamesNotUtf8() == null;

@@ -130,17 +130,6 @@ final class ResetPlan {
         return CANONICAL.contains(new String(raw, from, to - from, java.nio.charset.StandardCharsets.US_ASCII));
     }
 
-    /** The paths the reset writes (changed or rewritten), for the untracked-files check. */
-    Set<String> writtenPaths() {
-        Set<String> out = new HashSet<>(rewritten);
-        for (Change c : changes) {
-            if (!c.deleted()) {
-                out.add(c.path());
-            }
-        }
-        return out;
-    }
-
     /**
      * The given paths and the folders on their way. Unlike JGit's {@code PathFilterGroup} it never stops the
      * walk (which, or-ed with ANY_DIFF, would end the walk at the last edited path).

@@ -9,9 +9,11 @@ import org.eclipse.jgit.lib.ObjectId;
 import org.eclipse.jgit.lib.ObjectReader;
 import org.eclipse.jgit.lib.Repository;
 import org.eclipse.jgit.submodule.SubmoduleWalk;
+import org.eclipse.jgit.transport.URIish;
 import org.eclipse.jgit.treewalk.TreeWalk;
 
 import java.io.IOException;
+import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import java.util.Set;
@@ -76,6 +78,16 @@ final class Submodules {
             if (url != null) {
                 checkUrl(name, resolve(r, url), allowed);
             }
+        }
+    }
+
+    /** The host of {@code remote}'s URL: a submodule there gets the remote's credentials. Null when there is none. */
+    static String originHost(Repository r, String remote) {
+        String url = r.getConfig().getString("remote", remote, "url");
+        try {
+            return url == null ? null : new URIish(url).getHost();
+        } catch (URISyntaxException e) {
+            return null;  // a URL JGit cannot read has no host to send credentials to
         }
     }
 

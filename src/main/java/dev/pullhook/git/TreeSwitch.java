@@ -7,6 +7,7 @@ import org.eclipse.jgit.dircache.DirCacheEntry;
 import org.eclipse.jgit.errors.LockFailedException;
 import org.eclipse.jgit.lib.Constants;
 import org.eclipse.jgit.lib.FileMode;
+import org.eclipse.jgit.lib.ObjectId;
 import org.eclipse.jgit.lib.ObjectReader;
 import org.eclipse.jgit.lib.RefUpdate;
 import org.eclipse.jgit.lib.Repository;
@@ -70,33 +71,63 @@ final class TreeSwitch {
         if (plan.notFast != null || plan.head == null) {
             return false;
         }
-        Path workTree = repo.getWorkTree().toPath();
         DirCache index = kept.read(repo);
         if (!index.lock()) {
             throw new LockFailedException(repo.getIndexFile());
         }
-        try (ObjectReader reader = repo.newObjectReader()) {
+        try {
             kept.read(repo);  // the same object, read again if changed on disk since
             boolean exact = plan.headTree.equals(kept.knownTree());
-            WorkingTreeOptions options = repo.getConfig().get(WorkingTreeOptions.KEY);
-            Folders folders = new Folders(workTree);
-            List<ResetPlan.Change> changes = plan.changes;
-            List<DirCacheEditor.PathEdit> edits = new ArrayList<>();
-            Set<String> rewritten = new HashSet<>();
-            for (int i = changes.size() - 1; i >= 0; i--) {  // deepest first
-                ResetPlan.Change c = changes.get(i);
-                if (c.deleted()) {
-                    folders.delete(c.path());
-                    edits.add(new DirCacheEditor.DeletePath(c.path()));
-                    rewritten.add(c.path());
-                    kept.wrote(c.path(), null);
-                }
+            Folders folders = new Folders(repo.getWorkTree().toPath());
+            Edits edits = new Edits(new ArrayList<>(), new HashSet<>());
+            delete(plan, folders, kept, edits);
+            write(repo, plan, folders, kept, edits);
+            // A new lock, taken after the files are written: JGit marks as "racily clean" every entry whose
+            // file is not older than the lock file, which would make the next check read back every file
+            // written here; git compares with the moment the index is written, as this now does.
+            index.unlock();
+            if (!index.lock()) {
+                throw new LockFailedException(repo.getIndexFile());
             }
-            for (ResetPlan.Change c : changes) {
+            exact &= kept.read(repo) == index && !kept.reread();
+            commit(index, kept, edits, exact ? plan.targetTree : null);
+        } finally {
+            index.unlock();
+        }
+        moveHead(repo, plan);
+        return true;
+    }
+
+    /** The index edits of the paths written or deleted so far, and those paths. */
+    private record Edits(List<DirCacheEditor.PathEdit> list, Set<String> paths) {
+        void add(DirCacheEditor.PathEdit edit, String path) {
+            list.add(edit);
+            paths.add(path);
+        }
+    }
+
+    /** The deletions first, deepest first, removing the folders they leave empty. */
+    private static void delete(ResetPlan plan, Folders folders, KeptIndex kept, Edits edits) throws IOException {
+        List<ResetPlan.Change> changes = plan.changes;
+        for (int i = changes.size() - 1; i >= 0; i--) {  // deepest first
+            ResetPlan.Change c = changes.get(i);
+            if (c.deleted()) {
+                folders.delete(c.path());
+                edits.add(new DirCacheEditor.DeletePath(c.path()), c.path());
+                kept.wrote(c.path(), null);
+            }
+        }
+    }
+
+    /** Then every added or changed file, as checkout writes it (filters, eol), with its entry as written. */
+    private static void write(Repository repo, ResetPlan plan, Folders folders, KeptIndex kept, Edits edits)
+            throws IOException {
+        WorkingTreeOptions options = repo.getConfig().get(WorkingTreeOptions.KEY);
+        try (ObjectReader reader = repo.newObjectReader()) {
+            for (ResetPlan.Change c : plan.changes) {
                 if (c.deleted()) {
                     continue;
                 }
-                rewritten.add(c.path());
                 FileStat written = folders.write(c.path(), out -> DirCacheCheckout.getContent(repo, c.path(),
                         c.metadata(), reader.open(c.newId(), Constants.OBJ_BLOB), options, out),
                         c.newMode() == FileMode.EXECUTABLE_FILE);
@@ -108,31 +139,27 @@ final class TreeSwitch {
                         ent.setObjectId(c.newId());
                         record(ent, written);
                     }
-                });
+                }, c.path());
             }
-            // A new lock, taken after the files are written: JGit marks as "racily clean" every entry whose
-            // file is not older than the lock file, which would make the next check read back every file
-            // written here; git compares with the moment the index is written, as this now does.
-            index.unlock();
-            if (!index.lock()) {
-                throw new LockFailedException(repo.getIndexFile());
-            }
-            exact &= kept.read(repo) == index && !kept.reread();
-            DirCacheEditor editor = index.editor();
-            edits.forEach(editor::add);
-            refresh(index, editor, kept.takeRefreshes(), rewritten);
-            editor.finish();
-            kept.holds(null);
-            index.write();
-            if (!index.commit()) {
-                throw new IOException("cannot commit the index");
-            }
-            kept.holds(exact ? plan.targetTree : null);
-        } finally {
-            index.unlock();
         }
-        moveHead(repo, plan);
-        return true;
+    }
+
+    /**
+     * Writes the locked index with the edits and the stat data an earlier check verified.
+     *
+     * @param holds the tree the index now holds exactly, or null when not known
+     */
+    private static void commit(DirCache index, KeptIndex kept, Edits edits, ObjectId holds) throws IOException {
+        DirCacheEditor editor = index.editor();
+        edits.list().forEach(editor::add);
+        refresh(index, editor, kept.takeRefreshes(), edits.paths());
+        editor.finish();
+        kept.holds(null);
+        index.write();
+        if (!index.commit()) {
+            throw new IOException("cannot commit the index");
+        }
+        kept.holds(holds);
     }
 
     /** Points HEAD's branch at the target, with the reflog entry git's reset writes, and ORIG_HEAD at the old one. */

@@ -4,23 +4,17 @@ import org.eclipse.jgit.dircache.DirCache;
 
 import java.io.Closeable;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.ClosedWatchServiceException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
-import java.nio.file.InvalidPathException;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardWatchEventKinds;
 import java.nio.file.WatchEvent;
 import java.nio.file.WatchKey;
 import java.nio.file.WatchService;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Locale;
-import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
@@ -41,25 +35,19 @@ import java.util.concurrent.TimeUnit;
  * <p>
  * What inotify does not see, this cannot either: writes through a shared memory mapping, and changes made
  * by another machine on a network filesystem ({@link #unsupported} keeps the watch off there).
- * Not thread-safe: {@link WorkingCopy} calls it under its index lock.
+ * Not thread-safe: used under the index lock of {@link OpenRepository}.
  */
 final class TreeWatch implements Closeable {
     /** The folder in the git directory where cookies are written. */
     static final String COOKIES = "pullhook-watch";
     private static final long COOKIE_WAIT_MS = 2_000;
-    /** Filesystems where another machine may change files without an event here. */
-    private static final Set<String> REMOTE = Set.of("nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "ceph",
-            "glusterfs", "afs", "lustre", "gpfs", "ocfs2", "gfs2", "davfs", "virtiofs");
 
     private final Path workTree;
     private final Path cookieDir;
     private final WatchService service;
     private final WatchKey cookieKey;
-    private final Map<String, WatchKey> watched = new HashMap<>();
-    private final Map<WatchKey, String> folderOf = new HashMap<>();
+    private final WatchedFolders folders;
     private final Set<String> dirty = new HashSet<>();
-    /** The filesystems (devices) of the watched folders, each checked once ({@link #checkDevice}). */
-    private final Set<Object> devices = new HashSet<>();
     private boolean everything = true;
     private String failure;
     private long cookies;
@@ -69,6 +57,7 @@ final class TreeWatch implements Closeable {
         this.cookieDir = cookieDir;
         this.service = service;
         this.cookieKey = cookieKey;
+        this.folders = new WatchedFolders(workTree, service);
     }
 
     /**
@@ -80,19 +69,8 @@ final class TreeWatch implements Closeable {
         if (names != null) {
             return "file names are decoded as " + names + ", not UTF-8 (run java with LANG=C.UTF-8, as the systemd unit does)";
         }
-        String remote = remoteFilesystem(workTree);
+        String remote = WatchedFolders.remoteFilesystem(workTree);
         return remote == null ? null : "the working copy is on " + remote;
-    }
-
-    /** What kind of network filesystem {@code dir} is on (changes made elsewhere send no event), or null. */
-    private static String remoteFilesystem(Path dir) {
-        try {
-            String type = Files.getFileStore(dir).type().toLowerCase(Locale.ROOT);
-            return REMOTE.contains(type) || type.startsWith("fuse")
-                    ? "a " + type + " filesystem, where changes made elsewhere send no event" : null;
-        } catch (IOException | RuntimeException e) {
-            return "a filesystem that cannot be told (" + e.getMessage() + ")";
-        }
     }
 
     /** Starts watching the cookie folder; the working tree's folders are watched by the first {@link #restart}. */
@@ -139,21 +117,10 @@ final class TreeWatch implements Closeable {
         while ((key = poll(0)) != null) {
             key.pollEvents();
             if (!key.reset()) {
-                forget(key);
+                folders.forget(key);
             }
         }
-        Set<String> folders = foldersOf(index, 0, index.getEntryCount(), "");
-        for (String folder : new ArrayList<>(watched.keySet())) {
-            if (!folders.contains(folder)) {
-                unwatch(folder);
-            }
-        }
-        for (String folder : folders) {  // sorted: a parent before its children
-            WatchKey k = watched.get(folder);
-            if (k == null || !k.isValid()) {
-                watch(folder);
-            }
-        }
+        folders.watchOnly(WatchedFolders.foldersOf(index, 0, index.getEntryCount(), ""));
         dirty.clear();
         everything = false;
     }
@@ -245,7 +212,7 @@ final class TreeWatch implements Closeable {
             }
             return seen;
         }
-        String folder = folderOf.get(key);
+        String folder = folders.folderOf(key);
         if (folder == null) {
             return false;  // unwatched meanwhile; its events are about the old place, known changed already
         }
@@ -261,13 +228,13 @@ final class TreeWatch implements Closeable {
             }
             dirty.add(path);
             if (e.kind() == StandardWatchEventKinds.ENTRY_DELETE) {
-                unwatchUnder(path);  // deleted, or moved away: a watch would keep reporting the old names
+                folders.unwatchUnder(path);  // deleted, or moved away: a watch would keep reporting the old names
             } else if (e.kind() == StandardWatchEventKinds.ENTRY_CREATE) {
                 watchNew(path, index);
             }
         }
         if (!valid) {
-            forget(key);
+            folders.forget(key);
             if (folder.isEmpty()) {
                 everything = true;  // the working tree's top folder itself
             } else {
@@ -279,7 +246,7 @@ final class TreeWatch implements Closeable {
 
     /** A folder created or moved in: watch it and its tracked folders, if it holds tracked paths. */
     private void watchNew(String path, DirCache index) throws IOException {
-        Path dir = resolve(path);
+        Path dir = folders.resolve(path);
         if (dir == null || !Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
@@ -287,81 +254,9 @@ final class TreeWatch implements Closeable {
         if (within.isEmpty()) {
             return;
         }
-        unwatchUnder(path);
-        for (String folder : foldersOf(index, within.from(), within.to(), path)) {  // path itself first
-            watch(folder);
-        }
-    }
-
-    /**
-     * Watches one folder, if it is a real folder (not missing, not a link); a missing one is seen when its
-     * parent reports it created.
-     */
-    private void watch(String folder) throws IOException {
-        Path dir = resolve(folder);
-        if (dir == null) {
-            throw new IOException("cannot watch the folder \"" + folder + "\": its name has no file name here");
-        }
-        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        WatchKey old = watched.remove(folder);
-        if (old != null) {
-            folderOf.remove(old);
-            old.cancel();
-        }
-        WatchKey key;
-        try {
-            key = dir.register(service, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_DELETE,
-                    StandardWatchEventKinds.ENTRY_MODIFY);
-        } catch (IOException e) {
-            if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
-                return;  // removed meanwhile: its parent reports that
-            }
-            throw new IOException("cannot watch " + dir + ": " + e.getMessage()
-                    + " (inotify watch limit? sysctl fs.inotify.max_user_watches)", e);
-        }
-        checkDevice(folder, dir);
-        String before = folderOf.put(key, folder);
-        if (before != null && !before.equals(folder)) {
-            // the same folder under another name (a link, a bind mount): events would carry one name only
-            throw new IOException("cannot watch " + dir + ": it is also " + resolve(before));
-        }
-        watched.put(folder, key);
-    }
-
-    /** A folder on another filesystem than the top (a mount inside the working copy) must not be a network one. */
-    private void checkDevice(String folder, Path dir) throws IOException {
-        Object device = Files.getAttribute(dir, "unix:dev", LinkOption.NOFOLLOW_LINKS);
-        if (devices.add(device) && !folder.isEmpty()) {
-            String remote = remoteFilesystem(dir);
-            if (remote != null) {
-                throw new IOException("the folder " + folder + " is on " + remote);
-            }
-        }
-    }
-
-    private void unwatchUnder(String path) {
-        String prefix = path + "/";
-        for (String folder : new ArrayList<>(watched.keySet())) {
-            if (folder.equals(path) || folder.startsWith(prefix)) {
-                unwatch(folder);
-            }
-        }
-    }
-
-    private void unwatch(String folder) {
-        WatchKey key = watched.remove(folder);
-        if (key != null) {
-            folderOf.remove(key);
-            key.cancel();
-        }
-    }
-
-    private void forget(WatchKey key) {
-        String folder = folderOf.remove(key);
-        if (folder != null && watched.get(folder) == key) {
-            watched.remove(folder);
+        folders.unwatchUnder(path);
+        for (String folder : WatchedFolders.foldersOf(index, within.from(), within.to(), path)) {  // path itself first
+            folders.watch(folder);
         }
     }
 
@@ -382,14 +277,6 @@ final class TreeWatch implements Closeable {
         return p;
     }
 
-    private Path resolve(String folder) {
-        try {
-            return folder.isEmpty() ? workTree : workTree.resolve(folder);
-        } catch (InvalidPathException e) {
-            return null;
-        }
-    }
-
     private WatchKey poll(long ms) throws IOException {
         try {
             return ms <= 0 ? service.poll() : service.poll(ms, TimeUnit.MILLISECONDS);
@@ -400,33 +287,6 @@ final class TreeWatch implements Closeable {
         } catch (ClosedWatchServiceException e) {
             throw new IOException("the file watch was closed", e);
         }
-    }
-
-    /**
-     * {@code top} and every folder under it that holds a tracked path of entries {@code from} to {@code to}
-     * (all under {@code top}), with the folders between, sorted: a parent before its children.
-     */
-    private static TreeSet<String> foldersOf(DirCache index, int from, int to, String top) {
-        TreeSet<String> folders = new TreeSet<>();
-        folders.add(top);
-        String last = "";
-        for (int i = from; i < to; i++) {
-            String path = new String(index.getEntry(i).getRawPath(), StandardCharsets.UTF_8);
-            int slash = path.lastIndexOf('/');
-            if (slash < 0) {
-                continue;
-            }
-            String folder = path.substring(0, slash);
-            if (folder.equals(last)) {
-                continue;
-            }
-            last = folder;
-            while (folder.length() > top.length() && folders.add(folder)) {
-                int up = folder.lastIndexOf('/');
-                folder = up < 0 ? "" : folder.substring(0, up);
-            }
-        }
-        return folders;
     }
 
     @Override

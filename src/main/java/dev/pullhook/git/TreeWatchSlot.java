@@ -10,7 +10,7 @@ import java.nio.file.Path;
  * The tree watch of one working copy ({@code deploy.watch}): none until asked for, opened by the first
  * check after that, and given up for good, with one log line saying why, where the working tree cannot be
  * watched reliably (INFO: a setting of this machine) or when the watch fails (WARN). Given up, every check
- * looks at each tracked file. Not thread-safe: {@link WorkingCopy} calls it under its index lock.
+ * looks at each tracked file. Not thread-safe: used under the index lock of {@link OpenRepository}.
  */
 final class TreeWatchSlot implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(TreeWatch.class);

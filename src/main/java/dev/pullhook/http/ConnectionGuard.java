@@ -203,11 +203,6 @@ final class ConnectionGuard extends AbstractLifeCycle implements Connection.List
         endPoint.close(new CutOff("no request head within server.header.timeout.seconds"));
     }
 
-    /** How many connections are open (for tests). */
-    int openConnections() {
-        return open.size();
-    }
-
     private static String client(EndPoint endPoint) {
         SocketAddress remote = endPoint.getRemoteSocketAddress();
         return remote instanceof InetSocketAddress inet ? inet.getAddress().getHostAddress() : String.valueOf(remote);

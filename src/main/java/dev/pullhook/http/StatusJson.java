@@ -53,7 +53,7 @@ final class StatusJson {
             m.put("host", e.host().toString());
             m.put("event", e.event());
             m.put("at", e.at().toString());
-            m.put("outcome", e.outcome());
+            m.put("outcome", e.outcome().toString());
             m.put("deploy", e.deployId() == 0 ? null : e.deployId());
             seen.add(m);
         }

@@ -103,7 +103,7 @@ final class StatusPage {
                 String outcome = d.outcome().toString();
                 h.append("<tr><td>").append(d.id())
                         .append("</td><td>").append(esc(d.started().truncatedTo(ChronoUnit.SECONDS).toString()))
-                        .append("</td><td>").append(esc(d.trigger()))
+                        .append("</td><td>").append(esc(d.trigger().toString()))
                         .append("</td><td class=\"").append(esc(outcome)).append("\">").append(esc(outcome))
                         .append("</td><td>").append(d.ms()).append(" ms")
                         .append("</td><td><code>").append(esc(abbrev(d.from())))

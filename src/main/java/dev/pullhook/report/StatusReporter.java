@@ -5,6 +5,7 @@ import dev.pullhook.config.ReportOptions;
 import dev.pullhook.config.SiteConfig;
 import dev.pullhook.deploy.DeployService;
 import dev.pullhook.deploy.Deployment;
+import dev.pullhook.deploy.Trigger;
 import dev.pullhook.deploy.SecretRedactor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -149,7 +150,7 @@ public final class StatusReporter implements AutoCloseable {
             return;
         }
         commits.put(s.id(), s.to());
-        String doing = s.trigger().equals("rollback") ? "rolling back" : "deploying";
+        String doing = s.trigger() == Trigger.ROLLBACK ? "rolling back" : "deploying";
         queue(new CommitStatus(s.id(), s.to(), CommitStatus.State.PENDING, doing + " (deploy " + s.id() + ")"));
     }
 
@@ -160,7 +161,7 @@ public final class StatusReporter implements AutoCloseable {
             log.debug("report skipped{} deploy={} outcome={}: no commit to report on", label, d.id(), d.outcome());
             return;
         }
-        boolean rollback = d.trigger().equals("rollback");
+        boolean rollback = d.trigger() == Trigger.ROLLBACK;
         CommitStatus status = d.outcome() == Deployment.Outcome.DEPLOYED
                 ? new CommitStatus(d.id(), commit, CommitStatus.State.SUCCESS,
                         (rollback ? "rolled back in " : "deployed in ") + duration(d.ms()))

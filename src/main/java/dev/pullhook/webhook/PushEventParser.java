@@ -1,14 +1,7 @@
 package dev.pullhook.webhook;
 
-import com.fasterxml.jackson.core.JsonParser;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
-import java.io.IOException;
-import java.net.URLDecoder;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -16,7 +9,7 @@ import java.util.function.Function;
 
 /**
  * Turns a verified delivery (headers + raw body) into a {@link PushEvent}: which host sent it, and whether
- * it pushes the configured branch. Knows each host's headers and JSON shape (see
+ * it pushes the configured branch. Knows each host's headers ({@link HostHeaders}) and JSON shape (see
  * {@code src/test/resources/payloads/README.md}); knows nothing about git or HTTP status codes.
  * Must only be called after the signature was checked: it parses attacker-controlled text otherwise.
  */
@@ -26,11 +19,6 @@ public final class PushEventParser {
 
     private final String branch;
     private final String branchRef;
-    private final ObjectMapper json = new ObjectMapper()
-            // two values for one key is ambiguous: reject rather than guess which one a host meant
-            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
-            // one JSON value and nothing after it: "{...} garbage" is not what a host sends
-            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
 
     public PushEventParser(String branch) {
         this.branch = branch;
@@ -43,8 +31,8 @@ public final class PushEventParser {
      * @param body        the raw body (already verified)
      */
     public PushEvent parse(Function<String, String> header, String contentType, byte[] body) {
-        Host host = host(header);
-        String event = event(host, header);
+        Host host = HostHeaders.host(header);
+        String event = HostHeaders.event(host, header);
         if (host == Host.MANUAL) {
             return PushEvent.deploy(host, event, null);
         }
@@ -62,13 +50,13 @@ public final class PushEventParser {
             default:
                 break;
         }
-        if (!isPush(host, event)) {
+        if (!HostHeaders.isPush(host, event)) {
             return PushEvent.ignore(host, event, Reason.notPush(event));
         }
         JsonNode root;
         try {
-            root = readBody(contentType, body);
-        } catch (BadBody e) {
+            root = JsonBody.read(contentType, body);
+        } catch (JsonBody.BadBody e) {
             return PushEvent.invalid(host, event, e.getMessage());
         }
         if (!root.isObject()) {
@@ -79,133 +67,6 @@ public final class PushEventParser {
             case BITBUCKET_DC -> bitbucketDc(root, event);
             default -> singleRef(host, root, event);
         };
-    }
-
-    /** Gitea, Forgejo and Gogs also send GitHub's headers, so their own are checked first. */
-    static Host host(Function<String, String> header) {
-        if (present(header, "X-Forgejo-Event")) {
-            return Host.FORGEJO;
-        }
-        if (present(header, "X-Gitea-Event")) {
-            return Host.GITEA;
-        }
-        if (present(header, "X-Gogs-Event")) {
-            return Host.GOGS;
-        }
-        if (present(header, "X-GitHub-Event")) {
-            return Host.GITHUB;
-        }
-        if (present(header, "X-Gitlab-Event")) {
-            return Host.GITLAB;
-        }
-        if (present(header, "X-Event-Key")) {
-            if (present(header, "X-Request-UUID")) {
-                return Host.BITBUCKET_CLOUD;
-            }
-            String key = header.apply("X-Event-Key").strip();
-            if (present(header, "X-Request-Id") || key.equals("repo:refs_changed") || key.startsWith("diagnostics:")) {
-                return Host.BITBUCKET_DC;
-            }
-            return Host.BITBUCKET_CLOUD;
-        }
-        return Host.MANUAL;
-    }
-
-    private static String event(Host host, Function<String, String> header) {
-        String name = switch (host) {
-            case FORGEJO -> "X-Forgejo-Event";
-            case GITEA -> "X-Gitea-Event";
-            case GOGS -> "X-Gogs-Event";
-            case GITHUB -> "X-GitHub-Event";
-            case GITLAB -> "X-Gitlab-Event";
-            case BITBUCKET_CLOUD, BITBUCKET_DC -> "X-Event-Key";
-            case MANUAL -> null;
-        };
-        String value = name == null ? null : header.apply(name);
-        return value == null ? "-" : printable(value.strip());
-    }
-
-    private static boolean isPush(Host host, String event) {
-        // a system hook's body says which event it is (push, tag_push, repository_update...): read below
-        return switch (host) {
-            case BITBUCKET_CLOUD -> event.equals("repo:push");
-            case BITBUCKET_DC -> event.equals("repo:refs_changed");
-            case GITLAB -> event.equals("Push Hook") || event.equals("Tag Push Hook") || event.equals("System Hook");
-            default -> event.equals("push");
-        };
-    }
-
-    private JsonNode readBody(String contentType, byte[] body) throws BadBody {
-        if (body.length == 0) {
-            throw new BadBody("body is empty");
-        }
-        byte[] jsonBytes = body;
-        String type = contentType == null ? "" : contentType.toLowerCase(Locale.ROOT);
-        if (type.startsWith("application/x-www-form-urlencoded")) {
-            jsonBytes = formPayload(body);
-        }
-        try {
-            JsonNode root = json.readTree(jsonBytes);
-            if (root == null || root.isMissingNode()) {
-                throw new BadBody("body is empty");
-            }
-            return root;
-        } catch (JsonProcessingException e) {
-            JsonLocation at = e.getLocation();
-            String where = at == null ? "" : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")";
-            throw new BadBody("body is not valid JSON" + where + ": " + problem(e));
-        } catch (IOException e) {
-            throw new BadBody("body cannot be read as JSON");
-        }
-    }
-
-    /** Jackson's own words without the echo of the input, which may be long or hostile. */
-    private static String problem(JsonProcessingException e) {
-        String m = e.getOriginalMessage();
-        if (m == null) {
-            return "syntax error";
-        }
-        int quote = m.indexOf('\'');
-        String cut = quote > 0 ? m.substring(0, quote).strip() : m;
-        return printable(cut.length() > 80 ? cut.substring(0, 80) : cut);
-    }
-
-    /** GitHub's and Gitea's form content type: the JSON is the URL-encoded {@code payload} field. */
-    private static byte[] formPayload(byte[] body) throws BadBody {
-        String form = new String(body, StandardCharsets.US_ASCII);
-        byte[] payload = null;
-        for (String pair : form.split("&")) {
-            int eq = pair.indexOf('=');
-            String name = eq < 0 ? pair : pair.substring(0, eq);
-            if (name.equals("payload")) {
-                if (payload != null) {
-                    // as with duplicate JSON keys: two values are ambiguous
-                    throw new BadBody("form body has more than one payload field");
-                }
-                try {
-                    payload = URLDecoder.decode(eq < 0 ? "" : pair.substring(eq + 1), StandardCharsets.UTF_8)
-                            .getBytes(StandardCharsets.UTF_8);
-                } catch (IllegalArgumentException e) {
-                    throw new BadBody("form field payload is not URL-encoded");
-                }
-            }
-        }
-        if (payload == null) {
-            throw new BadBody("form body has no payload field");
-        }
-        return payload;
-    }
-
-    /** The JSON of a form delivery ({@code payload=<json>}), or null when {@code body} is not one. */
-    static byte[] formJson(String contentType, byte[] body) {
-        if (contentType == null || !contentType.toLowerCase(Locale.ROOT).startsWith("application/x-www-form-urlencoded")) {
-            return null;
-        }
-        try {
-            return formPayload(body);
-        } catch (BadBody e) {
-            return null;
-        }
     }
 
     /** GitHub, GitLab, Gitea, Forgejo, Gogs: one ref per delivery. */
@@ -397,11 +258,6 @@ public final class PushEventParser {
         return v.matches("[0-9a-f]{40}([0-9a-f]{24})?") ? v : null;
     }
 
-    private static boolean present(Function<String, String> header, String name) {
-        String v = header.apply(name);
-        return v != null && !v.isBlank();
-    }
-
     /** Text from a payload or header, fit for a log line and a JSON reason: bounded, no control characters. */
     static String printable(String s) {
         StringBuilder out = new StringBuilder(Math.min(s.length(), MAX_NAME));
@@ -414,13 +270,5 @@ public final class PushEventParser {
             out.append(Character.isISOControl(c) || Character.isWhitespace(c) && c != ' ' ? '?' : c);
         }
         return out.toString();
-    }
-
-    private static final class BadBody extends Exception {
-        private static final long serialVersionUID = 1L;
-
-        BadBody(String message) {
-            super(message, null, false, false);
-        }
     }
 }

@@ -17,11 +17,8 @@ import java.util.Map;
  */
 public final class RecentDeliveries {
     /** One remembered delivery: what it was and what pullhook answered. */
-    public record Entry(String id, Host host, String event, Instant at, String outcome, long deployId) {
+    public record Entry(String id, Host host, String event, Instant at, DeliveryOutcome outcome, long deployId) {
     }
-
-    /** The outcome that lets a redelivery through again: its deploy failed, so the host may retry. */
-    public static final String FAILED = "failed";
 
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(RecentDeliveries.class);
     private static final java.nio.file.attribute.FileAttribute<java.util.Set<java.nio.file.attribute.PosixFilePermission>>
@@ -87,8 +84,9 @@ public final class RecentDeliveries {
                     host = h;
                 }
             }
-            return host == null ? null : new Entry(f[5], host, f[4], Instant.ofEpochMilli(Long.parseLong(f[0])), f[1],
-                    Long.parseLong(f[2]));
+            DeliveryOutcome outcome = DeliveryOutcome.parse(f[1]);
+            return host == null || outcome == null ? null : new Entry(f[5], host, f[4],
+                    Instant.ofEpochMilli(Long.parseLong(f[0])), outcome, Long.parseLong(f[2]));
         } catch (NumberFormatException e) {
             return null;
         }
@@ -153,19 +151,20 @@ public final class RecentDeliveries {
 
     /**
      * Atomically: returns the remembered delivery with this id if there is one whose handling did not fail
-     * (a duplicate), otherwise remembers this one as {@code received} and returns null.
+     * (a duplicate), otherwise remembers this one as {@link DeliveryOutcome#RECEIVED} and returns null. A
+     * delivery whose deploy {@link DeliveryOutcome#FAILED} may come again: the host retries it.
      */
     public synchronized Entry claim(String id, Host host, String event) {
         Entry seen = find(id);
-        if (seen != null && !seen.outcome().equals(FAILED)) {
+        if (seen != null && seen.outcome() != DeliveryOutcome.FAILED) {
             return seen;
         }
-        remember(id, host, event, "received", 0);
+        remember(id, host, event, DeliveryOutcome.RECEIVED, 0);
         return null;
     }
 
     /** Remembers (or replaces) a delivery. */
-    public synchronized void remember(String id, Host host, String event, String outcome, long deployId) {
+    public synchronized void remember(String id, Host host, String event, DeliveryOutcome outcome, long deployId) {
         byId.remove(id);
         Entry entry = new Entry(id, host, event, clock.instant(), outcome, deployId);
         byId.put(id, entry);

@@ -2,6 +2,7 @@ package dev.pullhook.webhook;
 
 import dev.pullhook.deploy.DeployService;
 import dev.pullhook.deploy.Deployment;
+import dev.pullhook.deploy.Trigger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -131,47 +132,52 @@ public final class WebhookReceiver {
         switch (event.action()) {
             case PONG -> {
                 log.info("webhook ping {}", what);
-                remember(key, event, "pong", 0);
+                remember(key, event, DeliveryOutcome.PONG, 0);
                 return new Pong(event);
             }
             case IGNORE -> {
                 log.info("webhook ignored {} reason=\"{}\"", what, event.reason());
-                remember(key, event, "ignored", 0);
+                remember(key, event, DeliveryOutcome.IGNORED, 0);
                 return new Ignored(event);
             }
             default -> {
-                // DEPLOY, handled below
+                return deploy(event, key, delivery, what, auth);
             }
         }
+    }
+
+    /** A verified push of the branch: up to date already, or a deploy covers it. */
+    private Receipt deploy(PushEvent event, String key, String delivery, String what, AuthResult auth) {
         if (event.commit() != null && deploys.head().filter(event.commit()::equals).isPresent()) {
             log.info("webhook up-to-date {} commit={}", what, event.commit().substring(0, 7));
-            remember(key, event, "up-to-date", 0);
+            remember(key, event, DeliveryOutcome.UP_TO_DATE, 0);
             return new UpToDate(event.commit());
         }
         DeployService.Ticket ticket;
         try {
-            ticket = deploys.submit(event.host() == Host.MANUAL ? "manual" : "webhook", delivery, event.commit());
+            ticket = deploys.submit(event.host() == Host.MANUAL ? Trigger.MANUAL : Trigger.WEBHOOK, delivery, event.commit());
         } catch (IllegalStateException e) {
             log.warn("webhook refused {} reason=\"shutting down\"", what);
-            remember(key, event, RecentDeliveries.FAILED, 0);
+            remember(key, event, DeliveryOutcome.FAILED, 0);
             return new Unavailable();
         }
         log.info("webhook accepted {} header={} deploy={} {}", what, auth.header(), ticket.deployId(),
                 ticket.joined() ? "joined the queued deploy" : "queued");
-        remember(key, event, "queued", ticket.deployId());
-        if (key != null) {
-            // the outcome is remembered before anyone waiting on the deploy hears of it: a host (or a test)
-            // that redelivers a failed delivery the moment it gets the 500 must find it failed, not queued
-            CompletableFuture<Deployment> recorded = ticket.done().thenApply(d -> {
-                if (d != null) {
-                    deliveries.remember(key, event.host(), event.event(),
-                            d.outcome() == Deployment.Outcome.DEPLOYED ? "deployed" : RecentDeliveries.FAILED, d.id());
-                }
-                return d;
-            });
-            ticket = new DeployService.Ticket(ticket.deployId(), ticket.joined(), recorded);
+        remember(key, event, DeliveryOutcome.QUEUED, ticket.deployId());
+        if (key == null) {
+            return new Queued(ticket, event);
         }
-        return new Queued(ticket, event);
+        // the outcome is remembered before anyone waiting on the deploy hears of it: a host (or a test)
+        // that redelivers a failed delivery the moment it gets the 500 must find it failed, not queued
+        CompletableFuture<Deployment> recorded = ticket.done().thenApply(d -> {
+            if (d != null) {
+                deliveries.remember(key, event.host(), event.event(),
+                        d.outcome() == Deployment.Outcome.DEPLOYED ? DeliveryOutcome.DEPLOYED : DeliveryOutcome.FAILED,
+                        d.id());
+            }
+            return d;
+        });
+        return new Queued(new DeployService.Ticket(ticket.deployId(), ticket.joined(), recorded), event);
     }
 
     /**
@@ -201,7 +207,7 @@ public final class WebhookReceiver {
             return rollbackRejected(auth, client);
         }
         try {
-            DeployService.Ticket ticket = deploys.submitRollback("rollback");
+            DeployService.Ticket ticket = deploys.submitRollback();
             log.info("rollback accepted {}client={} header={} deploy={} queued", label, client, auth.header(), ticket.deployId());
             return new Queued(ticket, null);
         } catch (IllegalStateException e) {
@@ -234,13 +240,13 @@ public final class WebhookReceiver {
      */
     private AuthResult authenticate(Function<String, String> header, Function<String, List<String>> headerValues,
                                     byte[] body, String path) {
-        Host host = PushEventParser.host(header);
+        Host host = HostHeaders.host(header);
         if (host == Host.MANUAL) {
             return authenticator.authenticateManual(headerValues, "POST", path, body);
         }
         byte[] signed = body;
         if (host == Host.GITEA || host == Host.FORGEJO || host == Host.GOGS) {
-            byte[] json = PushEventParser.formJson(header.apply("Content-Type"), body);
+            byte[] json = JsonBody.formJson(header.apply("Content-Type"), body);
             if (json != null) {
                 signed = json;
             }
@@ -272,7 +278,7 @@ public final class WebhookReceiver {
         return new Rejected(auth, logged);
     }
 
-    private void remember(String key, PushEvent event, String outcome, long deployId) {
+    private void remember(String key, PushEvent event, DeliveryOutcome outcome, long deployId) {
         if (key != null) {
             deliveries.remember(key, event.host(), event.event(), outcome, deployId);
         }

@@ -14,7 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The bounds of the live logs, which the end-to-end tests (DeployLogIT) would need hundreds of deploys to reach. */
 class LiveLogTest {
     private static Deployment deployed(long id) {
-        return new Deployment(id, "manual", List.of(), Instant.now(), 5, "a".repeat(40), "b".repeat(40),
+        return new Deployment(id, Trigger.MANUAL, List.of(), Instant.now(), 5, "a".repeat(40), "b".repeat(40),
                 Deployment.Outcome.DEPLOYED, null, null, new CommandResult(0, false, 3, List.of("x")));
     }
 
@@ -22,7 +22,7 @@ class LiveLogTest {
     private static void run(LiveLog live, long id, int lines, String line) {
         live.queued(id);
         live.begin(id);
-        live.phase("command");
+        live.phase(Phase.COMMAND);
         Consumer<String> out = live.output();
         for (int i = 0; i < lines; i++) {
             out.accept(line);
@@ -108,7 +108,7 @@ class LiveLogTest {
         LiveLog live = new LiveLog();
         live.begin(4);
         DeployLog log = live.get(4).orElseThrow();
-        live.phase("lock");
+        live.phase(Phase.LOCK);
         live.discard(4);
         assertTrue(live.get(4).isEmpty());
         DeployLog.Batch rest = log.read(1, 100, 10_000);

@@ -20,9 +20,9 @@ class StateDirTest {
     void theMarkerHoldsTheLastPhaseAndIsGoneWhenCleared() throws Exception {
         try (StateDir state = StateDir.open(dir)) {
             assertNull(state.interruptedDeploy());
-            state.markRunning(7, "webhook", "local-changes");
-            state.markRunning(7, "webhook", "reset");
-            String marker = state.interruptedDeploy();
+            state.markRunning(7, Trigger.WEBHOOK, Phase.LOCAL_CHANGES);
+            state.markRunning(7, Trigger.WEBHOOK, Phase.RESET);
+            String marker = state.interruptedDeploy().text();
             assertTrue(marker.startsWith("deploy=7 trigger=webhook phase=reset pid="), marker);
             assertFalse(marker.contains("local-changes"), marker);
             assertEquals(1, Files.readString(dir.resolve("deploy.running")).lines().count());
@@ -35,8 +35,8 @@ class StateDirTest {
     void aLongerMarkerLeftBehindIsReplacedWhole() throws Exception {
         Files.writeString(dir.resolve("deploy.running"), "deploy=1 trigger=webhook phase=command " + "x".repeat(400) + "\n");
         try (StateDir state = StateDir.open(dir)) {
-            state.markRunning(2, "manual", "lock");
-            String marker = state.interruptedDeploy();
+            state.markRunning(2, Trigger.MANUAL, Phase.LOCK);
+            String marker = state.interruptedDeploy().text();
             assertTrue(marker.startsWith("deploy=2 trigger=manual phase=lock pid="), marker);
             assertFalse(marker.contains("xxx"), marker);
         }

@@ -1,0 +1,148 @@
+package dev.pullhook.config;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.Consumer;
+
+/**
+ * One site's keys, resolved by {@link ConfigLoader} (the site's own, its environment variable, the
+ * top-level key, the default), checked into a {@link SiteConfig}: every value of its type and range, the
+ * working copy as the git layer sees it ({@link RepoCheck}), its secrets ({@link SecretFinder}), how its
+ * deploys are reported ({@link ReportOptions}). Problems
+ * name the site's own keys ({@code site.blog.repo.path}).
+ */
+final class SiteLoader {
+    /** The working-copy checks, from the git layer (config reads no repository itself). */
+    private static final RepoCheck REPO = RepoCheck.find();
+
+    private final Map<String, String> env;
+    private final Consumer<String> warnings;
+    private final Map<String, Path> installedCredentials;
+    private final boolean secretsNeeded;
+
+    SiteLoader(Map<String, String> env, Consumer<String> warnings, Map<String, Path> installedCredentials,
+               boolean secretsNeeded) {
+        this.env = env;
+        this.warnings = warnings;
+        this.installedCredentials = installedCredentials;
+        this.secretsNeeded = secretsNeeded;
+    }
+
+    /** One site from its resolved keys; problems name the site's own keys. Null when it has problems. */
+    SiteConfig site(String name, Map<String, String> v, Path baseDir, List<String> problems) {
+        String p = name.isEmpty() ? "" : "site." + name + ".";
+        int before = problems.size();
+        Values values = new Values(p, v, problems);
+        String remote = values.string("repo.remote");
+        String branch = values.string("repo.branch");
+        long gitTimeout = values.number("git.timeout.seconds", 1, 3600);
+        long history = values.number("deploy.history.size", 1, 10_000);
+        DeployOptions.LocalChanges localChanges = values.choice("deploy.local.changes", DeployOptions.LocalChanges.class);
+        boolean clean = values.bool("deploy.clean");
+        long lockStale = values.number("deploy.lock.stale.seconds", 1, 86_400);
+        long lockWait = values.number("deploy.lock.wait.seconds", 0, 3600);
+        long deployTimeout = values.number("deploy.timeout.seconds", 1, 86_400);
+        boolean onStart = values.bool("deploy.on.start");
+        long poll = values.number("deploy.poll.seconds", 0, 86_400);
+        String command = v.get("deploy.command");
+        long commandTimeout = values.number("deploy.command.timeout.seconds", 1, 86_400);
+        boolean submodules = values.bool("deploy.submodules");
+        boolean watch = values.bool("deploy.watch");
+        GitOptions.Engine engine = values.choice("git.engine", GitOptions.Engine.class);
+        boolean fsck = values.bool("git.fsck");
+        Set<String> schemes = schemes(p + "deploy.submodules.allow", v.get("deploy.submodules.allow"), problems);
+        if (poll > 0 && poll < 5) {
+            problems.add(p + "deploy.poll.seconds: " + poll + " is too often; use 0 (off) or 5 and more");
+        }
+        if (remote != null && !remote.matches("[A-Za-z0-9][A-Za-z0-9._-]*")) {
+            problems.add(p + "repo.remote: \"" + remote + "\" is not a remote name");
+            remote = null;
+        }
+        String why = branch == null ? null : REPO.branchNameProblem(branch);
+        if (why != null) {
+            problems.add(p + "repo.branch: " + why);
+            branch = null;
+        }
+        Path repoPath = repoPath(p, v.get("repo.path"), remote, branch, baseDir, problems);
+        SecretFinder secrets = new SecretFinder(env, warnings, installedCredentials, secretsNeeded, baseDir, problems);
+        Secret secret = secrets.webhookSecret(p, name, v.get("webhook.secret.file"));
+        Secret signingKey = secrets.signingKey(p, name, v.get("webhook.signing.key.file"));
+        GitAuth gitAuth = secrets.gitAuth(p, name, v);
+        ReportOptions report = report(p, name, v, secrets, problems);
+        List<String> allowFrom = IpRange.list(p + "webhook.allow.from", v.get("webhook.allow.from"), problems);
+        Path stateDir = v.containsKey("state.dir") ? baseDir.resolve(v.get("state.dir")).normalize()
+                : repoPath == null ? null : REPO.defaultStateDir(repoPath);
+        if (problems.size() > before) {
+            return null;
+        }
+        DeployOptions deploy = new DeployOptions(localChanges, clean, Duration.ofSeconds(lockStale),
+                Duration.ofSeconds(lockWait), Duration.ofSeconds(deployTimeout), onStart, Duration.ofSeconds(poll),
+                command, Duration.ofSeconds(commandTimeout), submodules, watch, stateDir);
+        return new SiteConfig(name, repoPath, remote, branch, secret, Duration.ofSeconds(gitTimeout), (int) history,
+                deploy, gitAuth, allowFrom, new GitOptions(engine, fsck, schemes), signingKey, report);
+    }
+
+    /**
+     * {@code repo.path}, resolved: a folder this user can read, a working copy of {@code remote} with
+     * {@code branch} checked out ({@link RepoCheck}). Null when missing.
+     */
+    private static Path repoPath(String p, String repo, String remote, String branch, Path baseDir,
+                                 List<String> problems) {
+        if (repo == null) {
+            problems.add(p + "repo.path: missing (the git working copy to deploy, e.g. /srv/www/site)");
+            return null;
+        }
+        Path repoPath = baseDir.resolve(repo).normalize();
+        String denied = FileAccess.explain(repoPath, FileAccess.Need.READ);
+        if (denied == null && Files.isDirectory(repoPath.resolve(".git"))) {
+            denied = FileAccess.explain(repoPath.resolve(".git"), FileAccess.Need.READ);
+        }
+        if (denied != null) {
+            problems.add(p + "repo.path: cannot open " + repoPath + ": " + denied);
+        } else {
+            for (String problem : REPO.problems(repoPath, remote, branch)) {
+                problems.add(p + problem);
+            }
+        }
+        return repoPath;
+    }
+
+    /** {@code report.*}, when {@code report.host} is set (the other keys alone only warn); else null. */
+    private ReportOptions report(String p, String name, Map<String, String> v, SecretFinder secrets,
+                                 List<String> problems) {
+        if (!v.containsKey("report.host")) {
+            if (v.keySet().stream().anyMatch(k -> k.startsWith("report."))) {
+                warnings.accept(p + "report.host: not set, so the other report.* keys do nothing (no deploy is reported)");
+            }
+            return null;
+        }
+        return ReportOptions.parse(p, name, v, secrets.reportToken(p, name, v), !secretsNeeded, problems, warnings);
+    }
+
+    /** {@code deploy.submodules.allow}: a comma-separated list of {@link GitOptions#ALLOWABLE_SCHEMES}. */
+    private static Set<String> schemes(String key, String value, List<String> problems) {
+        Set<String> out = new TreeSet<>();
+        if (value == null) {
+            return out;
+        }
+        for (String part : value.split(",")) {
+            String s = part.strip().toLowerCase(Locale.ROOT);
+            if (s.isEmpty()) {
+                continue;
+            }
+            if (!GitOptions.ALLOWABLE_SCHEMES.contains(s)) {
+                problems.add(key + ": \"" + part.strip() + "\" is not one of file, http (https, ssh and scp-like"
+                        + " URLs are always allowed; ext:: and option-like URLs never are)");
+            } else {
+                out.add(s);
+            }
+        }
+        return out;
+    }
+}
