@@ -1,5 +1,7 @@
 package dev.pullhook.config;
 
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -54,6 +56,8 @@ final class SiteLoader {
         long commandTimeout = values.number("deploy.command.timeout.seconds", 1, 86_400);
         boolean submodules = values.bool("deploy.submodules");
         boolean watch = values.bool("deploy.watch");
+        CheckOptions check = check(p, v, values, problems);
+        boolean rollbackOnFailure = values.bool("deploy.rollback.on.failure");
         GitOptions.Engine engine = values.choice("git.engine", GitOptions.Engine.class);
         boolean fsck = values.bool("git.fsck");
         Set<String> schemes = schemes(p + "deploy.submodules.allow", v.get("deploy.submodules.allow"), problems);
@@ -83,7 +87,7 @@ final class SiteLoader {
         }
         DeployOptions deploy = new DeployOptions(localChanges, clean, Duration.ofSeconds(lockStale),
                 Duration.ofSeconds(lockWait), Duration.ofSeconds(deployTimeout), onStart, Duration.ofSeconds(poll),
-                command, Duration.ofSeconds(commandTimeout), submodules, watch, stateDir);
+                command, Duration.ofSeconds(commandTimeout), submodules, watch, stateDir, check, rollbackOnFailure);
         return new SiteConfig(name, repoPath, remote, branch, secret, Duration.ofSeconds(gitTimeout), (int) history,
                 deploy, gitAuth, allowFrom, new GitOptions(engine, fsck, schemes), signingKey, report);
     }
@@ -111,6 +115,33 @@ final class SiteLoader {
             }
         }
         return repoPath;
+    }
+
+    /** {@code deploy.check.*}: the URL must be an absolute http or https URL with a host. */
+    private static CheckOptions check(String p, Map<String, String> v, Values values, List<String> problems) {
+        String command = v.get("deploy.check.command");
+        long status = values.number("deploy.check.status", 100, 599);
+        long timeout = values.number("deploy.check.timeout.seconds", 1, 3600);
+        long retries = values.number("deploy.check.retries", 0, 100);
+        URI url = null;
+        String raw = v.get("deploy.check.url");
+        if (raw != null) {
+            try {
+                url = new URI(raw);
+                String scheme = url.getScheme() == null ? "" : url.getScheme().toLowerCase(Locale.ROOT);
+                if (!(scheme.equals("http") || scheme.equals("https")) || url.getHost() == null) {
+                    problems.add(p + "deploy.check.url: not an http or https URL with a host"
+                            + " (e.g. http://127.0.0.1/health)");
+                    url = null;
+                } else if (url.getUserInfo() != null) {
+                    problems.add(p + "deploy.check.url: must not hold a user name or password");
+                    url = null;
+                }
+            } catch (URISyntaxException e) {
+                problems.add(p + "deploy.check.url: not a URL (" + e.getReason() + ")");
+            }
+        }
+        return new CheckOptions(command, url, (int) status, Duration.ofSeconds(timeout), (int) retries);
     }
 
     /** {@code report.*}, when {@code report.host} is set (the other keys alone only warn); else null. */

@@ -44,6 +44,10 @@ final class Deployer {
     private final DeployCommand command;
     /** Masks the site's credentials in the command's output and in errors before they are logged or kept. */
     private final SecretRedactor redactor;
+    /** {@code deploy.check.*}, or null when none is configured. */
+    private final HealthCheck health;
+    /** Where the running deploy's lines go as they come (its live log). */
+    private final java.util.function.Supplier<Consumer<String>> output;
 
     /** @param output where each run's lines of {@code deploy.command}'s output go as they come, masked and cut */
     Deployer(WorkingCopy workingCopy, SiteConfig config, java.util.function.Supplier<Consumer<String>> output) {
@@ -54,6 +58,9 @@ final class Deployer {
         this.redactor = new SecretRedactor().registerAll(config.secrets());
         this.command = options.command() == null ? null
                 : new DeployCommand(options.command(), config.repoPath(), options.commandTimeout(), redactor, output);
+        this.output = output;
+        this.health = options.check() == null || !options.check().any() ? null
+                : new HealthCheck(options.check(), config.repoPath(), redactor, output);
         if (command != null && config.secret() != null && config.secret().source().startsWith("environment")) {
             // the command's own environment is clean, but /proc/<pid>/environ of its parent is not
             log.warn("deploy.command{} runs as the daemon's user and can read the daemon's environment"
@@ -118,6 +125,9 @@ final class Deployer {
                 return failed(null, e.phase, e.getMessage(), null);
             } catch (IOException e) {
                 return failed(null, phase, "cannot run deploy.command: " + e.getMessage(), null);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return failed(null, phase, "interrupted (the daemon is stopping)", null);
             } catch (RuntimeException e) {
                 log.error("deploy id={}{} unexpected error in phase {}", id, label, phase, e);
                 return failed(null, phase, "internal error: " + e.getClass().getSimpleName(), null);
@@ -163,7 +173,7 @@ final class Deployer {
         }
 
         /** From the fetched tip on: local work kept safe, the reset, clean and submodules, then the command. */
-        private Deployment deploy(ObjectId tip) throws GitException, StepFailed, IOException {
+        private Deployment deploy(ObjectId tip) throws GitException, StepFailed, IOException, InterruptedException {
             long fetched = System.nanoTime();
             if (System.nanoTime() > deadline) {
                 throw new StepFailed(Phase.TIMEOUT, "the deploy took longer than " + options.timeout().toSeconds()
@@ -186,6 +196,17 @@ final class Deployer {
                 logCommand(id, result);
                 if (!result.succeeded()) {
                     return failed(tip.name(), Phase.COMMAND, commandFailure(result), result);
+                }
+            }
+            if (health != null) {
+                mark(Phase.HEALTH_CHECK);
+                Consumer<String> live = output.get();
+                HealthCheck.Failure failure = health.run(from, tip.name(), config.branch(), line -> {
+                    log.warn("deploy id={}{} {}", id, label, redactor.redact(line));
+                    live.accept(redactor.redact(line));
+                });
+                if (failure != null) {
+                    return checkFailed(tip, failure, result);
                 }
             }
             long ms = elapsedMs(t0);
@@ -215,13 +236,65 @@ final class Deployer {
             }
         }
 
+        /**
+         * The health check failed after the reset and the command: with {@code deploy.rollback.on.failure}, the
+         * commit deployed before is put back and its command re-run (as a rollback would); else the new commit
+         * stays, as a failed {@code deploy.command} leaves it.
+         */
+        private Deployment checkFailed(ObjectId tip, HealthCheck.Failure failure, CommandResult result) {
+            String error = "health check failed: " + failure.why();
+            String restored = null;
+            if (!options.rollbackOnFailure()) {
+                error += "; " + Deployment.abbrev(tip.name()) + " stays deployed (deploy.rollback.on.failure=false)";
+            } else if (from == null || from.equals(tip.name())) {
+                error += "; nothing to restore: no other commit was deployed before";
+            } else {
+                try {
+                    restore(ObjectId.fromString(from), tip);
+                    restored = from;
+                    error += "; restored " + Deployment.abbrev(from);
+                } catch (GitException | StepFailed | IOException e) {
+                    error += "; restoring " + Deployment.abbrev(from) + " failed: " + e.getMessage();
+                }
+            }
+            return failed(tip.name(), Phase.HEALTH_CHECK, error, result, failure.check(), restored);
+        }
+
+        /** Resets to {@code previous} (what the command or the check changed in tracked files goes) and re-runs the command. */
+        private void restore(ObjectId previous, ObjectId bad) throws GitException, StepFailed, IOException {
+            mark(Phase.RESTORE);
+            log.warn("deploy id={}{} restoring {} after the failed health check of {} (deploy.rollback.on.failure)",
+                    id, label, Deployment.abbrev(previous.name()), Deployment.abbrev(bad.name()));
+            Set<String> edited = workingCopy.localChanges();
+            WorkingCopy.Plan plan = workingCopy.plan(previous, edited, options.submodules());
+            String aside = workingCopy.makeRoom(plan, Instant.now());
+            if (aside != null) {
+                log.warn("deploy id={}{} saved untracked files in the way of {} on {}", id, label,
+                        Deployment.abbrev(previous.name()), aside);
+            }
+            workingCopy.resetHard(plan, edited.isEmpty());
+            afterReset();
+            if (command != null) {
+                CommandResult again = command.run(bad.name(), previous.name(), config.branch());
+                logCommand(id, again);
+                if (!again.succeeded()) {
+                    throw new StepFailed(Phase.RESTORE, "its " + commandFailure(again));
+                }
+            }
+        }
+
         private Deployment failed(String to, Phase failedIn, String error, CommandResult result) {
+            return failed(to, failedIn, error, result, null, null);
+        }
+
+        private Deployment failed(String to, Phase failedIn, String error, CommandResult result, String check,
+                                  String restored) {
             long ms = elapsedMs(t0);
             String masked = redactor.redact(error);
             log.warn("deploy failed id={}{} trigger={} deliveries={} phase={} from={} ms={} error=\"{}\"",
                     id, label, trigger, deliveries, failedIn, Deployment.abbrev(from), ms, masked);
             return new Deployment(id, trigger, deliveries, started, ms, from, to, Deployment.Outcome.FAILED,
-                    masked, saved, result);
+                    masked, saved, result, check, restored);
         }
     }
 
