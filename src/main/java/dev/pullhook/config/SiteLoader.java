@@ -58,6 +58,12 @@ final class SiteLoader {
         boolean watch = values.bool("deploy.watch");
         CheckOptions check = check(p, v, values, problems);
         boolean rollbackOnFailure = values.bool("deploy.rollback.on.failure");
+        DeployOptions.Mode mode = mode(p, v.get("deploy.mode"), problems);
+        long keepReleases = values.number("deploy.keep.releases", 1, 1000);
+        if (mode == DeployOptions.Mode.ATOMIC && submodules) {
+            problems.add(p + "deploy.submodules: not supported with deploy.mode=atomic yet (set it false, or use"
+                    + " deploy.mode=in-place)");
+        }
         GitOptions.Engine engine = values.choice("git.engine", GitOptions.Engine.class);
         boolean fsck = values.bool("git.fsck");
         Set<String> schemes = schemes(p + "deploy.submodules.allow", v.get("deploy.submodules.allow"), problems);
@@ -73,7 +79,9 @@ final class SiteLoader {
             problems.add(p + "repo.branch: " + why);
             branch = null;
         }
-        Path repoPath = repoPath(p, v.get("repo.path"), remote, branch, baseDir, problems);
+        Path repoPath = mode == DeployOptions.Mode.ATOMIC
+                ? atomicRepoPath(p, v.get("repo.path"), remote, baseDir, problems)
+                : repoPath(p, v.get("repo.path"), remote, branch, baseDir, problems);
         SecretFinder secrets = new SecretFinder(env, warnings, installedCredentials, secretsNeeded, baseDir, problems);
         Secret secret = secrets.webhookSecret(p, name, v.get("webhook.secret.file"));
         Secret signingKey = secrets.signingKey(p, name, v.get("webhook.signing.key.file"));
@@ -81,13 +89,14 @@ final class SiteLoader {
         ReportOptions report = report(p, name, v, secrets, problems);
         List<String> allowFrom = IpRange.list(p + "webhook.allow.from", v.get("webhook.allow.from"), problems);
         Path stateDir = v.containsKey("state.dir") ? baseDir.resolve(v.get("state.dir")).normalize()
-                : repoPath == null ? null : REPO.defaultStateDir(repoPath);
+                : repoPath == null ? null : mode == DeployOptions.Mode.ATOMIC
+                ? repoPath.resolve(RepoCheck.RELEASE_STORE).resolve("pullhook") : REPO.defaultStateDir(repoPath);
         if (problems.size() > before) {
             return null;
         }
         DeployOptions deploy = new DeployOptions(localChanges, clean, Duration.ofSeconds(lockStale),
                 Duration.ofSeconds(lockWait), Duration.ofSeconds(deployTimeout), onStart, Duration.ofSeconds(poll),
-                command, Duration.ofSeconds(commandTimeout), submodules, watch, stateDir, check, rollbackOnFailure);
+                command, Duration.ofSeconds(commandTimeout), submodules, watch, stateDir, check, rollbackOnFailure, mode, (int) keepReleases);
         return new SiteConfig(name, repoPath, remote, branch, secret, Duration.ofSeconds(gitTimeout), (int) history,
                 deploy, gitAuth, allowFrom, new GitOptions(engine, fsck, schemes), signingKey, report);
     }
@@ -113,6 +122,38 @@ final class SiteLoader {
             for (String problem : REPO.problems(repoPath, remote, branch)) {
                 problems.add(p + problem);
             }
+        }
+        return repoPath;
+    }
+
+    /** {@code deploy.mode}: {@code in-place} or {@code atomic}. */
+    private static DeployOptions.Mode mode(String p, String value, List<String> problems) {
+        for (DeployOptions.Mode m : DeployOptions.Mode.values()) {
+            if (m.toString().equalsIgnoreCase(value == null ? "" : value.strip())) {
+                return m;
+            }
+        }
+        problems.add(p + "deploy.mode: \"" + value + "\" is not one of in-place, atomic");
+        return DeployOptions.Mode.IN_PLACE;
+    }
+
+    /**
+     * {@code repo.path} for {@code deploy.mode=atomic}: a folder holding the shared git repository
+     * {@code repo.git} (bare), the {@code releases/} folder and the {@code current} link; not a working copy.
+     */
+    private static Path atomicRepoPath(String p, String repo, String remote, Path baseDir, List<String> problems) {
+        if (repo == null) {
+            problems.add(p + "repo.path: missing (the folder of the releases, e.g. /srv/www/site)");
+            return null;
+        }
+        Path repoPath = baseDir.resolve(repo).normalize();
+        String denied = FileAccess.explain(repoPath, FileAccess.Need.READ);
+        if (denied != null) {
+            problems.add(p + "repo.path: cannot open " + repoPath + ": " + denied);
+            return repoPath;
+        }
+        for (String problem : REPO.atomicProblems(repoPath, remote)) {
+            problems.add(p + problem);
         }
         return repoPath;
     }

@@ -77,6 +77,19 @@ public final class DeployService {
     private CrashMarker interrupted;
     private final IdleCollector idleGc;
 
+    /**
+     * The site's repository as its {@code deploy.mode} wants it: the working copy at {@code repo.path}, or for
+     * {@code atomic} the bare {@code repo.path/repo.git} its releases share.
+     */
+    public static WorkingCopy repository(SiteConfig site) {
+        if (site.deploy().mode() == dev.pullhook.config.DeployOptions.Mode.ATOMIC) {
+            return WorkingCopy.releaseStore(site.repoPath().resolve(dev.pullhook.config.RepoCheck.RELEASE_STORE),
+                    site.remote(), site.branch(), site.gitTimeout(), site.gitAuth(), site.git());
+        }
+        return new WorkingCopy(site.repoPath(), site.remote(), site.branch(), site.gitTimeout(), site.gitAuth(),
+                site.git());
+    }
+
     public DeployService(WorkingCopy workingCopy, SiteConfig config, StateDir state) {
         this.workingCopy = workingCopy;
         this.deployer = new Deployer(workingCopy, config, live::output);

@@ -9,6 +9,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -46,6 +47,8 @@ final class Deployer {
     private final SecretRedactor redactor;
     /** {@code deploy.check.*}, or null when none is configured. */
     private final HealthCheck health;
+    /** {@code deploy.mode=atomic}: the release folders and the {@code current} link; null in place. */
+    private final Releases releases;
     /** Where the running deploy's lines go as they come (its live log). */
     private final java.util.function.Supplier<Consumer<String>> output;
 
@@ -59,6 +62,7 @@ final class Deployer {
         this.command = options.command() == null ? null
                 : new DeployCommand(options.command(), config.repoPath(), options.commandTimeout(), redactor, output);
         this.output = output;
+        this.releases = options.mode() == DeployOptions.Mode.ATOMIC ? new Releases(config.repoPath()) : null;
         this.health = options.check() == null || !options.check().any() ? null
                 : new HealthCheck(options.check(), config.repoPath(), redactor, output);
         if (command != null && config.secret() != null && config.secret().source().startsWith("environment")) {
@@ -113,11 +117,16 @@ final class Deployer {
 
         Deployment run(Kind kind, String target) {
             try {
-                workingCopy.checkCheckedOut();
+                if (releases == null) {
+                    workingCopy.checkCheckedOut();
+                }
                 mark(Phase.LOCK);
                 workingCopy.clearLocks(options.lockStale(), options.lockWait(), crash != null,
                         warning -> log.warn("deploy id={}{} {}", id, label, warning));
                 ObjectId tip = kind == Kind.ROLLBACK ? rollbackTip(target) : fetchedTip(kind);
+                if (tip != null && releases != null) {
+                    return kind == Kind.ROLLBACK ? switchBack(tip) : release(tip);
+                }
                 return tip == null ? null : deploy(tip);
             } catch (GitException e) {
                 return failed(null, Phase.of(e.phase()), e.getMessage(), null);
@@ -201,7 +210,7 @@ final class Deployer {
             if (health != null) {
                 mark(Phase.HEALTH_CHECK);
                 Consumer<String> live = output.get();
-                HealthCheck.Failure failure = health.run(from, tip.name(), config.branch(), line -> {
+                HealthCheck.Failure failure = health.run(config.repoPath(), from, tip.name(), config.branch(), line -> {
                     log.warn("deploy id={}{} {}", id, label, redactor.redact(line));
                     live.accept(redactor.redact(line));
                 });
@@ -219,6 +228,124 @@ final class Deployer {
                     reset.why() == null ? "" : " full_because=\"" + reset.why() + "\"");
             return new Deployment(id, trigger, deliveries, started, ms, from, tip.name(),
                     Deployment.Outcome.DEPLOYED, null, saved, result);
+        }
+
+        /**
+         * {@code deploy.mode=atomic}: the commit into a new release folder, the command and the health check
+         * there, then {@code current} switched to it in one rename and old releases pruned. Any failure before
+         * the switch removes the new folder and leaves {@code current} as it was.
+         */
+        private Deployment release(ObjectId tip) throws GitException, StepFailed, IOException, InterruptedException {
+            if (System.nanoTime() > deadline) {
+                throw new StepFailed(Phase.TIMEOUT, "the deploy took longer than " + options.timeout().toSeconds()
+                        + " s (deploy.timeout.seconds); current was not changed");
+            }
+            targetKnown.accept(tip.name());
+            mark(Phase.RELEASE);
+            Path dir = releases.create(tip.name(), Instant.now());
+            String unchanged = "; current still points to " + releases.current().map(p -> p.getFileName().toString())
+                    .orElse("nothing");
+            CommandResult result = null;
+            boolean switched = false;
+            try {
+                int files = workingCopy.checkoutRelease(tip, dir);
+                log.info("deploy id={}{} release {} written: {} paths", id, label, dir.getFileName(), files);
+                if (command != null) {
+                    mark(Phase.COMMAND);
+                    result = command.run(dir, from, tip.name(), config.branch());
+                    logCommand(id, result);
+                    if (!result.succeeded()) {
+                        return failed(tip.name(), Phase.COMMAND, commandFailure(result) + unchanged, result);
+                    }
+                }
+                if (health != null) {
+                    mark(Phase.HEALTH_CHECK);
+                    Consumer<String> live = output.get();
+                    HealthCheck.Failure failure = health.run(dir, from, tip.name(), config.branch(), line -> {
+                        log.warn("deploy id={}{} {}", id, label, redactor.redact(line));
+                        live.accept(redactor.redact(line));
+                    });
+                    if (failure != null) {
+                        return failed(tip.name(), Phase.HEALTH_CHECK, "health check failed: " + failure.why()
+                                + "; the release was not switched in" + unchanged, result, failure.check(), null);
+                    }
+                }
+                mark(Phase.SWITCH);
+                releases.switchTo(dir);
+                switched = true;
+            } catch (GitException e) {
+                // the reset's words say "nothing was changed": true of current here too
+                throw new GitException(e.phase(), e.getMessage() + unchanged, e.getCause());
+            } finally {
+                if (!switched) {
+                    removeQuietly(dir);
+                }
+            }
+            workingCopy.moveBranch(tip);
+            prune();
+            long ms = elapsedMs(t0);
+            log.info("deploy done id={}{} trigger={} deliveries={} from={} to={} ms={} release={}", id, label, trigger,
+                    deliveries, Deployment.abbrev(from), Deployment.abbrev(tip.name()), ms, dir.getFileName());
+            return new Deployment(id, trigger, deliveries, started, ms, from, tip.name(),
+                    Deployment.Outcome.DEPLOYED, null, null, result);
+        }
+
+        /** An atomic rollback: {@code current} back to the newest release of {@code tip} in one rename, or a new one. */
+        private Deployment switchBack(ObjectId tip) throws GitException, StepFailed, IOException, InterruptedException {
+            Path kept = releases.newestOf(tip.name()).orElse(null);
+            if (kept == null) {
+                log.info("deploy id={}{} no release of {} is left; making a new one", id, label,
+                        Deployment.abbrev(tip.name()));
+                return release(tip);
+            }
+            targetKnown.accept(tip.name());
+            mark(Phase.SWITCH);
+            releases.switchTo(kept);
+            workingCopy.moveBranch(tip);
+            long ms = elapsedMs(t0);
+            log.info("deploy done id={}{} trigger={} deliveries={} from={} to={} ms={} release={}", id, label, trigger,
+                    deliveries, Deployment.abbrev(from), Deployment.abbrev(tip.name()), ms, kept.getFileName());
+            return new Deployment(id, trigger, deliveries, started, ms, from, tip.name(),
+                    Deployment.Outcome.DEPLOYED, null, null, null);
+        }
+
+        /** Old releases beyond {@code deploy.keep.releases} go, except one with edits of tracked files (reported). */
+        private void prune() {
+            try {
+                List<Path> removed = releases.prune(options.keepReleases(), release -> {
+                    String commit = releases.commitOf(release);
+                    try {
+                        List<String> edits = commit == null ? List.of()
+                                : workingCopy.releaseEdits(ObjectId.fromString(commit), release, 10);
+                        if (!edits.isEmpty()) {
+                            log.warn("deploy id={}{} keeping the old release {}: its tracked files were edited {}"
+                                    + " (releases are read-only; copy the edits into the repository, then remove it)",
+                                    id, label, release.getFileName(), edits);
+                            return true;
+                        }
+                        return false;
+                    } catch (GitException e) {
+                        log.warn("deploy id={}{} keeping the old release {}: {}", id, label, release.getFileName(),
+                                e.getMessage());
+                        return true;
+                    }
+                });
+                if (!removed.isEmpty()) {
+                    log.info("deploy id={}{} removed {} old releases (deploy.keep.releases={})", id, label,
+                            removed.size(), options.keepReleases());
+                }
+            } catch (IOException e) {
+                log.warn("deploy id={}{} could not remove old releases: {}", id, label, e.toString());
+            }
+        }
+
+        private void removeQuietly(Path dir) {
+            try {
+                releases.remove(dir);
+            } catch (IOException e) {
+                log.warn("deploy id={}{} could not remove the unfinished release {}: {}", id, label, dir.getFileName(),
+                        e.toString());
+            }
         }
 
         /** {@code deploy.clean} and {@code deploy.submodules}. */

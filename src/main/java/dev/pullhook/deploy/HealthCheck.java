@@ -42,11 +42,12 @@ final class HealthCheck {
     /**
      * Runs the configured checks; null when all passed.
      *
+     * @param dir  where the command runs: {@code repo.path}, or an atomic deploy's new release
      * @param note told one line per failed try (for the log and the live log)
      */
-    Failure run(String from, String to, String branch, Consumer<String> note) throws InterruptedException {
+    Failure run(Path dir, String from, String to, String branch, Consumer<String> note) throws InterruptedException {
         if (command != null) {
-            String why = tries(() -> commandProblem(from, to, branch), note);
+            String why = tries(() -> commandProblem(dir, from, to, branch), note);
             if (why != null) {
                 return new Failure("command", "deploy.check.command " + why);
             }
@@ -80,9 +81,9 @@ final class HealthCheck {
         return why;
     }
 
-    private String commandProblem(String from, String to, String branch) {
+    private String commandProblem(Path dir, String from, String to, String branch) {
         try {
-            CommandResult r = command.run(from, to, branch);
+            CommandResult r = command.run(dir, from, to, branch);
             if (r.succeeded()) {
                 return null;
             }

@@ -38,7 +38,11 @@ public enum Phase {
     /** {@code deploy.check.command} and {@code deploy.check.url} */
     HEALTH_CHECK,
     /** a failed health check puts the commit deployed before back ({@code deploy.rollback.on.failure}) */
-    RESTORE;
+    RESTORE,
+    /** {@code deploy.mode=atomic}: the commit is written into a new release folder */
+    RELEASE,
+    /** {@code deploy.mode=atomic}: {@code current} is switched to the new release */
+    SWITCH;
 
     @Override
     public String toString() {
