@@ -104,7 +104,7 @@ public final class Metrics {
                 .name("pullhook_deploy_check_failures_total")
                 .help("Deploys whose health check (deploy.check.command or deploy.check.url) failed, by check and"
                         + " by what became of the working copy: restored (deploy.rollback.on.failure), kept (the"
-                        + " new commit stays), restore_failed")
+                        + " new commit stays), restore_failed; atomic: not_switched")
                 .labelNames("site", "check", "result")
                 .withoutExemplars()
                 .register(registry);
@@ -141,7 +141,7 @@ public final class Metrics {
         }
         duration.initLabelValues(site);
         for (String check : List.of("command", "url")) {
-            for (String result : List.of("restored", "kept", "restore_failed")) {
+            for (String result : List.of("restored", "kept", "restore_failed", "not_switched")) {
                 checkFailures.initLabelValues(site, check, result);
             }
         }
@@ -195,7 +195,8 @@ public final class Metrics {
         }
         if (d.check() != null) {
             String result = d.restored() != null ? "restored"
-                    : d.error() != null && d.error().contains("; restoring ") ? "restore_failed" : "kept";
+                    : d.error() != null && d.error().contains("; restoring ") ? "restore_failed"
+                    : d.error() != null && d.error().contains("was not switched in") ? "not_switched" : "kept";
             checkFailures.labelValues(site, d.check(), result).inc();
         }
         if (d.outcome() == Deployment.Outcome.DEPLOYED) {
