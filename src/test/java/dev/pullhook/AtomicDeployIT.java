@@ -243,6 +243,56 @@ class AtomicDeployIT {
     }
 
     @Test
+    void killedMidCommandTheNextStartRemovesTheUnfinishedReleaseAndBuildsANewOne() throws Exception {
+        Path armed = dir.resolve("armed");
+        Path started = dir.resolve("started");
+        Path release = dir.resolve("release-it");
+        int port = dev.pullhook.testing.Ports.free();
+        Path secret = Files.writeString(dir.resolve("secret"), TestDaemon.SECRET + "\n");
+        Files.setPosixFilePermissions(secret, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        // the first run of the command hangs until the test lets it go; any later run passes at once
+        String command = "if [ -e '" + armed + "' ]; then rm '" + armed + "'; touch '" + started + "';"
+                + " while [ ! -e '" + release + "' ]; do sleep 0.05; done; fi";
+        Path config = Files.writeString(dir.resolve("config.properties"), String.join("\n",
+                "repo.path = " + root, "server.port = " + port, "deploy.mode = atomic",
+                "webhook.secret.file = " + secret, "deploy.command = " + command) + "\n");
+        try {
+            ObjectId a = repos.pushNewCommit();
+            try (dev.pullhook.testing.ChildDaemon d = dev.pullhook.testing.ChildDaemon.start(config, port,
+                    dir.resolve("daemon-1.log"), "", Map.of())) {
+                dev.pullhook.testing.Poll.until("the start-up deploy", () -> Files.isSymbolicLink(root.resolve("current")));
+                Path before = current();
+                Files.createFile(armed);
+                repos.pushNewCommit();
+                d.post("/pull-repo", "{}".getBytes(StandardCharsets.UTF_8), "X-Pullhook-Auth",
+                        dev.pullhook.testing.Signatures.manual(TestDaemon.SECRET, "/pull-repo",
+                                "{}".getBytes(StandardCharsets.UTF_8)));
+                dev.pullhook.testing.Poll.until("the command hangs", () -> Files.exists(started));
+                assertEquals(2, releases().size(), "the unfinished release is there while its command runs");
+                d.process.destroyForcibly().waitFor();
+                assertEquals(before, current(), "killed before the switch: current is untouched");
+            }
+            ObjectId c = repos.originTip();
+            try (dev.pullhook.testing.ChildDaemon d = dev.pullhook.testing.ChildDaemon.start(config, port,
+                    dir.resolve("daemon-2.log"), "", Map.of())) {
+                dev.pullhook.testing.Poll.until("the recovery deploy", () -> {
+                    try {
+                        return current().getFileName().toString().endsWith(c.abbreviate(7).name());
+                    } catch (IOException e) {
+                        return false;
+                    }
+                });
+                assertEquals(2, releases().size(), "the unfinished release was removed, a new one made: "
+                        + releases());
+                assertTrue(d.logText().contains("left unfinished"), d::logText);
+            }
+            assertNotEquals(a, c);
+        } finally {
+            Files.createFile(release);
+        }
+    }
+
+    @Test
     void atomicModeOnAWorkingCopyIsAConfigErrorThatSaysHowToSwitch() {
         ConfigException e = assertThrows(ConfigException.class, () -> new ConfigLoader(
                 Map.of("PULLHOOK_SECRET", TestDaemon.SECRET), w -> { }).fromMap(Map.of(

@@ -1,5 +1,7 @@
 package dev.pullhook.deploy;
 
+import dev.pullhook.config.DeployOptions;
+import dev.pullhook.config.RepoCheck;
 import dev.pullhook.config.SiteConfig;
 import dev.pullhook.git.WorkingCopy;
 import org.eclipse.jgit.lib.ObjectId;
@@ -82,8 +84,8 @@ public final class DeployService {
      * {@code atomic} the bare {@code repo.path/repo.git} its releases share.
      */
     public static WorkingCopy repository(SiteConfig site) {
-        if (site.deploy().mode() == dev.pullhook.config.DeployOptions.Mode.ATOMIC) {
-            return WorkingCopy.releaseStore(site.repoPath().resolve(dev.pullhook.config.RepoCheck.RELEASE_STORE),
+        if (site.deploy().mode() == DeployOptions.Mode.ATOMIC) {
+            return WorkingCopy.releaseStore(site.repoPath().resolve(RepoCheck.RELEASE_STORE),
                     site.remote(), site.branch(), site.gitTimeout(), site.gitAuth(), site.git());
         }
         return new WorkingCopy(site.repoPath(), site.remote(), site.branch(), site.gitTimeout(), site.gitAuth(),

@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * The steps of one deploy, in order: clear dead git locks, fetch (or take the rollback target), keep
@@ -50,7 +51,7 @@ final class Deployer {
     /** {@code deploy.mode=atomic}: the release folders and the {@code current} link; null in place. */
     private final Releases releases;
     /** Where the running deploy's lines go as they come (its live log). */
-    private final java.util.function.Supplier<Consumer<String>> output;
+    private final Supplier<Consumer<String>> output;
 
     /** @param output where each run's lines of {@code deploy.command}'s output go as they come, masked and cut */
     Deployer(WorkingCopy workingCopy, SiteConfig config, java.util.function.Supplier<Consumer<String>> output) {
@@ -241,6 +242,10 @@ final class Deployer {
                         + " s (deploy.timeout.seconds); current was not changed");
             }
             targetKnown.accept(tip.name());
+            if (crash != null && (crash.phase() == Phase.RELEASE || crash.phase() == Phase.COMMAND
+                    || crash.phase() == Phase.HEALTH_CHECK)) {
+                removeUnfinished();
+            }
             mark(Phase.RELEASE);
             Path dir = releases.create(tip.name(), Instant.now());
             String unchanged = "; current still points to " + releases.current().map(p -> p.getFileName().toString())
@@ -336,6 +341,21 @@ final class Deployer {
                 }
             } catch (IOException e) {
                 log.warn("deploy id={}{} could not remove old releases: {}", id, label, e.toString());
+            }
+        }
+
+        /** After a crash before the switch: the newest release, if newer than current, was never finished. */
+        private void removeUnfinished() throws IOException {
+            List<Path> all = releases.all();
+            Path current = releases.current().orElse(null);
+            if (all.isEmpty()) {
+                return;
+            }
+            Path newest = all.get(all.size() - 1);
+            if (!newest.equals(current) && (current == null || newest.compareTo(current) > 0)) {
+                log.warn("deploy id={}{} removing the release {} that the interrupted deploy left unfinished", id,
+                        label, newest.getFileName());
+                removeQuietly(newest);
             }
         }
 
