@@ -22,8 +22,10 @@ import java.util.function.Supplier;
 /**
  * The steps of one deploy, in order: clear dead git locks, fetch (or take the rollback target), keep
  * local work safe (stash edits as configured, back up commits the target does not contain), hard reset,
- * optionally clean and update submodules, then run the post-deploy command. Each outcome is a
- * {@link Deployment}; nothing here queues or knows HTTP. Runs on the deploy worker only.
+ * optionally clean and update submodules, then run the post-deploy command and the health check (a failed
+ * check restores the commit before, with {@code deploy.rollback.on.failure}). With {@code deploy.mode=atomic}
+ * the reset is replaced by a new release folder and a switch of the {@code current} link ({@link Releases}).
+ * Each outcome is a {@link Deployment}; nothing here queues or knows HTTP. Runs on the deploy worker only.
  */
 final class Deployer {
     private static final Logger log = LoggerFactory.getLogger(Deployer.class);
@@ -50,11 +52,13 @@ final class Deployer {
     private final HealthCheck health;
     /** {@code deploy.mode=atomic}: the release folders and the {@code current} link; null in place. */
     private final Releases releases;
+    /** {@code deploy.mode=atomic}: what removes releases no longer needed; null in place. */
+    private final OldReleases oldReleases;
     /** Where the running deploy's lines go as they come (its live log). */
     private final Supplier<Consumer<String>> output;
 
     /** @param output where each run's lines of {@code deploy.command}'s output go as they come, masked and cut */
-    Deployer(WorkingCopy workingCopy, SiteConfig config, java.util.function.Supplier<Consumer<String>> output) {
+    Deployer(WorkingCopy workingCopy, SiteConfig config, Supplier<Consumer<String>> output) {
         this.workingCopy = workingCopy;
         this.config = config;
         this.label = config.name().isEmpty() ? "" : " site=" + config.name();
@@ -64,6 +68,8 @@ final class Deployer {
                 : new DeployCommand(options.command(), config.repoPath(), options.commandTimeout(), redactor, output);
         this.output = output;
         this.releases = options.mode() == DeployOptions.Mode.ATOMIC ? new Releases(config.repoPath()) : null;
+        this.oldReleases = releases == null ? null
+                : new OldReleases(releases, workingCopy, options.keepReleases(), label);
         this.health = options.check() == null || !options.check().any() ? null
                 : new HealthCheck(options.check(), config.repoPath(), redactor, output);
         if (command != null && config.secret() != null && config.secret().source().startsWith("environment")) {
@@ -209,12 +215,7 @@ final class Deployer {
                 }
             }
             if (health != null) {
-                mark(Phase.HEALTH_CHECK);
-                Consumer<String> live = output.get();
-                HealthCheck.Failure failure = health.run(config.repoPath(), from, tip.name(), config.branch(), line -> {
-                    log.warn("deploy id={}{} {}", id, label, redactor.redact(line));
-                    live.accept(redactor.redact(line));
-                });
+                HealthCheck.Failure failure = checkHealth(config.repoPath(), tip);
                 if (failure != null) {
                     return checkFailed(tip, failure, result);
                 }
@@ -231,6 +232,17 @@ final class Deployer {
                     Deployment.Outcome.DEPLOYED, null, saved, result);
         }
 
+        /** {@code deploy.check.*} in {@code dir}; each failed try is logged and told to the live log. */
+        private HealthCheck.Failure checkHealth(Path dir, ObjectId tip) throws InterruptedException {
+            mark(Phase.HEALTH_CHECK);
+            Consumer<String> live = output.get();
+            return health.run(dir, from, tip.name(), config.branch(), line -> {
+                String masked = redactor.redact(line);
+                log.warn("deploy id={}{} {}", id, label, masked);
+                live.accept(masked);
+            });
+        }
+
         /**
          * {@code deploy.mode=atomic}: the commit into a new release folder, the command and the health check
          * there, then {@code current} switched to it in one rename and old releases pruned. Any failure before
@@ -244,7 +256,7 @@ final class Deployer {
             targetKnown.accept(tip.name());
             if (crash != null && (crash.phase() == Phase.RELEASE || crash.phase() == Phase.COMMAND
                     || crash.phase() == Phase.HEALTH_CHECK)) {
-                removeUnfinished();
+                oldReleases.removeUnfinished(id);
             }
             mark(Phase.RELEASE);
             Path dir = releases.create(tip.name(), Instant.now());
@@ -264,12 +276,7 @@ final class Deployer {
                     }
                 }
                 if (health != null) {
-                    mark(Phase.HEALTH_CHECK);
-                    Consumer<String> live = output.get();
-                    HealthCheck.Failure failure = health.run(dir, from, tip.name(), config.branch(), line -> {
-                        log.warn("deploy id={}{} {}", id, label, redactor.redact(line));
-                        live.accept(redactor.redact(line));
-                    });
+                    HealthCheck.Failure failure = checkHealth(dir, tip);
                     if (failure != null) {
                         return failed(tip.name(), Phase.HEALTH_CHECK, "health check failed: " + failure.why()
                                 + "; the release was not switched in" + unchanged, result, failure.check(), null);
@@ -283,11 +290,11 @@ final class Deployer {
                 throw new GitException(e.phase(), e.getMessage() + unchanged, e.getCause());
             } finally {
                 if (!switched) {
-                    removeQuietly(dir);
+                    oldReleases.remove(id, dir);
                 }
             }
             workingCopy.moveBranch(tip);
-            prune();
+            oldReleases.prune(id);
             long ms = elapsedMs(t0);
             log.info("deploy done id={}{} trigger={} deliveries={} from={} to={} ms={} release={}", id, label, trigger,
                     deliveries, Deployment.abbrev(from), Deployment.abbrev(tip.name()), ms, dir.getFileName());
@@ -312,60 +319,6 @@ final class Deployer {
                     deliveries, Deployment.abbrev(from), Deployment.abbrev(tip.name()), ms, kept.getFileName());
             return new Deployment(id, trigger, deliveries, started, ms, from, tip.name(),
                     Deployment.Outcome.DEPLOYED, null, null, null);
-        }
-
-        /** Old releases beyond {@code deploy.keep.releases} go, except one with edits of tracked files (reported). */
-        private void prune() {
-            try {
-                List<Path> removed = releases.prune(options.keepReleases(), release -> {
-                    String commit = releases.commitOf(release);
-                    try {
-                        List<String> edits = commit == null ? List.of()
-                                : workingCopy.releaseEdits(ObjectId.fromString(commit), release, 10);
-                        if (!edits.isEmpty()) {
-                            log.warn("deploy id={}{} keeping the old release {}: its tracked files were edited {}"
-                                    + " (releases are read-only; copy the edits into the repository, then remove it)",
-                                    id, label, release.getFileName(), edits);
-                            return true;
-                        }
-                        return false;
-                    } catch (GitException e) {
-                        log.warn("deploy id={}{} keeping the old release {}: {}", id, label, release.getFileName(),
-                                e.getMessage());
-                        return true;
-                    }
-                });
-                if (!removed.isEmpty()) {
-                    log.info("deploy id={}{} removed {} old releases (deploy.keep.releases={})", id, label,
-                            removed.size(), options.keepReleases());
-                }
-            } catch (IOException e) {
-                log.warn("deploy id={}{} could not remove old releases: {}", id, label, e.toString());
-            }
-        }
-
-        /** After a crash before the switch: the newest release, if newer than current, was never finished. */
-        private void removeUnfinished() throws IOException {
-            List<Path> all = releases.all();
-            Path current = releases.current().orElse(null);
-            if (all.isEmpty()) {
-                return;
-            }
-            Path newest = all.get(all.size() - 1);
-            if (!newest.equals(current) && (current == null || newest.compareTo(current) > 0)) {
-                log.warn("deploy id={}{} removing the release {} that the interrupted deploy left unfinished", id,
-                        label, newest.getFileName());
-                removeQuietly(newest);
-            }
-        }
-
-        private void removeQuietly(Path dir) {
-            try {
-                releases.remove(dir);
-            } catch (IOException e) {
-                log.warn("deploy id={}{} could not remove the unfinished release {}: {}", id, label, dir.getFileName(),
-                        e.toString());
-            }
         }
 
         /** {@code deploy.clean} and {@code deploy.submodules}. */
