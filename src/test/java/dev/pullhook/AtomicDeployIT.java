@@ -120,6 +120,9 @@ class AtomicDeployIT {
         Files.writeString(dev.resolve("run.sh"), "#!/bin/sh\necho hi\n");
         dev.resolve("run.sh").toFile().setExecutable(true);
         Files.createSymbolicLink(dev.resolve("style.css"), Path.of("assets/css/site.css"));
+        // attributes apply as git's checkout applies them: line endings converted on the way out
+        Files.writeString(dev.resolve(".gitattributes"), "*.bat text eol=crlf\n");
+        Files.writeString(dev.resolve("build.bat"), "echo one\necho two\n");
         GitCli.run(dev, "add", "-A");
         GitCli.run(dev, "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qm", "files of all kinds");
         GitCli.run(dev, "push", "-q", "origin", "HEAD:main");
@@ -137,6 +140,9 @@ class AtomicDeployIT {
             DiskSnapshot got = DiskSnapshot.of(release, rel -> rel.isEmpty());
             assertEquals(expected.entries(), got.entries(), () -> String.join("\n", expected.diff(got)));
             assertFalse(Files.exists(release.resolve(".git"), LinkOption.NOFOLLOW_LINKS), "no .git in a release");
+            assertEquals("echo one\r\necho two\r\n", Files.readString(release.resolve("build.bat")), "eol=crlf applied");
+            assertTrue(Files.isSymbolicLink(release.resolve("style.css")), "a link stays a link");
+            assertTrue(Files.isExecutable(release.resolve("run.sh")), "the executable bit is kept");
             assertEquals(a.name(), json(d.get("/status")).get("head").asText());
         }
     }
