@@ -2,6 +2,7 @@ package dev.pullhook;
 
 import dev.pullhook.config.Config;
 import dev.pullhook.config.ConfigLoader;
+import dev.pullhook.config.DeployOptions;
 import dev.pullhook.config.ConfigException;
 import dev.pullhook.config.SiteConfig;
 import dev.pullhook.deploy.DeployService;
@@ -64,9 +65,8 @@ public final class Daemon implements AutoCloseable {
 
     private static SiteEndpoint endpoint(SiteConfig site, StateDir state, RejectionLog rejections,
                                          StatusReporter reporter) {
-        WorkingCopy workingCopy = new WorkingCopy(site.repoPath(), site.remote(), site.branch(), site.gitTimeout(),
-                site.gitAuth(), site.git());
-        if (site.deploy().watch()) {
+        WorkingCopy workingCopy = DeployService.repository(site);
+        if (site.deploy().watch() && site.deploy().mode() == DeployOptions.Mode.IN_PLACE) {
             workingCopy.watchTree();
         }
         DeployService deploys = new DeployService(workingCopy, site, state);

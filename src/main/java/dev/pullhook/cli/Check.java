@@ -1,7 +1,9 @@
 package dev.pullhook.cli;
 
+import dev.pullhook.config.DeployOptions;
 import dev.pullhook.config.FileAccess;
 import dev.pullhook.config.SiteConfig;
+import dev.pullhook.deploy.DeployService;
 import dev.pullhook.deploy.StateDir;
 import dev.pullhook.git.GitException;
 import dev.pullhook.git.WorkingCopy;
@@ -37,12 +39,13 @@ final class Check {
         System.out.println("site " + (site.name().isEmpty() ? "default" : site.name()) + " (POST " + site.webhookPath()
                 + "): " + site.repoPath());
         int status = stateDir(site);
-        try (WorkingCopy workingCopy = new WorkingCopy(site.repoPath(), site.remote(), site.branch(), site.gitTimeout(),
-                site.gitAuth(), site.git())) {
+        boolean atomic = site.deploy().mode() == DeployOptions.Mode.ATOMIC;
+        try (WorkingCopy workingCopy = DeployService.repository(site)) {
             workingCopy.gitDir();  // opens it: a working copy that went bad since the config check shows here
             Optional<ObjectId> head = workingCopy.head();
-            line("HEAD", head.map(ObjectId::name).orElse("(no commit checked out)") + " on " + site.branch());
-            List<String> edited = workingCopy.localChanges(10);
+            line("HEAD", head.map(ObjectId::name).orElse("(no commit checked out)") + " on " + site.branch()
+                    + (atomic ? " (the current release; deploy.mode=atomic)" : ""));
+            List<String> edited = atomic ? List.of() : workingCopy.localChanges(10);
             if (!edited.isEmpty()) {
                 line("local", "edited tracked files: " + String.join(", ", edited) + " (a deploy handles them as"
                         + " deploy.local.changes=" + site.deploy().localChanges().toString().toLowerCase(java.util.Locale.ROOT)
@@ -58,7 +61,7 @@ final class Check {
             line("deploy", moves ? "would move HEAD " + head.map(h -> h.abbreviate(7).name()).orElse("(none)") + " -> "
                     + tip.abbreviate(7).name() : "would change nothing: HEAD is the remote tip"
                     + (edited.isEmpty() ? "" : " (but for the edited files)"));
-            if (moves && workingCopy.commit(tip.name()) != null) {
+            if (moves && !atomic && workingCopy.commit(tip.name()) != null) {
                 // fetched already: what a deploy checks before writing anything (names, attributes, submodules)
                 try {
                     workingCopy.plan(tip, workingCopy.localChanges(), site.deploy().submodules());

@@ -80,8 +80,7 @@ final class ManualJob {
             System.err.println("pullhook: " + site.keyPrefix() + "state.dir: " + StateDir.problem(dir, e));
             return Cli.EXIT_CONFIG;
         }
-        try (state; WorkingCopy workingCopy = new WorkingCopy(site.repoPath(), site.remote(), site.branch(),
-                site.gitTimeout(), site.gitAuth(), site.git())) {
+        try (state; WorkingCopy workingCopy = DeployService.repository(site)) {
             DeployService deploys = new DeployService(workingCopy, site, state);
             try {
                 DeployService.Ticket ticket = kind == Kind.DEPLOY ? deploys.submit(Trigger.MANUAL, null)

@@ -137,6 +137,14 @@ public final class ConfigLoader {
         d.put("deploy.submodules", "false");
         d.put("deploy.submodules.allow", null);
         d.put("deploy.watch", "true");
+        d.put("deploy.check.command", null);
+        d.put("deploy.check.url", null);
+        d.put("deploy.check.status", "200");
+        d.put("deploy.check.timeout.seconds", "10");
+        d.put("deploy.check.retries", "3");
+        d.put("deploy.rollback.on.failure", "false");
+        d.put("deploy.mode", "in-place");
+        d.put("deploy.keep.releases", "5");
         d.put("state.dir", null);
         d.put("report.host", null);
         d.put("report.url", null);

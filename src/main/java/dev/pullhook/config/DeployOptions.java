@@ -19,10 +19,29 @@ import java.time.Duration;
  * @param submodules     update submodules recursively after the reset ({@code deploy.submodules})
  * @param watch          find local changes through inotify instead of looking at every file ({@code deploy.watch})
  * @param stateDir       where deploy history and the crash marker are kept ({@code state.dir})
+ * @param check          the health check after the command ({@code deploy.check.*})
+ * @param rollbackOnFailure in-place: a failed health check restores the commit deployed before
+ *                       ({@code deploy.rollback.on.failure})
+ * @param mode           {@code deploy.mode}: reset {@code repo.path} in place, or build release folders
+ * @param keepReleases   atomic: how many release folders are kept ({@code deploy.keep.releases})
  */
 public record DeployOptions(LocalChanges localChanges, boolean clean, Duration lockStale, Duration lockWait,
                             Duration timeout, boolean onStart, Duration poll, String command,
-                            Duration commandTimeout, boolean submodules, boolean watch, Path stateDir) {
+                            Duration commandTimeout, boolean submodules, boolean watch, Path stateDir,
+                            CheckOptions check, boolean rollbackOnFailure, Mode mode, int keepReleases) {
+
+    /** {@code deploy.mode}. */
+    public enum Mode {
+        /** reset the working copy at {@code repo.path} (the default) */
+        IN_PLACE,
+        /** check each commit out into {@code releases/<time>-<sha>/} and switch the {@code current} link */
+        ATOMIC;
+
+        @Override
+        public String toString() {
+            return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+        }
+    }
 
     /** {@code deploy.local.changes}. */
     public enum LocalChanges {
@@ -47,6 +66,10 @@ public record DeployOptions(LocalChanges localChanges, boolean clean, Duration l
                 + " deploy.command.timeout.seconds=" + commandTimeout.toSeconds()
                 + " deploy.submodules=" + submodules
                 + " deploy.watch=" + watch
-                + " state.dir=\"" + stateDir + "\"";
+                + " state.dir=\"" + stateDir + "\""
+                + " " + check
+                + " deploy.rollback.on.failure=" + rollbackOnFailure
+                + " deploy.mode=" + mode
+                + " deploy.keep.releases=" + keepReleases;
     }
 }

@@ -22,6 +22,16 @@ public interface RepoCheck {
      */
     List<String> problems(Path path, String remote, String branch);
 
+    /** The shared git repository of {@code deploy.mode=atomic}, inside {@code repo.path}. */
+    String RELEASE_STORE = "repo.git";
+
+    /**
+     * What is wrong with {@code path} as the folder of an atomic deploy's releases: it must hold the bare
+     * repository {@link #RELEASE_STORE} with {@code remote}, and must not itself be a working copy. Config
+     * problems naming their keys; empty when all is well.
+     */
+    List<String> atomicProblems(Path path, String remote);
+
     /** Where pullhook keeps its state when {@code state.dir} is not set: a folder inside {@code .git}. */
     Path defaultStateDir(Path workTree);
 

@@ -1,5 +1,7 @@
 package dev.pullhook.config;
 
+import java.net.URI;
+import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -54,6 +56,14 @@ final class SiteLoader {
         long commandTimeout = values.number("deploy.command.timeout.seconds", 1, 86_400);
         boolean submodules = values.bool("deploy.submodules");
         boolean watch = values.bool("deploy.watch");
+        CheckOptions check = check(p, v, values, problems);
+        boolean rollbackOnFailure = values.bool("deploy.rollback.on.failure");
+        DeployOptions.Mode mode = mode(p, v.get("deploy.mode"), problems);
+        long keepReleases = values.number("deploy.keep.releases", 1, 1000);
+        if (mode == DeployOptions.Mode.ATOMIC && submodules) {
+            problems.add(p + "deploy.submodules: not supported with deploy.mode=atomic yet (set it false, or use"
+                    + " deploy.mode=in-place)");
+        }
         GitOptions.Engine engine = values.choice("git.engine", GitOptions.Engine.class);
         boolean fsck = values.bool("git.fsck");
         Set<String> schemes = schemes(p + "deploy.submodules.allow", v.get("deploy.submodules.allow"), problems);
@@ -69,7 +79,9 @@ final class SiteLoader {
             problems.add(p + "repo.branch: " + why);
             branch = null;
         }
-        Path repoPath = repoPath(p, v.get("repo.path"), remote, branch, baseDir, problems);
+        Path repoPath = mode == DeployOptions.Mode.ATOMIC
+                ? atomicRepoPath(p, v.get("repo.path"), remote, baseDir, problems)
+                : repoPath(p, v.get("repo.path"), remote, branch, baseDir, problems);
         SecretFinder secrets = new SecretFinder(env, warnings, installedCredentials, secretsNeeded, baseDir, problems);
         Secret secret = secrets.webhookSecret(p, name, v.get("webhook.secret.file"));
         Secret signingKey = secrets.signingKey(p, name, v.get("webhook.signing.key.file"));
@@ -77,13 +89,14 @@ final class SiteLoader {
         ReportOptions report = report(p, name, v, secrets, problems);
         List<String> allowFrom = IpRange.list(p + "webhook.allow.from", v.get("webhook.allow.from"), problems);
         Path stateDir = v.containsKey("state.dir") ? baseDir.resolve(v.get("state.dir")).normalize()
-                : repoPath == null ? null : REPO.defaultStateDir(repoPath);
+                : repoPath == null ? null : mode == DeployOptions.Mode.ATOMIC
+                ? repoPath.resolve(RepoCheck.RELEASE_STORE).resolve("pullhook") : REPO.defaultStateDir(repoPath);
         if (problems.size() > before) {
             return null;
         }
         DeployOptions deploy = new DeployOptions(localChanges, clean, Duration.ofSeconds(lockStale),
                 Duration.ofSeconds(lockWait), Duration.ofSeconds(deployTimeout), onStart, Duration.ofSeconds(poll),
-                command, Duration.ofSeconds(commandTimeout), submodules, watch, stateDir);
+                command, Duration.ofSeconds(commandTimeout), submodules, watch, stateDir, check, rollbackOnFailure, mode, (int) keepReleases);
         return new SiteConfig(name, repoPath, remote, branch, secret, Duration.ofSeconds(gitTimeout), (int) history,
                 deploy, gitAuth, allowFrom, new GitOptions(engine, fsck, schemes), signingKey, report);
     }
@@ -111,6 +124,65 @@ final class SiteLoader {
             }
         }
         return repoPath;
+    }
+
+    /** {@code deploy.mode}: {@code in-place} or {@code atomic}. */
+    private static DeployOptions.Mode mode(String p, String value, List<String> problems) {
+        for (DeployOptions.Mode m : DeployOptions.Mode.values()) {
+            if (m.toString().equalsIgnoreCase(value == null ? "" : value.strip())) {
+                return m;
+            }
+        }
+        problems.add(p + "deploy.mode: \"" + value + "\" is not one of in-place, atomic");
+        return DeployOptions.Mode.IN_PLACE;
+    }
+
+    /**
+     * {@code repo.path} for {@code deploy.mode=atomic}: a folder holding the shared git repository
+     * {@code repo.git} (bare), the {@code releases/} folder and the {@code current} link; not a working copy.
+     */
+    private static Path atomicRepoPath(String p, String repo, String remote, Path baseDir, List<String> problems) {
+        if (repo == null) {
+            problems.add(p + "repo.path: missing (the folder of the releases, e.g. /srv/www/site)");
+            return null;
+        }
+        Path repoPath = baseDir.resolve(repo).normalize();
+        String denied = FileAccess.explain(repoPath, FileAccess.Need.READ);
+        if (denied != null) {
+            problems.add(p + "repo.path: cannot open " + repoPath + ": " + denied);
+            return repoPath;
+        }
+        for (String problem : REPO.atomicProblems(repoPath, remote)) {
+            problems.add(p + problem);
+        }
+        return repoPath;
+    }
+
+    /** {@code deploy.check.*}: the URL must be an absolute http or https URL with a host. */
+    private static CheckOptions check(String p, Map<String, String> v, Values values, List<String> problems) {
+        String command = v.get("deploy.check.command");
+        long status = values.number("deploy.check.status", 100, 599);
+        long timeout = values.number("deploy.check.timeout.seconds", 1, 3600);
+        long retries = values.number("deploy.check.retries", 0, 100);
+        URI url = null;
+        String raw = v.get("deploy.check.url");
+        if (raw != null) {
+            try {
+                url = new URI(raw);
+                String scheme = url.getScheme() == null ? "" : url.getScheme().toLowerCase(Locale.ROOT);
+                if (!(scheme.equals("http") || scheme.equals("https")) || url.getHost() == null) {
+                    problems.add(p + "deploy.check.url: not an http or https URL with a host"
+                            + " (e.g. http://127.0.0.1/health)");
+                    url = null;
+                } else if (url.getUserInfo() != null) {
+                    problems.add(p + "deploy.check.url: must not hold a user name or password");
+                    url = null;
+                }
+            } catch (URISyntaxException e) {
+                problems.add(p + "deploy.check.url: not a URL (" + e.getReason() + ")");
+            }
+        }
+        return new CheckOptions(command, url, (int) status, Duration.ofSeconds(timeout), (int) retries);
     }
 
     /** {@code report.*}, when {@code report.host} is set (the other keys alone only warn); else null. */

@@ -79,13 +79,18 @@ final class DeployCommand {
     }
 
     CommandResult run(String from, String to, String branch) throws IOException {
+        return run(workDir, from, to, branch);
+    }
+
+    /** Runs in {@code dir} instead of {@code repo.path}: an atomic deploy's new release folder. */
+    CommandResult run(Path dir, String from, String to, String branch) throws IOException {
         List<String> argv = new ArrayList<>();
         boolean ownGroup = Files.isExecutable(SETSID);
         if (ownGroup) {
             argv.add(SETSID.toString());
         }
         argv.addAll(List.of("/bin/sh", "-c", command));
-        ProcessBuilder pb = new ProcessBuilder(argv).directory(workDir.toFile()).redirectErrorStream(true);
+        ProcessBuilder pb = new ProcessBuilder(argv).directory(dir.toFile()).redirectErrorStream(true);
         Map<String, String> env = pb.environment();
         Map<String, String> wanted = environment(env, from, to, branch);
         env.clear();

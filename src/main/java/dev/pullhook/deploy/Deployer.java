@@ -9,6 +9,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -16,12 +17,15 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * The steps of one deploy, in order: clear dead git locks, fetch (or take the rollback target), keep
  * local work safe (stash edits as configured, back up commits the target does not contain), hard reset,
- * optionally clean and update submodules, then run the post-deploy command. Each outcome is a
- * {@link Deployment}; nothing here queues or knows HTTP. Runs on the deploy worker only.
+ * optionally clean and update submodules, then run the post-deploy command and the health check (a failed
+ * check restores the commit before, with {@code deploy.rollback.on.failure}). With {@code deploy.mode=atomic}
+ * the reset is replaced by a new release folder and a switch of the {@code current} link ({@link Releases}).
+ * Each outcome is a {@link Deployment}; nothing here queues or knows HTTP. Runs on the deploy worker only.
  */
 final class Deployer {
     private static final Logger log = LoggerFactory.getLogger(Deployer.class);
@@ -44,9 +48,17 @@ final class Deployer {
     private final DeployCommand command;
     /** Masks the site's credentials in the command's output and in errors before they are logged or kept. */
     private final SecretRedactor redactor;
+    /** {@code deploy.check.*}, or null when none is configured. */
+    private final HealthCheck health;
+    /** {@code deploy.mode=atomic}: the release folders and the {@code current} link; null in place. */
+    private final Releases releases;
+    /** {@code deploy.mode=atomic}: what removes releases no longer needed; null in place. */
+    private final OldReleases oldReleases;
+    /** Where the running deploy's lines go as they come (its live log). */
+    private final Supplier<Consumer<String>> output;
 
     /** @param output where each run's lines of {@code deploy.command}'s output go as they come, masked and cut */
-    Deployer(WorkingCopy workingCopy, SiteConfig config, java.util.function.Supplier<Consumer<String>> output) {
+    Deployer(WorkingCopy workingCopy, SiteConfig config, Supplier<Consumer<String>> output) {
         this.workingCopy = workingCopy;
         this.config = config;
         this.label = config.name().isEmpty() ? "" : " site=" + config.name();
@@ -54,6 +66,12 @@ final class Deployer {
         this.redactor = new SecretRedactor().registerAll(config.secrets());
         this.command = options.command() == null ? null
                 : new DeployCommand(options.command(), config.repoPath(), options.commandTimeout(), redactor, output);
+        this.output = output;
+        this.releases = options.mode() == DeployOptions.Mode.ATOMIC ? new Releases(config.repoPath()) : null;
+        this.oldReleases = releases == null ? null
+                : new OldReleases(releases, workingCopy, options.keepReleases(), label);
+        this.health = options.check() == null || !options.check().any() ? null
+                : new HealthCheck(options.check(), config.repoPath(), redactor, output);
         if (command != null && config.secret() != null && config.secret().source().startsWith("environment")) {
             // the command's own environment is clean, but /proc/<pid>/environ of its parent is not
             log.warn("deploy.command{} runs as the daemon's user and can read the daemon's environment"
@@ -106,11 +124,16 @@ final class Deployer {
 
         Deployment run(Kind kind, String target) {
             try {
-                workingCopy.checkCheckedOut();
+                if (releases == null) {
+                    workingCopy.checkCheckedOut();
+                }
                 mark(Phase.LOCK);
                 workingCopy.clearLocks(options.lockStale(), options.lockWait(), crash != null,
                         warning -> log.warn("deploy id={}{} {}", id, label, warning));
                 ObjectId tip = kind == Kind.ROLLBACK ? rollbackTip(target) : fetchedTip(kind);
+                if (tip != null && releases != null) {
+                    return kind == Kind.ROLLBACK ? switchBack(tip) : release(tip);
+                }
                 return tip == null ? null : deploy(tip);
             } catch (GitException e) {
                 return failed(null, Phase.of(e.phase()), e.getMessage(), null);
@@ -118,6 +141,9 @@ final class Deployer {
                 return failed(null, e.phase, e.getMessage(), null);
             } catch (IOException e) {
                 return failed(null, phase, "cannot run deploy.command: " + e.getMessage(), null);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return failed(null, phase, "interrupted (the daemon is stopping)", null);
             } catch (RuntimeException e) {
                 log.error("deploy id={}{} unexpected error in phase {}", id, label, phase, e);
                 return failed(null, phase, "internal error: " + e.getClass().getSimpleName(), null);
@@ -163,7 +189,7 @@ final class Deployer {
         }
 
         /** From the fetched tip on: local work kept safe, the reset, clean and submodules, then the command. */
-        private Deployment deploy(ObjectId tip) throws GitException, StepFailed, IOException {
+        private Deployment deploy(ObjectId tip) throws GitException, StepFailed, IOException, InterruptedException {
             long fetched = System.nanoTime();
             if (System.nanoTime() > deadline) {
                 throw new StepFailed(Phase.TIMEOUT, "the deploy took longer than " + options.timeout().toSeconds()
@@ -188,6 +214,12 @@ final class Deployer {
                     return failed(tip.name(), Phase.COMMAND, commandFailure(result), result);
                 }
             }
+            if (health != null) {
+                HealthCheck.Failure failure = checkHealth(config.repoPath(), tip);
+                if (failure != null) {
+                    return checkFailed(tip, failure, result);
+                }
+            }
             long ms = elapsedMs(t0);
             log.info("deploy done id={}{} trigger={} deliveries={} from={} to={} ms={} fetch_ms={} check_ms={} reset_ms={}"
                             + " reset={} git_ms={}{}{}",
@@ -198,6 +230,95 @@ final class Deployer {
                     reset.why() == null ? "" : " full_because=\"" + reset.why() + "\"");
             return new Deployment(id, trigger, deliveries, started, ms, from, tip.name(),
                     Deployment.Outcome.DEPLOYED, null, saved, result);
+        }
+
+        /** {@code deploy.check.*} in {@code dir}; each failed try is logged and told to the live log. */
+        private HealthCheck.Failure checkHealth(Path dir, ObjectId tip) throws InterruptedException {
+            mark(Phase.HEALTH_CHECK);
+            Consumer<String> live = output.get();
+            return health.run(dir, from, tip.name(), config.branch(), line -> {
+                String masked = redactor.redact(line);
+                log.warn("deploy id={}{} {}", id, label, masked);
+                live.accept(masked);
+            });
+        }
+
+        /**
+         * {@code deploy.mode=atomic}: the commit into a new release folder, the command and the health check
+         * there, then {@code current} switched to it in one rename and old releases pruned. Any failure before
+         * the switch removes the new folder and leaves {@code current} as it was.
+         */
+        private Deployment release(ObjectId tip) throws GitException, StepFailed, IOException, InterruptedException {
+            if (System.nanoTime() > deadline) {
+                throw new StepFailed(Phase.TIMEOUT, "the deploy took longer than " + options.timeout().toSeconds()
+                        + " s (deploy.timeout.seconds); current was not changed");
+            }
+            targetKnown.accept(tip.name());
+            if (crash != null && (crash.phase() == Phase.RELEASE || crash.phase() == Phase.COMMAND
+                    || crash.phase() == Phase.HEALTH_CHECK)) {
+                oldReleases.removeUnfinished(id);
+            }
+            mark(Phase.RELEASE);
+            Path dir = releases.create(tip.name(), Instant.now());
+            String unchanged = "; current still points to " + releases.current().map(p -> p.getFileName().toString())
+                    .orElse("nothing");
+            CommandResult result = null;
+            boolean switched = false;
+            try {
+                int files = workingCopy.checkoutRelease(tip, dir);
+                log.info("deploy id={}{} release {} written: {} paths", id, label, dir.getFileName(), files);
+                if (command != null) {
+                    mark(Phase.COMMAND);
+                    result = command.run(dir, from, tip.name(), config.branch());
+                    logCommand(id, result);
+                    if (!result.succeeded()) {
+                        return failed(tip.name(), Phase.COMMAND, commandFailure(result) + unchanged, result);
+                    }
+                }
+                if (health != null) {
+                    HealthCheck.Failure failure = checkHealth(dir, tip);
+                    if (failure != null) {
+                        return failed(tip.name(), Phase.HEALTH_CHECK, "health check failed: " + failure.why()
+                                + "; the release was not switched in" + unchanged, result, failure.check(), null);
+                    }
+                }
+                mark(Phase.SWITCH);
+                releases.switchTo(dir);
+                switched = true;
+            } catch (GitException e) {
+                // the reset's words say "nothing was changed": true of current here too
+                throw new GitException(e.phase(), e.getMessage() + unchanged, e.getCause());
+            } finally {
+                if (!switched) {
+                    oldReleases.remove(id, dir);
+                }
+            }
+            workingCopy.moveBranch(tip);
+            oldReleases.prune(id);
+            long ms = elapsedMs(t0);
+            log.info("deploy done id={}{} trigger={} deliveries={} from={} to={} ms={} release={}", id, label, trigger,
+                    deliveries, Deployment.abbrev(from), Deployment.abbrev(tip.name()), ms, dir.getFileName());
+            return new Deployment(id, trigger, deliveries, started, ms, from, tip.name(),
+                    Deployment.Outcome.DEPLOYED, null, null, result);
+        }
+
+        /** An atomic rollback: {@code current} back to the newest release of {@code tip} in one rename, or a new one. */
+        private Deployment switchBack(ObjectId tip) throws GitException, StepFailed, IOException, InterruptedException {
+            Path kept = releases.newestOf(tip.name()).orElse(null);
+            if (kept == null) {
+                log.info("deploy id={}{} no release of {} is left; making a new one", id, label,
+                        Deployment.abbrev(tip.name()));
+                return release(tip);
+            }
+            targetKnown.accept(tip.name());
+            mark(Phase.SWITCH);
+            releases.switchTo(kept);
+            workingCopy.moveBranch(tip);
+            long ms = elapsedMs(t0);
+            log.info("deploy done id={}{} trigger={} deliveries={} from={} to={} ms={} release={}", id, label, trigger,
+                    deliveries, Deployment.abbrev(from), Deployment.abbrev(tip.name()), ms, kept.getFileName());
+            return new Deployment(id, trigger, deliveries, started, ms, from, tip.name(),
+                    Deployment.Outcome.DEPLOYED, null, null, null);
         }
 
         /** {@code deploy.clean} and {@code deploy.submodules}. */
@@ -215,13 +336,65 @@ final class Deployer {
             }
         }
 
+        /**
+         * The health check failed after the reset and the command: with {@code deploy.rollback.on.failure}, the
+         * commit deployed before is put back and its command re-run (as a rollback would); else the new commit
+         * stays, as a failed {@code deploy.command} leaves it.
+         */
+        private Deployment checkFailed(ObjectId tip, HealthCheck.Failure failure, CommandResult result) {
+            String error = "health check failed: " + failure.why();
+            String restored = null;
+            if (!options.rollbackOnFailure()) {
+                error += "; " + Deployment.abbrev(tip.name()) + " stays deployed (deploy.rollback.on.failure=false)";
+            } else if (from == null || from.equals(tip.name())) {
+                error += "; nothing to restore: no other commit was deployed before";
+            } else {
+                try {
+                    restore(ObjectId.fromString(from), tip);
+                    restored = from;
+                    error += "; restored " + Deployment.abbrev(from);
+                } catch (GitException | StepFailed | IOException e) {
+                    error += "; restoring " + Deployment.abbrev(from) + " failed: " + e.getMessage();
+                }
+            }
+            return failed(tip.name(), Phase.HEALTH_CHECK, error, result, failure.check(), restored);
+        }
+
+        /** Resets to {@code previous} (what the command or the check changed in tracked files goes) and re-runs the command. */
+        private void restore(ObjectId previous, ObjectId bad) throws GitException, StepFailed, IOException {
+            mark(Phase.RESTORE);
+            log.warn("deploy id={}{} restoring {} after the failed health check of {} (deploy.rollback.on.failure)",
+                    id, label, Deployment.abbrev(previous.name()), Deployment.abbrev(bad.name()));
+            Set<String> edited = workingCopy.localChanges();
+            WorkingCopy.Plan plan = workingCopy.plan(previous, edited, options.submodules());
+            String aside = workingCopy.makeRoom(plan, Instant.now());
+            if (aside != null) {
+                log.warn("deploy id={}{} saved untracked files in the way of {} on {}", id, label,
+                        Deployment.abbrev(previous.name()), aside);
+            }
+            workingCopy.resetHard(plan, edited.isEmpty());
+            afterReset();
+            if (command != null) {
+                CommandResult again = command.run(bad.name(), previous.name(), config.branch());
+                logCommand(id, again);
+                if (!again.succeeded()) {
+                    throw new StepFailed(Phase.RESTORE, "its " + commandFailure(again));
+                }
+            }
+        }
+
         private Deployment failed(String to, Phase failedIn, String error, CommandResult result) {
+            return failed(to, failedIn, error, result, null, null);
+        }
+
+        private Deployment failed(String to, Phase failedIn, String error, CommandResult result, String check,
+                                  String restored) {
             long ms = elapsedMs(t0);
             String masked = redactor.redact(error);
             log.warn("deploy failed id={}{} trigger={} deliveries={} phase={} from={} ms={} error=\"{}\"",
                     id, label, trigger, deliveries, failedIn, Deployment.abbrev(from), ms, masked);
             return new Deployment(id, trigger, deliveries, started, ms, from, to, Deployment.Outcome.FAILED,
-                    masked, saved, result);
+                    masked, saved, result, check, restored);
         }
     }
 

@@ -19,10 +19,19 @@ import java.util.Locale;
  * @param error      the reason of a failure, or null
  * @param saved      where local work was kept before the reset (stash commit, backup ref), or null
  * @param command    the post-deploy command's exit code and last output lines, or null when none ran
+ * @param check      the health check that failed ({@code command} or {@code url}), or null
+ * @param restored   the commit put back after a failed health check ({@code deploy.rollback.on.failure}),
+ *                   or null when nothing was restored
  */
 public record Deployment(long id, Trigger trigger, List<String> deliveries, Instant started, long ms,
                          String from, String to, Outcome outcome, String error, String saved,
-                         CommandResult command) {
+                         CommandResult command, String check, String restored) {
+
+    /** A deploy that ran no health check, or whose check passed. */
+    public Deployment(long id, Trigger trigger, List<String> deliveries, Instant started, long ms, String from,
+                      String to, Outcome outcome, String error, String saved, CommandResult command) {
+        this(id, trigger, deliveries, started, ms, from, to, outcome, error, saved, command, null, null);
+    }
 
     /** How a deploy ended. */
     public enum Outcome {
@@ -56,6 +65,11 @@ public record Deployment(long id, Trigger trigger, List<String> deliveries, Inst
             c.put("ms", command.ms());
             c.put("output", command.output());
             m.put("command", c);
+        }
+        if (check != null) {
+            // only after a failed health check, so that every other entry keeps the shape it always had
+            m.put("check", check);
+            m.put("restored", restored);
         }
         return m;
     }

@@ -34,7 +34,15 @@ public enum Phase {
     /** {@code deploy.submodules} */
     SUBMODULES,
     /** {@code deploy.command} */
-    COMMAND;
+    COMMAND,
+    /** {@code deploy.check.command} and {@code deploy.check.url} */
+    HEALTH_CHECK,
+    /** a failed health check puts the commit deployed before back ({@code deploy.rollback.on.failure}) */
+    RESTORE,
+    /** {@code deploy.mode=atomic}: the commit is written into a new release folder */
+    RELEASE,
+    /** {@code deploy.mode=atomic}: {@code current} is switched to the new release */
+    SWITCH;
 
     @Override
     public String toString() {
@@ -61,6 +69,7 @@ public enum Phase {
      * were stashed before it began), rather than possibly the user's own edits.
      */
     boolean afterReset() {
-        return this == RESET || this == CLEAN || this == SUBMODULES || this == COMMAND;
+        return this == RESET || this == CLEAN || this == SUBMODULES || this == COMMAND || this == HEALTH_CHECK
+                || this == RESTORE;
     }
 }

@@ -270,7 +270,7 @@ public final class StateDir implements AutoCloseable {
         return new Deployment(n.path("id").asLong(), Trigger.parse(n.path("trigger").asText()), deliveries,
                 Instant.parse(n.path("started").asText()), n.path("ms").asLong(), text(n, "from"), text(n, "to"),
                 Deployment.Outcome.valueOf(n.path("outcome").asText().toUpperCase(java.util.Locale.ROOT)),
-                text(n, "error"), text(n, "saved"), command);
+                text(n, "error"), text(n, "saved"), command, text(n, "check"), text(n, "restored"));
     }
 
     private static String text(JsonNode n, String field) {

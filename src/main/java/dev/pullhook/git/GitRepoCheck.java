@@ -64,6 +64,43 @@ public final class GitRepoCheck implements RepoCheck {
         return problems;
     }
 
+    @Override
+    public List<String> atomicProblems(Path path, String remote) {
+        List<String> problems = new ArrayList<>();
+        Path store = path.resolve(RELEASE_STORE);
+        if (!Files.isDirectory(path)) {
+            problems.add("repo.path: " + path + " does not exist or is not a folder");
+        } else if (Files.exists(path.resolve(Constants.DOT_GIT), java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            problems.add("repo.path: " + path + " is a working copy (the in-place layout), but deploy.mode=atomic wants"
+                    + " a folder holding the bare repository " + RELEASE_STORE + ", releases/ and the current link."
+                    + " To switch: git clone --bare <url> <new folder>/" + RELEASE_STORE + " and point repo.path there,"
+                    + " or keep deploy.mode=in-place (docs/atomic.md#switching-modes)");
+        } else if (!Files.isDirectory(store, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            problems.add("repo.path: " + path + " has no " + RELEASE_STORE + " (create it with git clone --bare <url> "
+                    + store + "; docs/atomic.md#layout)");
+        } else {
+            try (Repository r = openStore(store)) {
+                if (remote != null && r.getConfig().getString("remote", remote, "url") == null) {
+                    problems.add("repo.remote: the repository " + store + " has no remote \"" + remote
+                            + "\" (git --git-dir=" + store + " remote -v lists them)");
+                }
+            } catch (IOException | IllegalArgumentException e) {
+                problems.add("repo.path: " + store + " cannot be opened as a bare git repository (" + e.getMessage() + ")");
+            }
+        }
+        return problems;
+    }
+
+    /** Opens the bare repository shared by an atomic deploy's releases; a working copy is refused. */
+    static Repository openStore(Path gitDir) throws IOException {
+        Repository r = new FileRepositoryBuilder().setGitDir(gitDir.toFile()).setMustExist(true).setup().build();
+        if (!r.isBare()) {
+            r.close();
+            throw new IllegalArgumentException("it is not a bare repository (core.bare is not true)");
+        }
+        return r;
+    }
+
     /** A folder inside {@code .git} (of a linked worktree or submodule too), never part of the tree. */
     @Override
     public Path defaultStateDir(Path workTree) {

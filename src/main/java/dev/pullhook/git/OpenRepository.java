@@ -17,6 +17,8 @@ import java.util.TreeSet;
 final class OpenRepository implements AutoCloseable {
     private final Path path;
     private final RemoteTransports transports;
+    /** The bare repository of an atomic deploy's releases ({@link GitRepoCheck#openStore}), not a working copy. */
+    private final boolean bare;
     private volatile Repository repo;
     /** Dropped on any failure, when it may differ from the file. */
     final KeptIndex index = new KeptIndex();
@@ -24,6 +26,11 @@ final class OpenRepository implements AutoCloseable {
     final TreeWatchSlot watch;
 
     OpenRepository(Path path, RemoteTransports transports) {
+        this(path, transports, false);
+    }
+
+    OpenRepository(Path path, RemoteTransports transports, boolean bare) {
+        this.bare = bare;
         this.path = path;
         this.transports = transports;
         this.watch = new TreeWatchSlot(path);
@@ -42,7 +49,7 @@ final class OpenRepository implements AutoCloseable {
                         + " does not exist or is not a folder (moved or removed?)", null);
             }
             try {
-                repo = GitRepoCheck.open(path);
+                repo = bare ? GitRepoCheck.openStore(path) : GitRepoCheck.open(path);
             } catch (IOException | IllegalArgumentException e) {
                 throw new GitException(GitException.Phase.OPEN, path + " cannot be opened as a git working copy: "
                         + e.getMessage(), e);

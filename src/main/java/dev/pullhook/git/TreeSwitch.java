@@ -306,6 +306,17 @@ final class TreeSwitch {
         }
 
         /** Creates the folders of {@code path} that are missing; fails on anything that is not a real folder. */
+        /** Makes the link {@code path} pointing to {@code target}, creating missing folders; follows nothing. */
+        void link(String path, String target) throws IOException {
+            makeFolders(path);
+            Files.createSymbolicLink(workTree.resolve(path), Path.of(target));
+        }
+
+        /** Makes the (empty) folder {@code path} and the missing folders above it; follows nothing. */
+        void folder(String path) throws IOException {
+            makeFolders(path + "/");
+        }
+
         private void makeFolders(String path) throws IOException {
             for (int slash = path.indexOf('/'); slash > 0; slash = path.indexOf('/', slash + 1)) {
                 String folder = path.substring(0, slash);

@@ -47,12 +47,30 @@ public final class WorkingCopy implements AutoCloseable {
     private final OpenRepository open;
     /** Plans, clears the way for and does the reset. */
     private final HardReset reset;
+    /** The bare store of an atomic deploy's releases ({@link #releaseStore}): no working tree, no index. */
+    private final boolean bare;
 
     public WorkingCopy(Path path, String remote, String branch, Duration timeout, GitAuth auth) {
         this(path, remote, branch, timeout, auth, GitOptions.DEFAULT);
     }
 
     public WorkingCopy(Path path, String remote, String branch, Duration timeout, GitAuth auth, GitOptions options) {
+        this(path, remote, branch, timeout, auth, options, false);
+    }
+
+    /**
+     * The bare repository {@code repo.git} that an atomic deploy's releases share ({@code deploy.mode=atomic}):
+     * fetched into like a working copy; its branch {@code refs/heads/<branch>} (and HEAD) say which commit the
+     * {@code current} release holds. Checks commits out with {@link #checkoutRelease}; has no working tree.
+     */
+    public static WorkingCopy releaseStore(Path gitDir, String remote, String branch, Duration timeout, GitAuth auth,
+                                           GitOptions options) {
+        return new WorkingCopy(gitDir, remote, branch, timeout, auth, options, true);
+    }
+
+    private WorkingCopy(Path path, String remote, String branch, Duration timeout, GitAuth auth, GitOptions options,
+                        boolean bare) {
+        this.bare = bare;
         this.options = options;
         this.path = path;
         this.remote = remote;
@@ -61,7 +79,7 @@ public final class WorkingCopy implements AutoCloseable {
         this.auth = new RemoteAuth(auth);
         RemoteTransports transports = new RemoteTransports(remote, this.auth);
         this.fetcher = new Fetcher(remote, branch, timeout, this.auth, transports, options);
-        this.open = new OpenRepository(path, transports);
+        this.open = new OpenRepository(path, transports, bare);
         this.reset = new HardReset(path, branch, options, open);
     }
 
@@ -368,8 +386,10 @@ public final class WorkingCopy implements AutoCloseable {
             FS.getFileStoreAttributes(path);
             Repository r = open.get();
             ObjectId head = r.resolve(Constants.HEAD);
-            DirCache.read(r).getEntryCount();
-            localChanges(1);  // the check every deploy starts with: its classes and the working tree's inodes
+            if (!bare) {
+                DirCache.read(r).getEntryCount();
+                localChanges(1);  // the check every deploy starts with: its classes and the working tree's inodes
+            }
             if (head != null) {
                 r.getObjectDatabase().has(head);
             }
@@ -387,6 +407,64 @@ public final class WorkingCopy implements AutoCloseable {
             }
         }
         return problem;
+    }
+
+    /**
+     * Writes the tree of {@code commit} into {@code release}, an empty folder of its own ({@link ReleaseCheckout}):
+     * the same checks as a reset (every name through {@link PathRules}, no two entries of one name, no
+     * attribute pullhook cannot honour as git does) before anything is written, files written as checkout
+     * writes them (eol, smudge filters), links made and never followed, no {@code .git} in the release.
+     *
+     * @throws GitException (phase CHECK) when the tree is refused, (RESET) when writing fails
+     */
+    public int checkoutRelease(ObjectId commit, Path release) throws GitException {
+        Repository store = open.get();
+        try {
+            return ReleaseCheckout.write(store, commit, release);
+        } catch (ResetPlan.Refused e) {
+            throw new GitException(GitException.Phase.CHECK, e.getMessage(), null);
+        } catch (IOException | RuntimeException e) {
+            throw new GitException(GitException.Phase.RESET, "cannot write the release " + release.getFileName()
+                    + ": " + rootMessage(e), e);
+        }
+    }
+
+    /**
+     * Tracked files of {@code release} (checked out from {@code commit}) that were edited or deleted since:
+     * at most {@code limit}, sorted. Files the tree does not have (what {@code deploy.command} built) do not count.
+     */
+    public List<String> releaseEdits(ObjectId commit, Path release, int limit) throws GitException {
+        try {
+            return ReleaseCheckout.edits(open.get(), commit, release, limit);
+        } catch (IOException | RuntimeException e) {
+            throw new GitException(GitException.Phase.CHECK, "cannot compare the release "
+                    + release.getFileName() + " with its commit: " + rootMessage(e), e);
+        }
+    }
+
+    /** Points the release store's branch (and HEAD, at it) to {@code commit}: the one {@code current} now holds. */
+    public void moveBranch(ObjectId commit) throws GitException {
+        Repository r = open.get();
+        try {
+            org.eclipse.jgit.lib.RefUpdate head = r.updateRef(Constants.HEAD);
+            if (!(Constants.R_HEADS + branch).equals(r.getFullBranch())) {
+                head.link(Constants.R_HEADS + branch);
+            }
+            org.eclipse.jgit.lib.RefUpdate u = r.updateRef(Constants.R_HEADS + branch);
+            u.setNewObjectId(commit);
+            u.setForceUpdate(true);
+            u.setRefLogMessage("pullhook: current release", false);
+            org.eclipse.jgit.lib.RefUpdate.Result result = u.update();
+            if (result == org.eclipse.jgit.lib.RefUpdate.Result.LOCK_FAILURE
+                    || result == org.eclipse.jgit.lib.RefUpdate.Result.IO_FAILURE
+                    || result == org.eclipse.jgit.lib.RefUpdate.Result.REJECTED) {
+                throw new IOException("cannot update " + Constants.R_HEADS + branch + ": " + result);
+            }
+        } catch (IOException | RuntimeException e) {
+            open.reopenLater();
+            throw new GitException(GitException.Phase.RESET, "cannot record the current release's commit: "
+                    + rootMessage(e), e);
+        }
     }
 
     /** Whether the next local-changes check takes the tree watch's word (tests). */

@@ -214,6 +214,10 @@ final class SiteRoutes {
                 if (d.saved() != null) {
                     body.put("saved", d.saved());
                 }
+                if (d.check() != null) {
+                    body.put("check", d.check());
+                    body.put("restored", d.restored());
+                }
                 ctx.status(500);
             }
             case CANCELLED -> {

@@ -45,6 +45,7 @@ public final class Metrics {
     private final Histogram duration;
     private final Gauge lastSuccess;
     private final Counter reports;
+    private final Counter checkFailures;
     private final List<Queue> queues = new CopyOnWriteArrayList<>();
     /**
      * Each watched site's webhook counters by outcome (indexed by ordinal), looked up once: a flood of forged
@@ -99,6 +100,14 @@ public final class Metrics {
                 .labelNames("site", "host", "outcome")
                 .withoutExemplars()
                 .register(registry);
+        checkFailures = Counter.builder()
+                .name("pullhook_deploy_check_failures_total")
+                .help("Deploys whose health check (deploy.check.command or deploy.check.url) failed, by check and"
+                        + " by what became of the working copy: restored (deploy.rollback.on.failure), kept (the"
+                        + " new commit stays), restore_failed; atomic: not_switched")
+                .labelNames("site", "check", "result")
+                .withoutExemplars()
+                .register(registry);
         GaugeWithCallback.builder()
                 .name("pullhook_deploy_queue")
                 .help("A site's deploy queue: 1 for its current state (idle, running, queued), 0 for the others")
@@ -131,6 +140,11 @@ public final class Metrics {
             deploys.initLabelValues(site, o.toString());
         }
         duration.initLabelValues(site);
+        for (String check : List.of("command", "url")) {
+            for (String result : List.of("restored", "kept", "restore_failed", "not_switched")) {
+                checkFailures.initLabelValues(site, check, result);
+            }
+        }
         siteDeploys.history().recent().stream()
                 .filter(d -> d.outcome() == Deployment.Outcome.DEPLOYED)
                 .findFirst()
@@ -178,6 +192,12 @@ public final class Metrics {
         deploys.labelValues(site, d.outcome().toString()).inc();
         if (d.outcome() != Deployment.Outcome.CANCELLED) {
             duration.labelValues(site).observe(Unit.millisToSeconds(d.ms()));
+        }
+        if (d.check() != null) {
+            String result = d.restored() != null ? "restored"
+                    : d.error() != null && d.error().contains("; restoring ") ? "restore_failed"
+                    : d.error() != null && d.error().contains("was not switched in") ? "not_switched" : "kept";
+            checkFailures.labelValues(site, d.check(), result).inc();
         }
         if (d.outcome() == Deployment.Outcome.DEPLOYED) {
             lastSuccess.labelValues(site).set(endSeconds(d));

@@ -121,6 +121,37 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void healthCheckKeysAreReadWithTheirDefaults() throws Exception {
+        Config defaults = load(secretEnv(), configFile(repoLine()));
+        assertEquals(false, defaults.site().deploy().check().any());
+        assertEquals(200, defaults.site().deploy().check().status());
+        assertEquals(Duration.ofSeconds(10), defaults.site().deploy().check().timeout());
+        assertEquals(3, defaults.site().deploy().check().retries());
+        assertEquals(false, defaults.site().deploy().rollbackOnFailure());
+
+        Config set = load(secretEnv(), configFile(repoLine(), "deploy.check.url=http://127.0.0.1:8080/health",
+                "deploy.check.status=204", "deploy.check.command=test -f index.html", "deploy.rollback.on.failure=true"));
+        assertEquals("http://127.0.0.1:8080/health", set.site().deploy().check().url().toString());
+        assertEquals(204, set.site().deploy().check().status());
+        assertEquals("test -f index.html", set.site().deploy().check().command());
+        assertEquals(true, set.site().deploy().rollbackOnFailure());
+    }
+
+    @Test
+    void badHealthCheckValuesNameTheirKeysWithoutEchoingCredentials() throws Exception {
+        List<String> problems = problems(secretEnv(), configFile(repoLine(),
+                "deploy.check.url=ftp://user:hunter2@example.invalid/health", "deploy.check.status=42",
+                "deploy.check.retries=-1", "deploy.rollback.on.failure=maybe"));
+        assertProblem(problems, "deploy.check.url", "not an http or https URL");
+        assertProblem(problems, "deploy.check.status", "out of range");
+        assertProblem(problems, "deploy.check.retries", "out of range");
+        assertProblem(problems, "deploy.rollback.on.failure", "not true or false");
+        assertTrue(problems.stream().noneMatch(p -> p.contains("hunter2")), problems::toString);
+        assertProblem(problems(secretEnv(), configFile(repoLine(), "deploy.check.url=https://u:hunter2@example.invalid/")),
+                "deploy.check.url", "must not hold a user name or password");
+    }
+
+    @Test
     void relativeRepoPathIsResolvedAgainstTheConfigFilesFolder() throws Exception {
         Path config = Files.writeString(shared.resolve("relative.properties"), "repo.path=site\n");
         assertEquals(repos.site.toAbsolutePath().normalize(), load(secretEnv(), config).repoPath());

@@ -62,6 +62,23 @@ class HistoryFileTest {
         assertEquals(WRITTEN, Files.readAllLines(dir.resolve("history.jsonl"), StandardCharsets.UTF_8));
     }
 
+    @Test
+    void aFailedHealthCheckKeepsWhichCheckFailedAndWhatWasRestored() throws Exception {
+        String line = "{\"id\":7,\"trigger\":\"webhook\",\"deliveries\":[],\"started\":\"2026-12-07T10:00:00Z\",\"ms\":650,"
+                + "\"from\":\"" + A + "\",\"to\":\"" + B + "\",\"outcome\":\"failed\",\"error\":\"health check failed: "
+                + "deploy.check.url answered 500, expected 200; restored 1111111\",\"saved\":null,\"command\":null,"
+                + "\"check\":\"url\",\"restored\":\"" + A + "\"}";
+        try (StateDir state = StateDir.open(dir)) {
+            state.append(fromLine(line), 50);
+        }
+        assertEquals(List.of(line), Files.readAllLines(dir.resolve("history.jsonl"), StandardCharsets.UTF_8));
+        try (StateDir state = StateDir.open(dir)) {
+            Deployment d = state.loadHistory(1).get(0);
+            assertEquals("url", d.check());
+            assertEquals(A, d.restored());
+        }
+    }
+
     private Deployment fromLine(String line) throws Exception {
         Path other = Files.createTempDirectory(dir, "one");
         Files.writeString(other.resolve("history.jsonl"), line + "\n", StandardCharsets.UTF_8);
