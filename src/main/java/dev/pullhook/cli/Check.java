@@ -1,5 +1,6 @@
 package dev.pullhook.cli;
 
+import dev.pullhook.Site;
 import dev.pullhook.config.FileAccess;
 import dev.pullhook.config.SiteConfig;
 import dev.pullhook.deploy.StateDir;
@@ -37,8 +38,7 @@ final class Check {
         System.out.println("site " + (site.name().isEmpty() ? "default" : site.name()) + " (POST " + site.webhookPath()
                 + "): " + site.repoPath());
         int status = stateDir(site);
-        try (WorkingCopy workingCopy = new WorkingCopy(site.repoPath(), site.remote(), site.branch(), site.gitTimeout(),
-                site.gitAuth(), site.git())) {
+        try (WorkingCopy workingCopy = Site.workingCopy(site)) {
             workingCopy.gitDir();  // opens it: a working copy that went bad since the config check shows here
             Optional<ObjectId> head = workingCopy.head();
             line("HEAD", head.map(ObjectId::name).orElse("(no commit checked out)") + " on " + site.branch());

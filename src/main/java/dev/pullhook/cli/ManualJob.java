@@ -2,6 +2,7 @@ package dev.pullhook.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pullhook.Site;
 import dev.pullhook.config.Config;
 import dev.pullhook.config.FileAccess;
 import dev.pullhook.config.SiteConfig;
@@ -9,7 +10,6 @@ import dev.pullhook.deploy.DeployService;
 import dev.pullhook.deploy.Deployment;
 import dev.pullhook.deploy.StateDir;
 import dev.pullhook.deploy.Trigger;
-import dev.pullhook.git.WorkingCopy;
 
 import java.io.IOException;
 import java.net.ConnectException;
@@ -80,9 +80,8 @@ final class ManualJob {
             System.err.println("pullhook: " + site.keyPrefix() + "state.dir: " + StateDir.problem(dir, e));
             return Cli.EXIT_CONFIG;
         }
-        try (state; WorkingCopy workingCopy = new WorkingCopy(site.repoPath(), site.remote(), site.branch(),
-                site.gitTimeout(), site.gitAuth(), site.git())) {
-            DeployService deploys = new DeployService(workingCopy, site, state);
+        try (state; Site local = Site.open(site, state, false)) {
+            DeployService deploys = local.deploys();
             try {
                 DeployService.Ticket ticket = kind == Kind.DEPLOY ? deploys.submit(Trigger.MANUAL, null)
                         : deploys.submitRollback();
