@@ -1,6 +1,7 @@
 package dev.pullhook.http;
 
 import dev.pullhook.deploy.Deployment;
+import dev.pullhook.deploy.DeploymentView;
 import dev.pullhook.webhook.RecentDeliveries;
 
 import java.util.ArrayList;
@@ -34,9 +35,9 @@ final class StatusJson {
 
     /** One site: where it is served, what it deploys, its queue, recent deploys and deliveries. */
     static Map<String, Object> site(SiteEndpoint site) {
-        List<Map<String, Object>> recent = new ArrayList<>();
+        List<DeploymentView> recent = new ArrayList<>();
         for (Deployment d : site.deploys().history().recent()) {
-            recent.add(d.toMap());
+            recent.add(d.view());
         }
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("name", site.name());
