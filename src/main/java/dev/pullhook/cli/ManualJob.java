@@ -8,6 +8,7 @@ import dev.pullhook.config.FileAccess;
 import dev.pullhook.config.SiteConfig;
 import dev.pullhook.deploy.DeployService;
 import dev.pullhook.deploy.Deployment;
+import dev.pullhook.deploy.DeploymentView;
 import dev.pullhook.deploy.StateDir;
 import dev.pullhook.deploy.Trigger;
 
@@ -212,18 +213,17 @@ final class ManualJob {
                             String.join(" ", body.toList()).strip()) + "); waiting for it to end");
                 }
             }
-            if (end == null) {
-                end = daemon.awaitDeploy(site.name(), id, site.deploy().timeout().plus(site.deploy().commandTimeout())
-                        .plusSeconds(30));
-            }
-            if (end == null) {
+            DeploymentView d = end != null ? JSON.treeToValue(end, DeploymentView.class)
+                    : daemon.awaitDeploy(site.name(), id, site.deploy().timeout().plus(site.deploy().commandTimeout())
+                    .plusSeconds(30));
+            if (d == null) {
                 System.out.println(kind.noun + " " + id + " is still running in the daemon; see: pullhook status");
                 return Cli.EXIT_FAILED;
             }
-            if ("deployed".equals(end.path("outcome").asText())) {
-                return done(kind, site, text(end, "from"), text(end, "to"), end.path("ms").asLong(), text(end, "saved"));
+            if (d.outcomeValue() == Deployment.Outcome.DEPLOYED) {
+                return done(kind, site, d.from(), d.to(), d.ms(), d.saved());
             }
-            return failed(kind, end.path("error").asText(end.path("outcome").asText("failed")));
+            return failed(kind, d.error() != null ? d.error() : d.outcome() != null ? d.outcome() : "failed");
         } catch (ConnectException e) {
             System.err.println("pullhook: a daemon holds " + site.deploy().stateDir() + " but does not answer on " + uri);
             return Cli.EXIT_FAILED;
