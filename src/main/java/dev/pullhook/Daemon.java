@@ -1,35 +1,25 @@
 package dev.pullhook;
 
 import dev.pullhook.config.Config;
-import dev.pullhook.config.ConfigLoader;
-import dev.pullhook.config.DeployOptions;
 import dev.pullhook.config.ConfigException;
 import dev.pullhook.config.SiteConfig;
-import dev.pullhook.deploy.DeployService;
 import dev.pullhook.deploy.StateDir;
-import dev.pullhook.git.WorkingCopy;
 import dev.pullhook.http.HttpApi;
 import dev.pullhook.http.SiteEndpoint;
 import dev.pullhook.report.StatusReporter;
-import dev.pullhook.webhook.PushEventParser;
-import dev.pullhook.webhook.RecentDeliveries;
 import dev.pullhook.webhook.RejectionLog;
-import dev.pullhook.webhook.WebhookAuthenticator;
-import dev.pullhook.webhook.WebhookReceiver;
 import io.javalin.Javalin;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.IOException;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * One running pullhook: per site a working copy, its state folder and deploy queue, and one HTTP server
- * for all of them, wired from a validated {@link Config}. Sites deploy in parallel, each on its own
+ * One running pullhook: per site a working copy, its state folder and deploy queue (built by {@link Site}), and
+ * one HTTP server for all of them, wired from a validated {@link Config}. Sites deploy in parallel, each on its own
  * worker. {@link #stop()} is what SIGTERM runs: no new requests, running deploys may finish (bounded by
  * {@code shutdown.drain.seconds}), then the server stops.
  */
@@ -56,30 +46,11 @@ public final class Daemon implements AutoCloseable {
         this.rejections = new RejectionLog(config.rejectionsLoggedPerMinute(), System::currentTimeMillis).start();
         this.runtime = JavaRuntimeWatch.ofThisJvm().every(60);
         for (int i = 0; i < config.sites().size(); i++) {
-            sites.add(endpoint(config.sites().get(i), states.get(i), rejections, reporters.get(i)));
+            sites.add(Site.open(config.sites().get(i), states.get(i), true).endpoint(rejections, reporters.get(i)));
             sites.get(i).deploys().onFinished(d -> runtime.check());
         }
         this.api = new HttpApi(config, sites);
         this.app = api.create();
-    }
-
-    private static SiteEndpoint endpoint(SiteConfig site, StateDir state, RejectionLog rejections,
-                                         StatusReporter reporter) {
-        WorkingCopy workingCopy = DeployService.repository(site);
-        if (site.deploy().watch() && site.deploy().mode() == DeployOptions.Mode.IN_PLACE) {
-            workingCopy.watchTree();
-        }
-        DeployService deploys = new DeployService(workingCopy, site, state);
-        WebhookReceiver receiver = new WebhookReceiver(site.name(),
-                new WebhookAuthenticator(site.secret().bytes(),
-                        site.signingKey() == null ? null : ConfigLoader.signingKeyBytes(site.signingKey())),
-                new PushEventParser(site.branch()),
-                new RecentDeliveries(1000, Duration.ofDays(7), Clock.systemUTC(), state.path().resolve("deliveries")),
-                deploys, rejections);
-        if (reporter != null) {
-            reporter.watch(deploys);
-        }
-        return new SiteEndpoint(site, receiver, deploys, reporter);
     }
 
     /**
@@ -92,7 +63,7 @@ public final class Daemon implements AutoCloseable {
         List<StateDir> states = new ArrayList<>();
         try {
             for (SiteConfig site : config.sites()) {
-                states.add(openState(site));
+                states.add(Site.openState(site));
             }
         } catch (ConfigException e) {
             states.forEach(StateDir::close);
@@ -101,8 +72,7 @@ public final class Daemon implements AutoCloseable {
         List<StatusReporter> reporters = new ArrayList<>();
         try {
             for (SiteConfig site : config.sites()) {
-                reporters.add(StatusReporter.of(site, site.report() == null || site.report().repo() != null ? null
-                        : WorkingCopy.remoteUrl(site.repoPath(), site.remote())));
+                reporters.add(Site.reporter(site));
             }
         } catch (ConfigException e) {
             states.forEach(StateDir::close);
@@ -125,18 +95,6 @@ public final class Daemon implements AutoCloseable {
         }
         daemon.api.warmUp(daemon.app.port());
         return daemon;
-    }
-
-    /** Opens a site's {@code state.dir}, or fails naming the key. */
-    public static StateDir openState(SiteConfig site) throws ConfigException {
-        String key = site.keyPrefix() + "state.dir";
-        try {
-            return StateDir.open(site.deploy().stateDir());
-        } catch (StateDir.AlreadyLocked e) {
-            throw new ConfigException(List.of(key + ": " + e.getMessage()));
-        } catch (IOException e) {
-            throw new ConfigException(List.of(key + ": " + StateDir.problem(site.deploy().stateDir(), e)));
-        }
     }
 
     private static String hostForUrl(String host) {

@@ -1,6 +1,7 @@
 package dev.pullhook.cli;
 
 import dev.pullhook.config.DeployOptions;
+import dev.pullhook.Site;
 import dev.pullhook.config.FileAccess;
 import dev.pullhook.config.SiteConfig;
 import dev.pullhook.deploy.DeployService;
@@ -40,7 +41,7 @@ final class Check {
                 + "): " + site.repoPath());
         int status = stateDir(site);
         boolean atomic = site.deploy().mode() == DeployOptions.Mode.ATOMIC;
-        try (WorkingCopy workingCopy = DeployService.repository(site)) {
+        try (WorkingCopy workingCopy = Site.workingCopy(site)) {
             workingCopy.gitDir();  // opens it: a working copy that went bad since the config check shows here
             Optional<ObjectId> head = workingCopy.head();
             line("HEAD", head.map(ObjectId::name).orElse("(no commit checked out)") + " on " + site.branch()

@@ -1,9 +1,10 @@
 package dev.pullhook.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pullhook.config.Config;
 import dev.pullhook.config.Secret;
+import dev.pullhook.deploy.DeploymentView;
+import dev.pullhook.http.SiteStatus;
 import dev.pullhook.webhook.ManualProof;
 
 import java.io.IOException;
@@ -12,6 +13,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.List;
 import java.util.stream.Stream;
 
 /**
@@ -67,14 +69,14 @@ final class DaemonClient {
      * Polls {@code /status} until deploy {@code id} of site {@code site} is in its history, and returns that
      * entry (the fields of an {@code end} event), or null when it is not there within {@code patience}.
      */
-    JsonNode awaitDeploy(String site, long id, Duration patience) throws IOException, InterruptedException {
+    DeploymentView awaitDeploy(String site, long id, Duration patience) throws IOException, InterruptedException {
         long deadline = System.nanoTime() + patience.toNanos();
         while (System.nanoTime() < deadline) {
-            JsonNode status = JSON.readTree(getJson("/status").body());
-            for (JsonNode s : status.path("sites")) {
-                if (s.path("name").asText().equals(site)) {
-                    for (JsonNode d : s.path("deploys")) {
-                        if (d.path("id").asLong() == id) {
+            SiteStatus.All status = JSON.readValue(getJson("/status").body(), SiteStatus.All.class);
+            for (SiteStatus s : status.sites() == null ? List.<SiteStatus>of() : status.sites()) {
+                if (site.equals(s.name()) && s.deploys() != null) {
+                    for (DeploymentView d : s.deploys()) {
+                        if (d.id() == id) {
                             return d;
                         }
                     }

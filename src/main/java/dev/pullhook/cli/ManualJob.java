@@ -2,14 +2,16 @@ package dev.pullhook.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pullhook.Site;
 import dev.pullhook.config.Config;
 import dev.pullhook.config.FileAccess;
 import dev.pullhook.config.SiteConfig;
 import dev.pullhook.deploy.DeployService;
 import dev.pullhook.deploy.Deployment;
+import dev.pullhook.deploy.DeploymentView;
 import dev.pullhook.deploy.StateDir;
 import dev.pullhook.deploy.Trigger;
-import dev.pullhook.git.WorkingCopy;
+import dev.pullhook.http.JobAnswer;
 
 import java.io.IOException;
 import java.net.ConnectException;
@@ -80,8 +82,8 @@ final class ManualJob {
             System.err.println("pullhook: " + site.keyPrefix() + "state.dir: " + StateDir.problem(dir, e));
             return Cli.EXIT_CONFIG;
         }
-        try (state; WorkingCopy workingCopy = DeployService.repository(site)) {
-            DeployService deploys = new DeployService(workingCopy, site, state);
+        try (state; Site local = Site.open(site, state, false)) {
+            DeployService deploys = local.deploys();
             try {
                 DeployService.Ticket ticket = kind == Kind.DEPLOY ? deploys.submit(Trigger.MANUAL, null)
                         : deploys.submitRollback();
@@ -146,28 +148,25 @@ final class ManualJob {
         URI uri = daemon.uri(path);
         try {
             HttpResponse<String> r = daemon.postSigned(path, site.secret());
-            JsonNode body = parse(r.body());
-            String status = body.path("status").asText("");
-            switch (status) {
-                case "deployed" -> {
-                    return done(kind, site, text(body, "from"), text(body, "to"), body.path("ms").asLong(),
-                            text(body, "saved"));
-                }
-                case "failed", "cancelled" -> {
-                    return failed(kind, body.path("error").asText(status));
-                }
-                case "queued" -> {
-                    System.out.println(kind.noun + " " + body.path("id").asLong() + " is still running in the daemon"
-                            + " after webhook.wait.timeout.seconds; see: pullhook status");
-                    return Cli.EXIT_FAILED;
-                }
-                default -> {
-                    System.out.println(kind.noun + " refused by the daemon at " + uri + ": " + r.statusCode() + " "
-                            + r.body().strip()
-                            + (r.body().contains("signature") ? " (is this config's secret the daemon's?)" : ""));
-                    return Cli.EXIT_FAILED;
-                }
+            JobAnswer answer = answer(r.body());
+            if (answer instanceof JobAnswer.Deployed d) {
+                return done(kind, site, d.from(), d.to(), d.ms(), d.saved());
             }
+            if (answer instanceof JobAnswer.Failed f) {
+                return failed(kind, f.error() == null ? f.status() : f.error());
+            }
+            if (answer instanceof JobAnswer.Cancelled c) {
+                return failed(kind, c.error() == null ? c.status() : c.error());
+            }
+            if (answer instanceof JobAnswer.Queued q) {
+                System.out.println(kind.noun + " " + q.id() + " is still running in the daemon"
+                        + " after webhook.wait.timeout.seconds; see: pullhook status");
+                return Cli.EXIT_FAILED;
+            }
+            System.out.println(kind.noun + " refused by the daemon at " + uri + ": " + r.statusCode() + " "
+                    + r.body().strip()
+                    + (r.body().contains("signature") ? " (is this config's secret the daemon's?)" : ""));
+            return Cli.EXIT_FAILED;
         } catch (ConnectException e) {
             System.err.println("pullhook: a daemon holds " + site.deploy().stateDir() + " but does not answer on " + uri);
             return Cli.EXIT_FAILED;
@@ -191,14 +190,13 @@ final class ManualJob {
         URI uri = daemon.uri(kind.path + sitePath);
         try {
             HttpResponse<String> r = daemon.postSigned(kind.path + sitePath, site.secret());
-            JsonNode queued = parse(r.body());
-            if (r.statusCode() != 202 || !queued.path("id").canConvertToLong()) {
+            if (r.statusCode() != 202 || !(answer(r.body()) instanceof JobAnswer.Queued queued)) {
                 System.out.println(kind.noun + " refused by the daemon at " + uri + ": " + r.statusCode() + " "
                         + r.body().strip()
                         + (r.body().contains("signature") ? " (is this config's secret the daemon's?)" : ""));
                 return Cli.EXIT_FAILED;
             }
-            long id = queued.path("id").asLong();
+            long id = queued.id();
             LiveFollower follower = new LiveFollower(kind.noun, id, System.out);
             String logPath = "/deploys" + sitePath + "/" + id + "/log";
             HttpResponse<java.util.stream.Stream<String>> stream = daemon.events(logPath);
@@ -212,18 +210,17 @@ final class ManualJob {
                             String.join(" ", body.toList()).strip()) + "); waiting for it to end");
                 }
             }
-            if (end == null) {
-                end = daemon.awaitDeploy(site.name(), id, site.deploy().timeout().plus(site.deploy().commandTimeout())
-                        .plusSeconds(30));
-            }
-            if (end == null) {
+            DeploymentView d = end != null ? JSON.treeToValue(end, DeploymentView.class)
+                    : daemon.awaitDeploy(site.name(), id, site.deploy().timeout().plus(site.deploy().commandTimeout())
+                    .plusSeconds(30));
+            if (d == null) {
                 System.out.println(kind.noun + " " + id + " is still running in the daemon; see: pullhook status");
                 return Cli.EXIT_FAILED;
             }
-            if ("deployed".equals(end.path("outcome").asText())) {
-                return done(kind, site, text(end, "from"), text(end, "to"), end.path("ms").asLong(), text(end, "saved"));
+            if (d.outcomeValue() == Deployment.Outcome.DEPLOYED) {
+                return done(kind, site, d.from(), d.to(), d.ms(), d.saved());
             }
-            return failed(kind, end.path("error").asText(end.path("outcome").asText("failed")));
+            return failed(kind, d.error() != null ? d.error() : d.outcome() != null ? d.outcome() : "failed");
         } catch (ConnectException e) {
             System.err.println("pullhook: a daemon holds " + site.deploy().stateDir() + " but does not answer on " + uri);
             return Cli.EXIT_FAILED;
@@ -236,16 +233,12 @@ final class ManualJob {
         }
     }
 
-    private static JsonNode parse(String body) {
+    /** The daemon's answer to an accepted job, or null for any other (or no JSON at all). */
+    private static JobAnswer answer(String body) {
         try {
-            return JSON.readTree(body);
+            return JSON.readValue(body, JobAnswer.class);
         } catch (IOException e) {
-            return JSON.createObjectNode();
+            return null;
         }
-    }
-
-    private static String text(JsonNode body, String field) {
-        JsonNode n = body.get(field);
-        return n == null || n.isNull() ? null : n.asText();
     }
 }

@@ -1,9 +1,10 @@
 package dev.pullhook.cli;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pullhook.config.Config;
 import dev.pullhook.config.SiteConfig;
+import dev.pullhook.deploy.DeploymentView;
+import dev.pullhook.http.SiteStatus;
 
 import java.io.IOException;
 import java.net.http.HttpResponse;
@@ -26,14 +27,14 @@ final class StatusSummary {
 
     static int run(Config config, List<SiteConfig> sites) {
         DaemonClient daemon = new DaemonClient(config);
-        JsonNode status;
+        SiteStatus.All status;
         try {
             HttpResponse<String> r = daemon.getJson("/status");
             if (r.statusCode() != 200) {
                 System.err.println("pullhook: " + daemon.uri("/status") + " answered " + r.statusCode());
                 return Cli.EXIT_FAILED;
             }
-            status = JSON.readTree(r.body());
+            status = JSON.readValue(r.body(), SiteStatus.All.class);
         } catch (IOException e) {
             System.err.println("pullhook: no daemon answers on " + daemon.uri("/status") + " (is it running? "
                     + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage()) + ")");
@@ -43,33 +44,37 @@ final class StatusSummary {
             return Cli.EXIT_FAILED;
         }
         List<String> wanted = sites.stream().map(SiteConfig::name).toList();
-        for (JsonNode site : status.path("sites")) {
-            if (wanted.contains(site.path("name").asText())) {
+        for (SiteStatus site : status.sites() == null ? List.<SiteStatus>of() : status.sites()) {
+            if (wanted.contains(text(site.name()))) {
                 print(site);
             }
         }
         return Cli.EXIT_OK;
     }
 
-    private static void print(JsonNode site) {
-        String name = site.path("name").asText();
-        System.out.println("site " + (name.isEmpty() ? "default" : name) + " (POST " + site.path("path").asText() + ")");
-        System.out.println(printable("  branch  " + site.path("remote").asText() + "/" + site.path("branch").asText()));
-        System.out.println("  HEAD    " + (site.path("head").isNull() ? "(none)" : site.path("head").asText()));
-        System.out.println("  queue   " + site.path("state").asText());
-        JsonNode deploys = site.path("deploys");
+    private static void print(SiteStatus site) {
+        String name = text(site.name());
+        System.out.println("site " + (name.isEmpty() ? "default" : name) + " (POST " + text(site.path()) + ")");
+        System.out.println(printable("  branch  " + text(site.remote()) + "/" + text(site.branch())));
+        System.out.println("  HEAD    " + (site.head() == null ? "(none)" : site.head()));
+        System.out.println("  queue   " + text(site.state()));
+        List<DeploymentView> deploys = site.deploys() == null ? List.of() : site.deploys();
         if (deploys.isEmpty()) {
             System.out.println("  deploys none yet");
             return;
         }
         System.out.println("  deploys (newest first)");
         for (int i = 0; i < Math.min(DEPLOYS_SHOWN, deploys.size()); i++) {
-            JsonNode d = deploys.get(i);
-            String line = String.format("    #%-4d %-9s %6d ms  %s  %-8s %s -> %s", d.path("id").asLong(),
-                    d.path("outcome").asText(), d.path("ms").asLong(), started(d.path("started").asText()),
-                    d.path("trigger").asText(), abbrev(d.path("from")), abbrev(d.path("to")));
-            System.out.println(printable(line + (d.path("error").isNull() ? "" : "  error: " + d.path("error").asText())));
+            DeploymentView d = deploys.get(i);
+            String line = String.format("    #%-4d %-9s %6d ms  %s  %-8s %s -> %s", d.id(), text(d.outcome()), d.ms(),
+                    started(text(d.started())), text(d.trigger()), abbrev(d.from()), abbrev(d.to()));
+            System.out.println(printable(line + (d.error() == null ? "" : "  error: " + d.error())));
         }
+    }
+
+    /** A field the daemon left out reads as empty, as it always has. */
+    private static String text(String value) {
+        return value == null ? "" : value;
     }
 
     /** The daemon's text without control characters: a deploy error quotes command output, which is not ours. */
@@ -85,11 +90,10 @@ final class StatusSummary {
         }
     }
 
-    private static String abbrev(JsonNode commit) {
-        if (commit.isNull() || commit.isMissingNode()) {
+    private static String abbrev(String commit) {
+        if (commit == null) {
             return "-";
         }
-        String c = commit.asText();
-        return c.substring(0, Math.min(7, c.length()));
+        return commit.substring(0, Math.min(7, commit.length()));
     }
 }

@@ -43,36 +43,18 @@ public record Deployment(long id, Trigger trigger, List<String> deliveries, Inst
         }
     }
 
-    /** The fields as JSON-ready values: what the history file keeps and {@code /status} shows. */
-    public java.util.Map<String, Object> toMap() {
-        java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
-        m.put("id", id);
-        m.put("trigger", trigger.toString());
-        m.put("deliveries", deliveries);
-        m.put("started", started.toString());
-        m.put("ms", ms);
-        m.put("from", from);
-        m.put("to", to);
-        m.put("outcome", outcome.toString());
-        m.put("error", error);
-        m.put("saved", saved);
-        if (command == null) {
-            m.put("command", null);
-        } else {
-            java.util.Map<String, Object> c = new java.util.LinkedHashMap<>();
-            c.put("exit", command.exitCode());
-            c.put("timedOut", command.timedOut());
-            c.put("ms", command.ms());
-            c.put("output", command.output());
-            m.put("command", c);
-        }
-        if (check != null) {
-            // only after a failed health check, so that every other entry keeps the shape it always had
-            m.put("check", check);
-            m.put("restored", restored);
-        }
-        return m;
+    /** As JSON: what the history file keeps and {@code /status} shows ({@link DeploymentView}). */
+    public DeploymentView view() {
+        return DeploymentView.of(this);
     }
+
+    /** {@link #view()} as a map of JSON values, in its order. */
+    public java.util.Map<String, Object> toMap() {
+        return MAP.convertValue(view(), new com.fasterxml.jackson.core.type.TypeReference<>() {
+        });
+    }
+
+    private static final com.fasterxml.jackson.databind.ObjectMapper MAP = new com.fasterxml.jackson.databind.ObjectMapper();
 
     /** An abbreviated commit id for log lines. */
     static String abbrev(String id) {

@@ -109,16 +109,8 @@ public final class LiveLog {
 
     /** The outcome as the {@code end} event's JSON: the history's fields, without the output already streamed. */
     static String outcome(Deployment d) {
-        Map<String, Object> m = d.toMap();
-        if (d.command() != null) {
-            Map<String, Object> c = new LinkedHashMap<>();
-            c.put("exit", d.command().exitCode());
-            c.put("timedOut", d.command().timedOut());
-            c.put("ms", d.command().ms());
-            m.put("command", c);
-        }
         try {
-            return JSON.writeValueAsString(m);
+            return JSON.writeValueAsString(d.view().withoutOutput());
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }

@@ -1,6 +1,5 @@
 package dev.pullhook.deploy;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -18,7 +17,6 @@ import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 /**
  * pullhook's own files for one working copy ({@code state.dir}): a lock held for the daemon's lifetime (so
@@ -185,7 +183,7 @@ public final class StateDir implements AutoCloseable {
                     continue;
                 }
                 try {
-                    all.add(fromJson(JSON.readTree(line)));
+                    all.add(fromJson(line));
                 } catch (IOException | RuntimeException e) {
                     log.warn("state skipping damaged line {} of {}", i + 1, historyFile());
                 }
@@ -247,35 +245,18 @@ public final class StateDir implements AutoCloseable {
         Deployment sample = new Deployment(0, Trigger.WEBHOOK, List.of("delivery"), Instant.EPOCH, 0, ZERO, ZERO,
                 Deployment.Outcome.DEPLOYED, null, null, new CommandResult(0, false, 0, List.of("output")));
         try {
-            fromJson(JSON.readTree(JSON.writeValueAsString(toJson(sample))));
+            fromJson(JSON.writeValueAsString(toJson(sample)));
         } catch (IOException | RuntimeException e) {
             log.debug("state warm-up: {}", e.toString());
         }
     }
 
-    static Map<String, Object> toJson(Deployment d) {
-        return d.toMap();
+    static DeploymentView toJson(Deployment d) {
+        return d.view();
     }
 
-    private static Deployment fromJson(JsonNode n) {
-        List<String> deliveries = new ArrayList<>();
-        n.path("deliveries").forEach(x -> deliveries.add(x.asText()));
-        CommandResult command = null;
-        JsonNode c = n.path("command");
-        if (c.isObject()) {
-            List<String> out = new ArrayList<>();
-            c.path("output").forEach(x -> out.add(x.asText()));
-            command = new CommandResult(c.path("exit").asInt(), c.path("timedOut").asBoolean(), c.path("ms").asLong(), out);
-        }
-        return new Deployment(n.path("id").asLong(), Trigger.parse(n.path("trigger").asText()), deliveries,
-                Instant.parse(n.path("started").asText()), n.path("ms").asLong(), text(n, "from"), text(n, "to"),
-                Deployment.Outcome.valueOf(n.path("outcome").asText().toUpperCase(java.util.Locale.ROOT)),
-                text(n, "error"), text(n, "saved"), command, text(n, "check"), text(n, "restored"));
-    }
-
-    private static String text(JsonNode n, String field) {
-        JsonNode v = n.path(field);
-        return v.isTextual() ? v.asText() : null;
+    private static Deployment fromJson(String line) throws IOException {
+        return JSON.readValue(line, DeploymentView.class).toDeployment();
     }
 
     @Override

@@ -13,7 +13,6 @@ import io.javalin.http.HttpResponseException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -190,44 +189,15 @@ final class SiteRoutes {
     }
 
     private static void queued(Context ctx, DeployService.Ticket ticket) {
-        ctx.status(202).json(answer("status", "queued", "id", ticket.deployId()));
+        ctx.status(202).json(new JobAnswer.Queued(ticket.deployId()));
     }
 
     private static void finished(Context ctx, Deployment d) {
-        Map<String, Object> body = new LinkedHashMap<>();
-        switch (d.outcome()) {
-            case DEPLOYED -> {
-                body.put("status", "deployed");
-                body.put("id", d.id());
-                body.put("from", d.from());
-                body.put("to", d.to());
-                body.put("ms", d.ms());
-                if (d.saved() != null) {
-                    body.put("saved", d.saved());
-                }
-                ctx.status(200);
-            }
-            case FAILED -> {
-                body.put("status", "failed");
-                body.put("id", d.id());
-                body.put("error", d.error());
-                if (d.saved() != null) {
-                    body.put("saved", d.saved());
-                }
-                if (d.check() != null) {
-                    body.put("check", d.check());
-                    body.put("restored", d.restored());
-                }
-                ctx.status(500);
-            }
-            case CANCELLED -> {
-                body.put("status", "cancelled");
-                body.put("id", d.id());
-                body.put("error", d.error());
-                ctx.status(503);
-            }
-        }
-        ctx.json(body);
+        ctx.status(switch (d.outcome()) {
+            case DEPLOYED -> 200;
+            case FAILED -> 500;
+            case CANCELLED -> 503;
+        }).json(JobAnswer.of(d));
     }
 
     private static List<String> headerValues(Context ctx, String name) {
