@@ -28,7 +28,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The shipped jar in {@code deploy.mode=atomic} with a {@code deploy.check.url} that a test server answers:
  * a healthy deploy switches {@code current} to a new release built by {@code deploy.command}; an unhealthy one
  * is never switched in and says so in its answer, {@code /status} and {@code /metrics}; a rollback points
- * {@code current} back at the earlier release folder.
+ * {@code current} back at the earlier release folder. And in place, with {@code deploy.rollback.on.failure}: an
+ * unhealthy commit is replaced by the one deployed before, whose command runs again.
  */
 class AtomicReleaseJarIT {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -96,6 +97,55 @@ class AtomicReleaseJarIT {
                 assertEquals(releaseA, www.resolve(Files.readSymbolicLink(www.resolve("current"))),
                         "rollback points current at A's release again");
                 assertEquals(a.name(), JSON.readTree(daemon.get("/status")).get("head").asText());
+            }
+        } finally {
+            app.stop(0);
+        }
+    }
+
+    @Test
+    void inPlaceAnUnhealthyCommitIsRolledBackAndItsCommandRunsAgain() throws Exception {
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+        Path secret = Files.writeString(dir.resolve("secret"), TestDaemon.SECRET + "\n");
+        Files.setPosixFilePermissions(secret, PosixFilePermissions.fromString("rw-------"));
+        AtomicInteger status = new AtomicInteger(200);
+        HttpServer app = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 8);
+        app.createContext("/health", exchange -> {
+            try (exchange) {
+                exchange.sendResponseHeaders(status.get(), -1);
+            }
+        });
+        app.start();
+        int port = Ports.free();
+        Path built = dir.resolve("built.log");
+        try (TestRepos repos = TestRepos.create(dir.resolve("repos"))) {
+            Path config = Files.writeString(dir.resolve("config.properties"), String.join("\n",
+                    "repo.path = " + repos.site, "server.port = " + port, "deploy.on.start = false",
+                    "webhook.secret.file = " + secret, "deploy.rollback.on.failure = true",
+                    "deploy.command = echo \"$PULLHOOK_TO\" >> " + built,
+                    "deploy.check.url = http://127.0.0.1:" + app.getAddress().getPort() + "/health",
+                    "deploy.check.retries = 1") + "\n");
+            try (ChildDaemon daemon = ChildDaemon.startJar(config, port, dir.resolve("daemon.log"))) {
+                ObjectId a = repos.pushNewCommit();
+                HttpResponse<String> first = daemon.postSigned(TestDaemon.SECRET, "/pull-repo?wait=true", "{}");
+                assertEquals(200, first.statusCode(), first::body);
+                assertEquals(a, repos.siteHead());
+
+                status.set(500);
+                ObjectId b = repos.pushNewCommit();
+                HttpResponse<String> bad = daemon.postSigned(TestDaemon.SECRET, "/pull-repo?wait=true", "{}");
+                assertEquals(500, bad.statusCode(), bad::body);
+                JsonNode answer = JSON.readTree(bad.body());
+                assertEquals("url", answer.get("check").asText(), bad::body);
+                assertEquals(a.name(), answer.get("restored").asText(), bad::body);
+                assertEquals(a, repos.siteHead(), "the working copy is back on the healthy commit");
+                assertEquals(a.name() + "\n" + b.name() + "\n" + a.name() + "\n", Files.readString(built),
+                        "deploy.command ran for A, for B, then again for A once restored");
+                JsonNode newest = JSON.readTree(daemon.get("/status")).get("deploys").get(0);
+                assertEquals(a.name(), newest.get("restored").asText());
+                assertEquals(1.0, PrometheusText.parse(daemon.get("/metrics")).value(
+                        "pullhook_deploy_check_failures_total", "site", "default", "check", "url",
+                        "result", "restored"));
             }
         } finally {
             app.stop(0);
