@@ -39,17 +39,9 @@ class AtomicReleaseJarIT {
 
     @Test
     void healthyReleasesGoLiveAnUnhealthyOneNeverDoesAndRollbackSwitchesBack() throws Exception {
-        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
-        Path secret = Files.writeString(dir.resolve("secret"), TestDaemon.SECRET + "\n");
-        Files.setPosixFilePermissions(secret, PosixFilePermissions.fromString("rw-------"));
+        Path secret = secretFile();
         AtomicInteger status = new AtomicInteger(200);
-        HttpServer app = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 8);
-        app.createContext("/health", exchange -> {
-            try (exchange) {
-                exchange.sendResponseHeaders(status.get(), -1);
-            }
-        });
-        app.start();
+        HttpServer app = healthServer(status);
         int port = Ports.free();
         Path www = Files.createDirectories(dir.resolve("www"));
         try (TestRepos repos = TestRepos.create(dir.resolve("repos"))) {
@@ -105,17 +97,9 @@ class AtomicReleaseJarIT {
 
     @Test
     void inPlaceAnUnhealthyCommitIsRolledBackAndItsCommandRunsAgain() throws Exception {
-        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
-        Path secret = Files.writeString(dir.resolve("secret"), TestDaemon.SECRET + "\n");
-        Files.setPosixFilePermissions(secret, PosixFilePermissions.fromString("rw-------"));
+        Path secret = secretFile();
         AtomicInteger status = new AtomicInteger(200);
-        HttpServer app = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 8);
-        app.createContext("/health", exchange -> {
-            try (exchange) {
-                exchange.sendResponseHeaders(status.get(), -1);
-            }
-        });
-        app.start();
+        HttpServer app = healthServer(status);
         int port = Ports.free();
         Path built = dir.resolve("built.log");
         try (TestRepos repos = TestRepos.create(dir.resolve("repos"))) {
@@ -150,5 +134,25 @@ class AtomicReleaseJarIT {
         } finally {
             app.stop(0);
         }
+    }
+
+    /** The webhook secret in a file only its owner reads, in a folder only its owner enters. */
+    private Path secretFile() throws java.io.IOException {
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwx------"));
+        Path secret = Files.writeString(dir.resolve("secret"), TestDaemon.SECRET + "\n");
+        Files.setPosixFilePermissions(secret, PosixFilePermissions.fromString("rw-------"));
+        return secret;
+    }
+
+    /** The site's health URL, {@code /health}, answering whatever status {@code status} holds at the time. */
+    private static HttpServer healthServer(AtomicInteger status) throws java.io.IOException {
+        HttpServer app = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 8);
+        app.createContext("/health", exchange -> {
+            try (exchange) {
+                exchange.sendResponseHeaders(status.get(), -1);
+            }
+        });
+        app.start();
+        return app;
     }
 }

@@ -163,16 +163,9 @@ final class ManualJob {
                         + " after webhook.wait.timeout.seconds; see: pullhook status");
                 return Cli.EXIT_FAILED;
             }
-            System.out.println(kind.noun + " refused by the daemon at " + uri + ": " + r.statusCode() + " "
-                    + r.body().strip()
-                    + (r.body().contains("signature") ? " (is this config's secret the daemon's?)" : ""));
-            return Cli.EXIT_FAILED;
-        } catch (ConnectException e) {
-            System.err.println("pullhook: a daemon holds " + site.deploy().stateDir() + " but does not answer on " + uri);
-            return Cli.EXIT_FAILED;
+            return refused(kind, uri, r);
         } catch (IOException e) {
-            System.err.println("pullhook: cannot ask the daemon at " + uri + ": " + e.getMessage());
-            return Cli.EXIT_FAILED;
+            return unreachable(site, uri, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return Cli.EXIT_FAILED;
@@ -191,10 +184,7 @@ final class ManualJob {
         try {
             HttpResponse<String> r = daemon.postSigned(kind.path + sitePath, site.secret());
             if (r.statusCode() != 202 || !(answer(r.body()) instanceof JobAnswer.Queued queued)) {
-                System.out.println(kind.noun + " refused by the daemon at " + uri + ": " + r.statusCode() + " "
-                        + r.body().strip()
-                        + (r.body().contains("signature") ? " (is this config's secret the daemon's?)" : ""));
-                return Cli.EXIT_FAILED;
+                return refused(kind, uri, r);
             }
             long id = queued.id();
             LiveFollower follower = new LiveFollower(kind.noun, id, System.out);
@@ -221,16 +211,30 @@ final class ManualJob {
                 return done(kind, site, d.from(), d.to(), d.ms(), d.saved());
             }
             return failed(kind, d.error() != null ? d.error() : d.outcome() != null ? d.outcome() : "failed");
-        } catch (ConnectException e) {
-            System.err.println("pullhook: a daemon holds " + site.deploy().stateDir() + " but does not answer on " + uri);
-            return Cli.EXIT_FAILED;
         } catch (IOException e) {
-            System.err.println("pullhook: cannot ask the daemon at " + uri + ": " + e.getMessage());
-            return Cli.EXIT_FAILED;
+            return unreachable(site, uri, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return Cli.EXIT_FAILED;
         }
+    }
+
+    /** The daemon answered, but did not take the job: says so with its answer. */
+    private static int refused(Kind kind, URI uri, HttpResponse<String> r) {
+        System.out.println(kind.noun + " refused by the daemon at " + uri + ": " + r.statusCode() + " "
+                + r.body().strip()
+                + (r.body().contains("signature") ? " (is this config's secret the daemon's?)" : ""));
+        return Cli.EXIT_FAILED;
+    }
+
+    /** The daemon that holds the state folder could not be asked. */
+    private static int unreachable(SiteConfig site, URI uri, IOException e) {
+        if (e instanceof ConnectException) {
+            System.err.println("pullhook: a daemon holds " + site.deploy().stateDir() + " but does not answer on " + uri);
+        } else {
+            System.err.println("pullhook: cannot ask the daemon at " + uri + ": " + e.getMessage());
+        }
+        return Cli.EXIT_FAILED;
     }
 
     /** The daemon's answer to an accepted job, or null for any other (or no JSON at all). */

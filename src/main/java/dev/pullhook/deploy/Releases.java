@@ -1,14 +1,13 @@
 package dev.pullhook.deploy;
 
+import dev.pullhook.git.NoFollow;
+
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.security.SecureRandom;
 import java.time.Instant;
 import java.time.ZoneOffset;
@@ -148,24 +147,7 @@ final class Releases {
 
     /** Deletes a release folder and its note; links inside are removed, never followed. */
     void remove(Path release) throws IOException {
-        if (Files.isDirectory(release, LinkOption.NOFOLLOW_LINKS)) {
-            Files.walkFileTree(release, new SimpleFileVisitor<>() {
-                @Override
-                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                    Files.delete(file);
-                    return FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
-                    if (e != null) {
-                        throw e;
-                    }
-                    Files.delete(dir);
-                    return FileVisitResult.CONTINUE;
-                }
-            });
-        }
+        NoFollow.removeTree(release);
         Files.deleteIfExists(note(release));
     }
 

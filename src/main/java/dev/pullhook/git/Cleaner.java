@@ -36,7 +36,7 @@ final class Cleaner {
         }
         int removed = 0;
         for (String path : remove) {
-            SavedFiles.removeTree(workTree.resolve(path));
+            NoFollow.removeTree(workTree.resolve(path));
             removed++;
         }
         return removed;

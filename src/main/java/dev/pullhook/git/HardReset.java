@@ -74,7 +74,7 @@ final class HardReset {
                 saved = SavedFiles.saveAndRemove(r, plan.plan.head, plan.plan.target, found.untracked(), now);
             }
             for (String blocker : found.trackedBlockers()) {
-                SavedFiles.removeTree(path.resolve(blocker));
+                NoFollow.removeTree(path.resolve(blocker));
             }
             if (!found.trackedBlockers().isEmpty() || saved != null) {
                 open.watch.invalidate();

@@ -16,12 +16,9 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
@@ -102,7 +99,7 @@ final class SavedFiles {
             ref = newRef(r, commit, now);
         }
         for (String path : paths) {
-            removeTree(workTree.resolve(path));
+            NoFollow.removeTree(workTree.resolve(path));
         }
         return ref;
     }
@@ -176,33 +173,5 @@ final class SavedFiles {
         } catch (IllegalArgumentException e) {
             return false;
         }
-    }
-
-    /** Removes a file, a link (not what it points to) or a folder with everything in it, following no link. */
-    static void removeTree(Path path) throws IOException {
-        FileStat stat = FileStat.of(path);
-        if (stat == null) {
-            return;
-        }
-        if (!stat.isDirectory()) {
-            Files.delete(path);
-            return;
-        }
-        Files.walkFileTree(path, new SimpleFileVisitor<>() {  // does not follow links
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                Files.delete(file);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path dir, IOException e) throws IOException {
-                if (e != null) {
-                    throw e;
-                }
-                Files.delete(dir);
-                return FileVisitResult.CONTINUE;
-            }
-        });
     }
 }
