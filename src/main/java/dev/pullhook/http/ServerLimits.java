@@ -27,6 +27,9 @@ final class ServerLimits {
     private final ClientConnectionLimit perClient;
     private final ConnectionGuard guard;
 
+    /** How long a connection may stay silent once the server is stopping, in ms. */
+    private static final long SHUTDOWN_IDLE_MS = 100;
+
     ServerLimits(Config config, ClientAddresses addresses) {
         this.config = config;
         this.limits = config.limits();
@@ -54,6 +57,10 @@ final class ServerLimits {
                     for (Connector connector : server.getConnectors()) {
                         if (connector instanceof AbstractConnector c) {
                             c.setIdleTimeout(idleMs);
+                            // on stop, idle keep-alive connections are closed after this silence (Jetty's 1 s
+                            // default made every stop take 1 s while a client kept a connection open; the
+                            // deploys have drained by then, and GracefulHandler lets running requests finish)
+                            c.setShutdownIdleTimeout(SHUTDOWN_IDLE_MS);
                             // per client first: a connection it refuses never counts against the cap
                             c.addBean(perClient);
                             c.addBean(guard, false);

@@ -42,6 +42,8 @@ public final class TestLog implements BeforeAllCallback, AfterAllCallback, Befor
         final OutputStream out;
         long written;
         long testStart;
+        final long startNanos = System.nanoTime();
+        final long[] startCpu = Cpu.now();
 
         Held(Path file) throws IOException {
             this.file = file;
@@ -124,6 +126,7 @@ public final class TestLog implements BeforeAllCallback, AfterAllCallback, Befor
             System.out.flush();
             System.setOut(held.original);
             held.close();
+            Cpu.record(context.getRequiredTestClass().getName(), held.startNanos, held.startCpu);
         }
     }
 
