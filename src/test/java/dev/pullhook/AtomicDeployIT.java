@@ -256,9 +256,10 @@ class AtomicDeployIT {
         int port = dev.pullhook.testing.Ports.free();
         Path secret = Files.writeString(dir.resolve("secret"), TestDaemon.SECRET + "\n");
         Files.setPosixFilePermissions(secret, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
-        // the first run of the command hangs until the test lets it go; any later run passes at once
+        // the first run of the command hangs until the test lets it go (or its folder is gone: the killed
+        // daemon leaves it running, and the folder may be removed before it sees release-it); later runs pass
         String command = "if [ -e '" + armed + "' ]; then rm '" + armed + "'; touch '" + started + "';"
-                + " while [ ! -e '" + release + "' ]; do sleep 0.05; done; fi";
+                + " while [ ! -e '" + release + "' ] && [ -d '" + dir + "' ]; do sleep 0.05; done; fi";
         Path config = Files.writeString(dir.resolve("config.properties"), String.join("\n",
                 "repo.path = " + root, "server.port = " + port, "deploy.mode = atomic",
                 "webhook.secret.file = " + secret, "deploy.command = " + command) + "\n");
