@@ -79,7 +79,7 @@ class HttpWarmUpIT {
     @Test
     void noPingWhenTheDaemonsOwnAddressIsNotAllowed() {
         try (TestDaemon d = TestDaemon.start(repos, Map.of("deploy.on.start", "false",
-                "webhook.allow.from", "192.0.2.0/24"))) {
+                "webhook.allow.from", "192.0.2.0/24", "server.warmup", "true"))) {
             Poll.until("the start-up warm-up is done", () -> !log.linesWith("warm-up done").isEmpty()
                     || !log.linesWith("warm-up incomplete").isEmpty());
 

@@ -36,7 +36,7 @@ import java.util.stream.Stream;
  */
 class GitParityIT {
     private static final long[] CI_SEEDS = {1, 2, 3, 4};
-    private static final int STEPS = Integer.getInteger("parity.steps", 20);
+    private static final int STEPS = Integer.getInteger("parity.steps", 14);
     private static final ParityOptions.Engine FAST_WATCH = new ParityOptions.Engine("fast", true);
     private static final ParityOptions.Engine FAST_NOWATCH = new ParityOptions.Engine("fast", false);
     private static final ParityOptions.Engine JGIT_WATCH = new ParityOptions.Engine("jgit", true);

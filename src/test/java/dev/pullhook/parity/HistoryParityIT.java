@@ -18,20 +18,20 @@ import java.util.Set;
 
 /**
  * Parity over a realistic history: this project's own first-parent commits (the repository the tests run
- * in), pushed to a bare origin forwards (one to three commits at a time, as pushes come), backwards and in
+ * in), pushed to a bare origin forwards (one to four commits at a time, as pushes come), backwards and in
  * random jumps (forced), deployed by pullhook and by git, compared after every step, with light local edits
  * now and then. When the checkout has no usable
  * history (shallow, fewer than 30 commits) a generated one of 90 commits stands in, and the log says so.
  *
  * <p>Both engines walk the same steps side by side against one git twin: the fast one (tree watch on) all
- * {@value #STEPS}, jgit (watch off) the first {@value #JGIT_STEPS} (most of the walk forwards), to keep the
+ * {@value #STEPS}, jgit (watch off) the first {@value #JGIT_STEPS} (the first stretch forwards), to keep the
  * suite's time down ({@code -Dparity.steps=300 -Dparity.jgit.steps=300} walks further). Replay: {@code mvn -B -o -Dtest=HistoryParityIT -Dparity.seed=<seed>
  * test}; knobs as in {@link GitParityIT}, plus {@code -Dparity.jgit.steps=<n>}, {@code -Dparity.edits=false}
  * (the pushes alone) and {@code -Dparity.history=generated} (the stand-in history even when this one is there).
  */
 class HistoryParityIT {
-    static final int STEPS = 120;
-    static final int JGIT_STEPS = 40;
+    static final int STEPS = 80;
+    static final int JGIT_STEPS = 20;
     private static final long SEED = Long.getLong("parity.seed", 90L);
     private static final int MIN_COMMITS = 30;
     /** {@code -Dparity.edits=false}: no local edits, the pushes alone (to tell the two kinds of difference apart). */
@@ -102,16 +102,16 @@ class HistoryParityIT {
     }
 
     /**
-     * Forwards to the newest commit in strides of one to three, a third of the way back one by one, then
+     * Forwards to the newest commit in strides of one to four, a fifth of the way back one by one, then
      * random jumps and single steps either way: {@code steps} commit indexes, never the one before.
      */
     static List<Integer> plan(int n, Random rnd, int steps) {
         List<Integer> out = new ArrayList<>();
         int at = 0;
         while (at < n - 1 && out.size() < steps) {
-            out.add(at = Math.min(n - 1, at + 1 + rnd.nextInt(3)));
+            out.add(at = Math.min(n - 1, at + 1 + rnd.nextInt(4)));
         }
-        for (int k = 0; k < n / 3 && out.size() < steps; k++) {
+        for (int k = 0; k < n / 5 && out.size() < steps; k++) {
             out.add(--at);
         }
         while (out.size() < steps) {

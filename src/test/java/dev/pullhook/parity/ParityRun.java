@@ -110,6 +110,7 @@ final class ParityRun implements AutoCloseable {
         values.put("server.host", "127.0.0.1");
         values.put("server.port", "0");
         values.put("server.log.rejections.per.minute", "1000000");
+        values.put("server.warmup", "false");  // as TestDaemon: a rehearsal is not what these compare
         values.put("sites", String.join(", ", sites.stream().map(s -> s.name).toList()));
         Map<String, String> env = new HashMap<>();
         for (Site s : sites) {

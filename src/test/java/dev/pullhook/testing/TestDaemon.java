@@ -33,6 +33,9 @@ public final class TestDaemon implements AutoCloseable {
         values.put("server.port", "0");
         // tests assert on the log line of every rejected request; RejectionLogIT checks the real budget
         values.put("server.log.rejections.per.minute", "1000000");
+        // the start-up deploy rehearsal costs ~0.3 s CPU, and the first deploy waits for it: the suite starts
+        // ~160 daemons; WarmUpTest covers the rehearsal (a test may still set it to true)
+        values.put("server.warmup", "false");
         values.putAll(keys);
         try {
             Config config = new ConfigLoader(Map.of("PULLHOOK_SECRET", SECRET), w -> { }).fromMap(values);
