@@ -124,6 +124,12 @@ public final class ConfigLoader {
         d.put("git.https.username", null);
         d.put("git.https.password.file", null);
         d.put("shutdown.drain.seconds", "30");
+        deployDefaults(d);
+        return d;
+    }
+
+    /** The rest of {@link #defaults()}, in its order: {@code deploy.*}, {@code state.dir}, {@code report.*}. */
+    private static void deployDefaults(Map<String, String> d) {
         d.put("deploy.history.size", "50");
         d.put("deploy.local.changes", "stash");
         d.put("deploy.clean", "false");
@@ -152,7 +158,6 @@ public final class ConfigLoader {
         d.put("report.token.file", null);
         d.put("report.context", null);
         d.put("report.link.url", null);
-        return d;
     }
 
     private static Set<String> siteKeys() {
