@@ -28,7 +28,7 @@ final class JsonErrorHandler extends ErrorHandler {
                                     Callback callback) {
         byte[] bytes;
         try {
-            bytes = JSON.writeValueAsBytes(HttpApi.errorBody(code, message));
+            bytes = JSON.writeValueAsBytes(Answer.error(code, message));
         } catch (JsonProcessingException e) {
             bytes = "{\"status\":\"error\",\"error\":\"error\"}".getBytes(StandardCharsets.UTF_8);
         }
