@@ -55,7 +55,6 @@ public final class ConfigLoader {
     private static final Pattern SITE_NAME = Pattern.compile("[a-z][a-z0-9_]{0,31}");
     private static final Pattern SITE_KEY = Pattern.compile("site\\.([^.]*)\\.(.+)");
     /** The working-copy checks, from the git layer (config reads no repository itself). */
-    private static final RepoCheck REPO = RepoCheck.find();
 
     private final Map<String, String> env;
     private final Consumer<String> warnings;

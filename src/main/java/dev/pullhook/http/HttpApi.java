@@ -20,9 +20,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The HTTP surface: the server's handlers and limits, the routes, the JSON of errors, and the one log line
- * per request. It holds no business logic: a site's routes ({@link SiteRoutes}) read the body (bounded),
- * hand it to {@link WebhookReceiver} and map the receipt to a status code and JSON (and tell
+ * The HTTP surface: the server's handlers and limits, the routes, every error as JSON ({@link Answer}), and
+ * the one log line per request. It holds no business logic: a site's routes ({@link SiteRoutes}) read the
+ * body (bounded), hand it to {@link WebhookReceiver} and map the receipt to a status code and JSON (and tell
  * {@link Metrics}, whose registry is served at {@code /metrics}). Forged webhooks never reach the routes:
  * {@link WebhookGate}, in front of Javalin, answers them. Builds the app; the command line starts it.
  */
