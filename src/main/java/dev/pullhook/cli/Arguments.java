@@ -238,7 +238,7 @@ record Arguments(Command command, boolean named, Path configFile, String site, b
         return checked(command, configFile, site, help, follow);
     }
 
-    /** Why {@code arg}, which is none of the options, cannot be the command; null when it is the first command named. */
+    /** Why {@code arg}, none of the options, cannot be the command; null when it is the first command named. */
     private static String notACommand(Command command, String arg, String option) {
         if (arg.startsWith("-")) {
             // the option's name only, and only if it looks like one: a value glued to it with =,
@@ -254,7 +254,7 @@ record Arguments(Command command, boolean named, Path configFile, String site, b
         return command == null ? null : "two commands: " + command.word() + " and " + c.word();
     }
 
-    /** The command line parsed, once its options are known to go with its command (or with serve, when none is named). */
+    /** The command line parsed, once its options are known to go with its command (serve when none is named). */
     private static Arguments checked(Command command, Path configFile, String site, boolean help, boolean follow) {
         boolean named = command != null;
         Command chosen = named ? command : Command.SERVE;

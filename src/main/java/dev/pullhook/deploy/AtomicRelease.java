@@ -80,7 +80,8 @@ final class AtomicRelease {
     }
 
     /** A rollback: {@code current} back to the newest release of {@code tip} in one rename, or a new one. */
-    Deployment switchBack(DeployRun run, ObjectId tip) throws GitException, StepFailed, IOException, InterruptedException {
+    Deployment switchBack(DeployRun run, ObjectId tip)
+            throws GitException, StepFailed, IOException, InterruptedException {
         Path kept = releases.newestOf(tip.name()).orElse(null);
         if (kept == null) {
             log.info("deploy id={}{} no release of {} is left; making a new one", run.id, run.label,

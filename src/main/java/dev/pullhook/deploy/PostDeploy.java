@@ -58,7 +58,7 @@ final class PostDeploy {
         return command(run, dir, run.from, tip.name());
     }
 
-    /** {@code deploy.command} in {@code dir} for a move {@code from} → {@code to}, logged; null when there is none. */
+    /** {@code deploy.command} in {@code dir} for a move from {@code from} to {@code to}, logged; null without one. */
     CommandResult command(DeployRun run, Path dir, String from, String to) throws IOException {
         if (command == null) {
             return null;

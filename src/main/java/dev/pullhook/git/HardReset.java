@@ -22,8 +22,8 @@ import static dev.pullhook.git.Failures.rootMessage;
  * The part of a deploy that writes the working tree, as {@link WorkingCopy} offers it: the configured branch
  * checked out, the reset planned and checked before anything changes ({@link ResetPlan}, submodule URLs), the
  * way cleared of what stands in it ({@link InTheWay}, {@link SavedFiles}), and {@code git reset --hard} itself,
- * by the changed-paths path ({@link TreeSwitch}) or JGit's ({@link FullReset}). The index and the tree watch are the working copy's
- * ({@link OpenRepository}), used under the index's lock.
+ * by the changed-paths path ({@link TreeSwitch}) or JGit's ({@link FullReset}). The index and the tree watch
+ * are the working copy's ({@link OpenRepository}), used under the index's lock.
  */
 final class HardReset {
     private final Path path;

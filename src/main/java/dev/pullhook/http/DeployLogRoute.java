@@ -163,7 +163,8 @@ final class DeployLogRoute {
      */
     private static void cutBehind(OutputStream out, Format format, StringBuilder text, DeployLog deployLog,
                                   String client, long missed) throws IOException {
-        text.append(format.event("cut", null, cut("this reader fell behind: " + missed + " events were no longer kept")));
+        text.append(format.event("cut", null, cut("this reader fell behind: " + missed
+                + " events were no longer kept")));
         write(out, text);
         log.info("deploy log reader cut deploy={} client={} missed={}", deployLog.id(), client, missed);
     }
