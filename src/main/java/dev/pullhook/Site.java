@@ -3,9 +3,11 @@ package dev.pullhook;
 import dev.pullhook.config.ConfigException;
 import dev.pullhook.config.ConfigLoader;
 import dev.pullhook.config.DeployOptions;
+import dev.pullhook.config.RepoCheck;
 import dev.pullhook.config.SiteConfig;
 import dev.pullhook.deploy.DeployService;
 import dev.pullhook.deploy.StateDir;
+import dev.pullhook.git.GitRepoCheck;
 import dev.pullhook.git.WorkingCopy;
 import dev.pullhook.http.SiteEndpoint;
 import dev.pullhook.report.StatusReporter;
@@ -45,11 +47,16 @@ public final class Site implements AutoCloseable {
     }
 
     /**
-     * The site's working copy (git opens it on first use); in {@code deploy.mode=atomic}, the shared release
-     * store the releases are checked out from.
+     * The site's working copy at {@code repo.path} (git opens it on first use); in {@code deploy.mode=atomic},
+     * the bare {@code repo.path/repo.git} that its releases share and are checked out from.
      */
     public static WorkingCopy workingCopy(SiteConfig site) {
-        return DeployService.repository(site);
+        if (site.deploy().mode() == DeployOptions.Mode.ATOMIC) {
+            return WorkingCopy.releaseStore(site.repoPath().resolve(RepoCheck.RELEASE_STORE),
+                    site.remote(), site.branch(), site.gitTimeout(), site.gitAuth(), site.git());
+        }
+        return new WorkingCopy(site.repoPath(), site.remote(), site.branch(), site.gitTimeout(), site.gitAuth(),
+                site.git());
     }
 
     /** Opens a site's {@code state.dir} and takes its lock, or fails naming the key. */
@@ -90,7 +97,7 @@ public final class Site implements AutoCloseable {
      */
     public static StatusReporter reporter(SiteConfig site) throws ConfigException {
         return StatusReporter.of(site, site.report() == null || site.report().repo() != null ? null
-                : WorkingCopy.remoteUrl(site.repoPath(), site.remote()));
+                : GitRepoCheck.remoteUrl(site.repoPath(), site.remote()));
     }
 
     /**

@@ -207,14 +207,7 @@ record Arguments(Command command, boolean named, Path configFile, String site, b
             String option = eq < 0 ? arg : arg.substring(0, eq);
             switch (option) {
                 case "--config", "-c", "--site" -> {
-                    String value;
-                    if (eq >= 0) {
-                        value = arg.substring(eq + 1);
-                    } else if (i + 1 < args.length) {
-                        value = args[++i];
-                    } else {
-                        value = null;
-                    }
+                    String value = eq >= 0 ? arg.substring(eq + 1) : i + 1 < args.length ? args[++i] : null;
                     if (value == null || value.isEmpty()) {
                         return invalid(command, option.equals("--site") ? "--site needs a site name" : option + " needs a file");
                     }
@@ -234,25 +227,35 @@ record Arguments(Command command, boolean named, Path configFile, String site, b
                     command = c;
                 }
                 default -> {
-                    if (arg.startsWith("-")) {
-                        // the option's name only, and only if it looks like one: a value glued to it with =,
-                        // or a secret that happens to start with a dash, is never echoed
-                        return invalid(command, "unknown option" + (option.matches("--?[a-z][a-z-]{0,30}")
-                                ? " " + option : "") + " (pullhook --help lists them)");
+                    String problem = notACommand(command, arg, option);
+                    if (problem != null) {
+                        return invalid(command, problem);
                     }
-                    Command c = Command.of(arg);
-                    if (c == null) {
-                        return invalid(command, command == null
-                                ? "unknown command (serve, demo, check, deploy, rollback, status or version)"
-                                : "unexpected argument (a value without its option?)");
-                    }
-                    if (command != null) {
-                        return invalid(command, "two commands: " + command.word() + " and " + c.word());
-                    }
-                    command = c;
+                    command = Command.of(arg);
                 }
             }
         }
+        return checked(command, configFile, site, help, follow);
+    }
+
+    /** Why {@code arg}, none of the options, cannot be the command; null when it is the first command named. */
+    private static String notACommand(Command command, String arg, String option) {
+        if (arg.startsWith("-")) {
+            // the option's name only, and only if it looks like one: a value glued to it with =,
+            // or a secret that happens to start with a dash, is never echoed
+            return "unknown option" + (option.matches("--?[a-z][a-z-]{0,30}") ? " " + option : "")
+                    + " (pullhook --help lists them)";
+        }
+        Command c = Command.of(arg);
+        if (c == null) {
+            return command == null ? "unknown command (serve, demo, check, deploy, rollback, status or version)"
+                    : "unexpected argument (a value without its option?)";
+        }
+        return command == null ? null : "two commands: " + command.word() + " and " + c.word();
+    }
+
+    /** The command line parsed, once its options are known to go with its command (serve when none is named). */
+    private static Arguments checked(Command command, Path configFile, String site, boolean help, boolean follow) {
         boolean named = command != null;
         Command chosen = named ? command : Command.SERVE;
         if (configFile != null && !chosen.readsConfig()) {

@@ -82,6 +82,11 @@ final class ManualJob {
             System.err.println("pullhook: " + site.keyPrefix() + "state.dir: " + StateDir.problem(dir, e));
             return Cli.EXIT_CONFIG;
         }
+        return inThisProcess(config, site, kind, follow, state);
+    }
+
+    /** No daemon holds the state folder, {@code state}: the job runs here, and {@code state} is closed after. */
+    private static int inThisProcess(Config config, SiteConfig site, Kind kind, boolean follow, StateDir state) {
         try (state; Site local = Site.open(site, state, false)) {
             DeployService deploys = local.deploys();
             try {

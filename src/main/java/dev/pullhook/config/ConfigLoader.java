@@ -55,7 +55,6 @@ public final class ConfigLoader {
     private static final Pattern SITE_NAME = Pattern.compile("[a-z][a-z0-9_]{0,31}");
     private static final Pattern SITE_KEY = Pattern.compile("site\\.([^.]*)\\.(.+)");
     /** The working-copy checks, from the git layer (config reads no repository itself). */
-    private static final RepoCheck REPO = RepoCheck.find();
 
     private final Map<String, String> env;
     private final Consumer<String> warnings;
@@ -125,6 +124,12 @@ public final class ConfigLoader {
         d.put("git.https.username", null);
         d.put("git.https.password.file", null);
         d.put("shutdown.drain.seconds", "30");
+        deployDefaults(d);
+        return d;
+    }
+
+    /** The rest of {@link #defaults()}, in its order: {@code deploy.*}, {@code state.dir}, {@code report.*}. */
+    private static void deployDefaults(Map<String, String> d) {
         d.put("deploy.history.size", "50");
         d.put("deploy.local.changes", "stash");
         d.put("deploy.clean", "false");
@@ -153,7 +158,6 @@ public final class ConfigLoader {
         d.put("report.token.file", null);
         d.put("report.context", null);
         d.put("report.link.url", null);
-        return d;
     }
 
     private static Set<String> siteKeys() {

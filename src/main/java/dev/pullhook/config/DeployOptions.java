@@ -53,6 +53,12 @@ public record DeployOptions(LocalChanges localChanges, boolean clean, Duration l
         REFUSE
     }
 
+    /** The same options with {@code stateDir}. */
+    public DeployOptions withStateDir(Path stateDir) {
+        return new DeployOptions(localChanges, clean, lockStale, lockWait, timeout, onStart, poll, command,
+                commandTimeout, submodules, watch, stateDir, check, rollbackOnFailure, mode, keepReleases);
+    }
+
     @Override
     public String toString() {
         return "deploy.local.changes=" + localChanges.name().toLowerCase(java.util.Locale.ROOT)

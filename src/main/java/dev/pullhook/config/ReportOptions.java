@@ -105,7 +105,15 @@ public record ReportOptions(Host host, URI api, String repo, Secret token, Strin
             problems.add(p + "report.context: \"" + context + "\" must be 1 to 40 letters, digits, spaces and . _ / : -,"
                     + " starting with a letter or digit");
         }
-        String link = v.get("report.link.url");
+        String link = link(p, host, v.get("report.link.url"), problems);
+        if ((token == null && !withoutSecrets) || problems.size() > before) {
+            return null;
+        }
+        return new ReportOptions(host, api, repo, token, context, link);
+    }
+
+    /** {@code report.link.url}, checked with its placeholders filled in; Bitbucket's hosts require one. */
+    private static String link(String p, Host host, String link, List<String> problems) {
         if (link != null) {
             String why = urlProblem(link.replace("{deploy}", "1").replace("{commit}", "0".repeat(40)));
             if (why != null) {
@@ -115,10 +123,7 @@ public record ReportOptions(Host host, URI api, String repo, Secret token, Strin
             problems.add(p + "report.link.url: required with report.host=" + host + " (Bitbucket refuses a build status"
                     + " without a link): the status page, e.g. https://deploy.example.com/status, or the site itself");
         }
-        if ((token == null && !withoutSecrets) || problems.size() > before) {
-            return null;
-        }
-        return new ReportOptions(host, api, repo, token, context, link);
+        return link;
     }
 
     /** {@code report.url}, or the cloud's API; never with a trailing slash. */

@@ -45,25 +45,9 @@ final class SiteLoader {
         String branch = values.string("repo.branch");
         long gitTimeout = values.number("git.timeout.seconds", 1, 3600);
         long history = values.number("deploy.history.size", 1, 10_000);
-        DeployOptions.LocalChanges localChanges = values.choice("deploy.local.changes", DeployOptions.LocalChanges.class);
-        boolean clean = values.bool("deploy.clean");
-        long lockStale = values.number("deploy.lock.stale.seconds", 1, 86_400);
-        long lockWait = values.number("deploy.lock.wait.seconds", 0, 3600);
-        long deployTimeout = values.number("deploy.timeout.seconds", 1, 86_400);
-        boolean onStart = values.bool("deploy.on.start");
-        long poll = values.number("deploy.poll.seconds", 0, 86_400);
-        String command = v.get("deploy.command");
-        long commandTimeout = values.number("deploy.command.timeout.seconds", 1, 86_400);
-        boolean submodules = values.bool("deploy.submodules");
-        boolean watch = values.bool("deploy.watch");
-        CheckOptions check = check(p, v, values, problems);
-        boolean rollbackOnFailure = values.bool("deploy.rollback.on.failure");
-        DeployOptions.Mode mode = mode(p, v.get("deploy.mode"), problems);
-        long keepReleases = values.number("deploy.keep.releases", 1, 1000);
-        if (mode == DeployOptions.Mode.ATOMIC && submodules) {
-            problems.add(p + "deploy.submodules: not supported with deploy.mode=atomic yet (set it false, or use"
-                    + " deploy.mode=in-place)");
-        }
+        DeployOptions deploy = deployOptions(p, v, values, problems);
+        DeployOptions.Mode mode = deploy.mode();
+        long poll = deploy.poll().toSeconds();
         GitOptions.Engine engine = values.choice("git.engine", GitOptions.Engine.class);
         boolean fsck = values.bool("git.fsck");
         Set<String> schemes = schemes(p + "deploy.submodules.allow", v.get("deploy.submodules.allow"), problems);
@@ -94,11 +78,39 @@ final class SiteLoader {
         if (problems.size() > before) {
             return null;
         }
-        DeployOptions deploy = new DeployOptions(localChanges, clean, Duration.ofSeconds(lockStale),
-                Duration.ofSeconds(lockWait), Duration.ofSeconds(deployTimeout), onStart, Duration.ofSeconds(poll),
-                command, Duration.ofSeconds(commandTimeout), submodules, watch, stateDir, check, rollbackOnFailure, mode, (int) keepReleases);
         return new SiteConfig(name, repoPath, remote, branch, secret, Duration.ofSeconds(gitTimeout), (int) history,
-                deploy, gitAuth, allowFrom, new GitOptions(engine, fsck, schemes), signingKey, report);
+                deploy.withStateDir(stateDir), gitAuth, allowFrom, new GitOptions(engine, fsck, schemes), signingKey,
+                report);
+    }
+
+    /**
+     * The {@code deploy.*} keys but {@code deploy.history.size}, in the order their problems are reported; the
+     * state folder is left null: its default depends on {@code repo.path}, read later.
+     */
+    private static DeployOptions deployOptions(String p, Map<String, String> v, Values values, List<String> problems) {
+        DeployOptions.LocalChanges localChanges = values.choice("deploy.local.changes", DeployOptions.LocalChanges.class);
+        boolean clean = values.bool("deploy.clean");
+        long lockStale = values.number("deploy.lock.stale.seconds", 1, 86_400);
+        long lockWait = values.number("deploy.lock.wait.seconds", 0, 3600);
+        long deployTimeout = values.number("deploy.timeout.seconds", 1, 86_400);
+        boolean onStart = values.bool("deploy.on.start");
+        long poll = values.number("deploy.poll.seconds", 0, 86_400);
+        String command = v.get("deploy.command");
+        long commandTimeout = values.number("deploy.command.timeout.seconds", 1, 86_400);
+        boolean submodules = values.bool("deploy.submodules");
+        boolean watch = values.bool("deploy.watch");
+        CheckOptions check = check(p, v, values, problems);
+        boolean rollbackOnFailure = values.bool("deploy.rollback.on.failure");
+        DeployOptions.Mode mode = mode(p, v.get("deploy.mode"), problems);
+        long keepReleases = values.number("deploy.keep.releases", 1, 1000);
+        if (mode == DeployOptions.Mode.ATOMIC && submodules) {
+            problems.add(p + "deploy.submodules: not supported with deploy.mode=atomic yet (set it false, or use"
+                    + " deploy.mode=in-place)");
+        }
+        return new DeployOptions(localChanges, clean, Duration.ofSeconds(lockStale), Duration.ofSeconds(lockWait),
+                Duration.ofSeconds(deployTimeout), onStart, Duration.ofSeconds(poll), command,
+                Duration.ofSeconds(commandTimeout), submodules, watch, null, check, rollbackOnFailure, mode,
+                (int) keepReleases);
     }
 
     /**

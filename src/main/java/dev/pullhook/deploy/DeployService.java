@@ -1,7 +1,5 @@
 package dev.pullhook.deploy;
 
-import dev.pullhook.config.DeployOptions;
-import dev.pullhook.config.RepoCheck;
 import dev.pullhook.config.SiteConfig;
 import dev.pullhook.git.WorkingCopy;
 import org.eclipse.jgit.lib.ObjectId;
@@ -78,19 +76,6 @@ public final class DeployService {
     /** The marker the previous process left when it died mid-deploy, until a deploy repaired the working copy. */
     private CrashMarker interrupted;
     private final IdleCollector idleGc;
-
-    /**
-     * The site's repository as its {@code deploy.mode} wants it: the working copy at {@code repo.path}, or for
-     * {@code atomic} the bare {@code repo.path/repo.git} its releases share.
-     */
-    public static WorkingCopy repository(SiteConfig site) {
-        if (site.deploy().mode() == DeployOptions.Mode.ATOMIC) {
-            return WorkingCopy.releaseStore(site.repoPath().resolve(RepoCheck.RELEASE_STORE),
-                    site.remote(), site.branch(), site.gitTimeout(), site.gitAuth(), site.git());
-        }
-        return new WorkingCopy(site.repoPath(), site.remote(), site.branch(), site.gitTimeout(), site.gitAuth(),
-                site.git());
-    }
 
     public DeployService(WorkingCopy workingCopy, SiteConfig config, StateDir state) {
         this.workingCopy = workingCopy;

@@ -15,7 +15,8 @@ import java.util.function.Supplier;
  * each passes on exit status 0 / the expected HTTP status, and is tried {@code 1 + deploy.check.retries}
  * times with a short growing pause between tries (an application often needs a moment to come up). The
  * command runs like {@code deploy.command} ({@link DeployCommand}: same folder, same environment hygiene,
- * output masked into the live log). Says what failed; what to do about it is the {@link Deployer}'s business.
+ * output masked into the live log). Says what failed; what to do about it is its caller's business: the
+ * {@link Deployer} keeps or restores the commit before, {@link AtomicRelease} does not switch the release in.
  */
 final class HealthCheck {
     /** The pause before the n-th retry is n times this, so 3 retries wait 0.5 + 1 + 1.5 s at most. */

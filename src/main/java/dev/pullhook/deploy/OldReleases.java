@@ -1,7 +1,7 @@
 package dev.pullhook.deploy;
 
 import dev.pullhook.git.GitException;
-import dev.pullhook.git.WorkingCopy;
+import dev.pullhook.git.ReleaseStore;
 import org.eclipse.jgit.lib.ObjectId;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -20,12 +20,12 @@ final class OldReleases {
     private static final Logger log = LoggerFactory.getLogger(OldReleases.class);
 
     private final Releases releases;
-    private final WorkingCopy store;
+    private final ReleaseStore store;
     private final int keep;
     /** {@code " site=<name>"} for a named site, else empty. */
     private final String label;
 
-    OldReleases(Releases releases, WorkingCopy store, int keep, String label) {
+    OldReleases(Releases releases, ReleaseStore store, int keep, String label) {
         this.releases = releases;
         this.store = store;
         this.keep = keep;
@@ -50,7 +50,7 @@ final class OldReleases {
         String commit = releases.commitOf(release);
         try {
             List<String> edits = commit == null ? List.of()
-                    : store.releaseEdits(ObjectId.fromString(commit), release, 10);
+                    : store.edits(ObjectId.fromString(commit), release, 10);
             if (edits.isEmpty()) {
                 return false;
             }

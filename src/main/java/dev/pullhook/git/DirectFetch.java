@@ -110,6 +110,13 @@ final class DirectFetch {
             copy.write();
         }
         verify.check(tip);  // before any ref moves: a refused push leaves the refs as they were
+        moveRefs(local, remoteRef, trackingRef, tip, tags, source);
+        return tip;
+    }
+
+    /** After the objects are in: the tracking ref, the followed tags that are new, and {@code FETCH_HEAD}. */
+    private static void moveRefs(Repository local, String remoteRef, String trackingRef, ObjectId tip, List<Ref> tags,
+                                 String source) throws IOException {
         updateTrackingRef(local, trackingRef, tip);
         List<String> fetchHead = new ArrayList<>();
         fetchHead.add(tip.name() + "\t\tbranch '" + shortName(remoteRef, Constants.R_HEADS) + "' of " + source);
@@ -120,7 +127,6 @@ final class DirectFetch {
             }
         }
         writeFetchHead(local, fetchHead);
-        return tip;
     }
 
     private static String shortName(String ref, String prefix) {
@@ -187,6 +193,11 @@ final class DirectFetch {
      */
     private boolean collect(ObjectId tip) throws IOException {
         List<ObjectId> trees = new ArrayList<>();
+        return commits(tip, trees) && treesAndBlobs(trees);
+    }
+
+    /** The new commits from {@code tip} on, their root trees into {@code trees}; false as {@link #collect} says. */
+    private boolean commits(ObjectId tip, List<ObjectId> trees) throws IOException {
         try (RevWalk walk = new RevWalk(from)) {
             walk.setRetainBody(false);
             if (walk.parseAny(tip).getType() != Constants.OBJ_COMMIT) {
@@ -209,6 +220,11 @@ final class DirectFetch {
                 }
             }
         }
+        return true;
+    }
+
+    /** The new trees and blobs under {@code trees}; false when too many. */
+    private boolean treesAndBlobs(List<ObjectId> trees) throws IOException {
         CanonicalTreeParser parser = new CanonicalTreeParser();
         Deque<ObjectId> todo = new ArrayDeque<>(trees);
         while (!todo.isEmpty()) {

@@ -81,16 +81,7 @@ final class Fetcher {
         Ref old = r.exactRef(tracking);
         ObjectId before = old == null ? null : old.getObjectId();
         if (options.engine() == GitOptions.Engine.JGIT) {
-            // submodules are fetched by Submodules, under its URL rules, never by the main fetch
-            auth.apply(new Git(r).fetch()).setRemote(remote).setRefSpecs(spec).setTimeout(seconds)
-                    .setRecurseSubmodules(SubmoduleConfig.FetchRecurseSubmodulesMode.NO)
-                    .setTransportConfigCallback(t -> {
-                        auth.apply(t);
-                        if (options.fsck()) {
-                            t.setObjectChecker(FetchCheck.checker());
-                        }
-                    })
-                    .setProgressMonitor(new Cancellable(cancelled)).call();
+            jgitFetch(r, spec, seconds, cancelled);
             verifyOrPutBack(r, tracking, before, trusted);
             return tip(r, tracking);
         }
@@ -119,6 +110,20 @@ final class Fetcher {
         }
         verifyOrPutBack(r, tracking, before, trusted);
         return tip(r, tracking);
+    }
+
+    /** {@code git.engine=jgit}: JGit's own fetch command. */
+    private void jgitFetch(Repository r, RefSpec spec, int seconds, BooleanSupplier cancelled) throws GitAPIException {
+        // submodules are fetched by Submodules, under its URL rules, never by the main fetch
+        auth.apply(new Git(r).fetch()).setRemote(remote).setRefSpecs(spec).setTimeout(seconds)
+                .setRecurseSubmodules(SubmoduleConfig.FetchRecurseSubmodulesMode.NO)
+                .setTransportConfigCallback(t -> {
+                    auth.apply(t);
+                    if (options.fsck()) {
+                        t.setObjectChecker(FetchCheck.checker());
+                    }
+                })
+                .setProgressMonitor(new Cancellable(cancelled)).call();
     }
 
     private static ObjectId tip(Repository r, String tracking) throws IOException {

@@ -110,16 +110,7 @@ final class FullReset {
             try {
                 Instant indexTime = Files.getLastModifiedTime(r.getIndexFile().toPath()).toInstant();
                 DirCache dc = index.read(r);
-                List<String> unknown = new ArrayList<>();
-                for (int i = 0; i < dc.getEntryCount(); i++) {
-                    DirCacheEntry e = dc.getEntry(i);
-                    if ((e.getCreationTime() == 0 || e.isSmudged()) && e.getStage() == 0
-                            && (e.getFileMode() == FileMode.REGULAR_FILE
-                            || e.getFileMode() == FileMode.EXECUTABLE_FILE)
-                            && e.getLastModifiedInstant().isBefore(indexTime)) {
-                        unknown.add(e.getPathString());
-                    }
-                }
+                List<String> unknown = withoutStat(dc, indexTime);
                 if (unknown.isEmpty() || !dc.lock()) {
                     return;
                 }
@@ -128,19 +119,9 @@ final class FullReset {
                     DirCacheEditor editor = dc.editor();
                     for (String p : unknown) {
                         FileStat stat = FileStat.of(path.resolve(p));
-                        if (stat == null || !stat.isFile() || !stat.mtime().isBefore(indexTime)) {
-                            continue;
+                        if (stat != null && stat.isFile() && stat.mtime().isBefore(indexTime)) {
+                            editor.add(statEdit(p, stat));
                         }
-                        editor.add(new DirCacheEditor.PathEdit(p) {
-                            @Override
-                            public void apply(DirCacheEntry ent) {
-                                if (!ent.getLastModifiedInstant().equals(stat.mtime())
-                                        || (!ent.isSmudged() && ent.getLength() != (int) stat.size())) {
-                                    return;
-                                }
-                                TreeSwitch.record(ent, stat);
-                            }
-                        });
                     }
                     editor.finish();
                     dc.write();
@@ -154,6 +135,35 @@ final class FullReset {
                 index.forget();
             }
         }
+    }
+
+    /** The regular files of the index, older than it, that JGit recorded without a change time or marked racy. */
+    private static List<String> withoutStat(DirCache dc, Instant indexTime) {
+        List<String> unknown = new ArrayList<>();
+        for (int i = 0; i < dc.getEntryCount(); i++) {
+            DirCacheEntry e = dc.getEntry(i);
+            if ((e.getCreationTime() == 0 || e.isSmudged()) && e.getStage() == 0
+                    && (e.getFileMode() == FileMode.REGULAR_FILE
+                    || e.getFileMode() == FileMode.EXECUTABLE_FILE)
+                    && e.getLastModifiedInstant().isBefore(indexTime)) {
+                unknown.add(e.getPathString());
+            }
+        }
+        return unknown;
+    }
+
+    /** Records {@code stat} on the entry of {@code path}, if the file still has the time and size JGit recorded. */
+    private static DirCacheEditor.PathEdit statEdit(String path, FileStat stat) {
+        return new DirCacheEditor.PathEdit(path) {
+            @Override
+            public void apply(DirCacheEntry ent) {
+                if (!ent.getLastModifiedInstant().equals(stat.mtime())
+                        || (!ent.isSmudged() && ent.getLength() != (int) stat.size())) {
+                    return;
+                }
+                TreeSwitch.record(ent, stat);
+            }
+        };
     }
 
     /**

@@ -17,6 +17,7 @@ import java.util.List;
  * The checks config validation asks of the git layer ({@link RepoCheck}), answered by reading the working
  * copy with JGit: a branch name git accepts, a working copy (not bare, not sparse) with that remote and that
  * branch checked out. Found by config through {@code META-INF/services}, so that config needs no git library.
+ * Also reads a working copy's remote URL ({@link #remoteUrl}), where the reporter finds the repository's host.
  */
 public final class GitRepoCheck implements RepoCheck {
     @Override
@@ -113,6 +114,19 @@ public final class GitRepoCheck implements RepoCheck {
             }
         }
         return dotGit.resolve("pullhook");
+    }
+
+    /**
+     * The URL of {@code remote} in the working copy at {@code path}, as its {@code .git/config} spells it
+     * ({@code remote.<name>.url}: before any {@code url.*.insteadOf}, and with whatever credentials were written
+     * into it), or null when there is none or the working copy cannot be opened.
+     */
+    public static String remoteUrl(Path path, String remote) {
+        try (Repository r = open(path)) {
+            return r.getConfig().getString("remote", remote, "url");
+        } catch (IOException | IllegalArgumentException e) {
+            return null;
+        }
     }
 
     /** Opens the working copy at {@code path}; a bare repository is refused. */

@@ -19,11 +19,11 @@ import static dev.pullhook.git.Failures.lockHeld;
 import static dev.pullhook.git.Failures.rootMessage;
 
 /**
- * The part of a deploy that writes the working tree, as {@link WorkingCopy} offers it: the reset planned and
- * checked before anything changes ({@link ResetPlan}, submodule URLs), the way cleared of what stands in it
- * ({@link InTheWay}, {@link SavedFiles}), and {@code git reset --hard} itself, by the changed-paths path
- * ({@link TreeSwitch}) or JGit's ({@link FullReset}). The index and the tree watch are the working copy's
- * ({@link OpenRepository}), used under the index's lock.
+ * The part of a deploy that writes the working tree, as {@link WorkingCopy} offers it: the configured branch
+ * checked out, the reset planned and checked before anything changes ({@link ResetPlan}, submodule URLs), the
+ * way cleared of what stands in it ({@link InTheWay}, {@link SavedFiles}), and {@code git reset --hard} itself,
+ * by the changed-paths path ({@link TreeSwitch}) or JGit's ({@link FullReset}). The index and the tree watch
+ * are the working copy's ({@link OpenRepository}), used under the index's lock.
  */
 final class HardReset {
     private final Path path;
@@ -38,6 +38,29 @@ final class HardReset {
         this.options = options;
         this.open = open;
         this.index = open.index;
+    }
+
+    /** {@link WorkingCopy#checkCheckedOut}. */
+    void checkCheckedOut(Repository r) throws GitException {
+        String full;
+        try {
+            full = r.getFullBranch();
+        } catch (IOException | RuntimeException e) {
+            full = null;
+        }
+        if (full == null || !(full.startsWith(Constants.R_HEADS) || ObjectId.isId(full))) {
+            open.reopenLater();
+            throw new GitException(GitException.Phase.CHECK, "the working copy's HEAD cannot be read (is "
+                    + r.getDirectory().toPath().resolve(Constants.HEAD) + " damaged?)", null);
+        }
+        if (!full.equals(Constants.R_HEADS + branch)) {
+            throw new GitException(GitException.Phase.CHECK, "the working copy has " + GitRepoCheck.describeHead(full)
+                    + " checked out, not \"" + branch + "\"; refusing to move another branch", null);
+        }
+        String sparse = GitRepoCheck.sparseCheckout(r);
+        if (sparse != null) {
+            throw new GitException(GitException.Phase.CHECK, sparse, null);
+        }
     }
 
     /** {@link WorkingCopy#plan}. */

@@ -65,15 +65,8 @@ final class LockFiles {
                     continue;  // gone meanwhile
                 }
                 if (afterCrash || age >= stale.toSeconds()) {
-                    try {
-                        Files.deleteIfExists(lock);
-                        removed.add(lock);
-                        warn.accept("removed stale git lock " + lock + " (age " + age + " s"
-                                + (afterCrash ? ", left by an interrupted deploy" : "") + ")");
-                    } catch (IOException e) {
-                        throw new GitException(GitException.Phase.LOCK, "cannot remove stale git lock " + lock
-                                + ": " + e.getMessage(), e);
-                    }
+                    remove(lock, age, afterCrash, warn);
+                    removed.add(lock);
                 } else if (held == null) {
                     held = lock;
                     heldAge = age;
@@ -95,6 +88,17 @@ final class LockFiles {
                 throw new GitException(GitException.Phase.LOCK, "interrupted while waiting for " + held, e);
             }
         }
+    }
+
+    private static void remove(Path lock, long age, boolean afterCrash, Consumer<String> warn) throws GitException {
+        try {
+            Files.deleteIfExists(lock);
+        } catch (IOException e) {
+            throw new GitException(GitException.Phase.LOCK, "cannot remove stale git lock " + lock
+                    + ": " + e.getMessage(), e);
+        }
+        warn.accept("removed stale git lock " + lock + " (age " + age + " s"
+                + (afterCrash ? ", left by an interrupted deploy" : "") + ")");
     }
 
     private static long ageSeconds(Path lock) {

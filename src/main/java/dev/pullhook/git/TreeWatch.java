@@ -199,18 +199,7 @@ final class TreeWatch implements Closeable {
         List<WatchEvent<?>> events = key.pollEvents();
         boolean valid = key.reset();
         if (key == cookieKey) {
-            boolean seen = false;
-            for (WatchEvent<?> e : events) {
-                if (e.kind() == StandardWatchEventKinds.OVERFLOW) {
-                    everything = true;
-                } else if (cookie != null && cookie.equals(e.context().toString())) {
-                    seen = true;
-                }
-            }
-            if (!valid) {
-                throw new IOException(cookieDir + " went away");
-            }
-            return seen;
+            return cookieSeen(events, valid, cookie);
         }
         String folder = folders.folderOf(key);
         if (folder == null) {
@@ -242,6 +231,22 @@ final class TreeWatch implements Closeable {
             }
         }
         return false;
+    }
+
+    /** The cookie folder's events: whether {@code cookie} was created among them. */
+    private boolean cookieSeen(List<WatchEvent<?>> events, boolean valid, String cookie) throws IOException {
+        boolean seen = false;
+        for (WatchEvent<?> e : events) {
+            if (e.kind() == StandardWatchEventKinds.OVERFLOW) {
+                everything = true;
+            } else if (cookie != null && cookie.equals(e.context().toString())) {
+                seen = true;
+            }
+        }
+        if (!valid) {
+            throw new IOException(cookieDir + " went away");
+        }
+        return seen;
     }
 
     /** A folder created or moved in: watch it and its tracked folders, if it holds tracked paths. */

@@ -49,6 +49,8 @@ public final class WorkingCopy implements AutoCloseable {
     private final HardReset reset;
     /** The bare store of an atomic deploy's releases ({@link #releaseStore}): no working tree, no index. */
     private final boolean bare;
+    /** What writes and records releases, for the bare store; null for a working copy. */
+    private final ReleaseStore releases;
 
     public WorkingCopy(Path path, String remote, String branch, Duration timeout, GitAuth auth) {
         this(path, remote, branch, timeout, auth, GitOptions.DEFAULT);
@@ -61,7 +63,7 @@ public final class WorkingCopy implements AutoCloseable {
     /**
      * The bare repository {@code repo.git} that an atomic deploy's releases share ({@code deploy.mode=atomic}):
      * fetched into like a working copy; its branch {@code refs/heads/<branch>} (and HEAD) say which commit the
-     * {@code current} release holds. Checks commits out with {@link #checkoutRelease}; has no working tree.
+     * {@code current} release holds. Checks commits out through {@link #releases()}; has no working tree.
      */
     public static WorkingCopy releaseStore(Path gitDir, String remote, String branch, Duration timeout, GitAuth auth,
                                            GitOptions options) {
@@ -81,6 +83,12 @@ public final class WorkingCopy implements AutoCloseable {
         this.fetcher = new Fetcher(remote, branch, timeout, this.auth, transports, options);
         this.open = new OpenRepository(path, transports, bare);
         this.reset = new HardReset(path, branch, options, open);
+        this.releases = bare ? new ReleaseStore(open, branch) : null;
+    }
+
+    /** For the store of {@link #releaseStore}: what writes, compares and records its releases; else null. */
+    public ReleaseStore releases() {
+        return releases;
     }
 
     /**
@@ -99,19 +107,6 @@ public final class WorkingCopy implements AutoCloseable {
     public static String fileNamesNotUtf8() {
         String names = System.getProperty("sun.jnu.encoding", "UTF-8");
         return names.equalsIgnoreCase("UTF-8") ? null : names;
-    }
-
-    /**
-     * The URL of {@code remote} in the working copy at {@code path}, as its {@code .git/config} spells it
-     * ({@code remote.<name>.url}: before any {@code url.*.insteadOf}, and with whatever credentials were written
-     * into it), or null when there is none or the working copy cannot be opened.
-     */
-    public static String remoteUrl(Path path, String remote) {
-        try (Repository r = GitRepoCheck.open(path)) {
-            return r.getConfig().getString("remote", remote, "url");
-        } catch (IOException | IllegalArgumentException e) {
-            return null;
-        }
     }
 
     /** The commit checked out, if any. */
@@ -174,13 +169,9 @@ public final class WorkingCopy implements AutoCloseable {
      */
     public List<String> localChanges(int limit) throws GitException {
         TreeSet<String> all = localChanges();
-        List<String> out = new ArrayList<>();
-        for (String f : all) {
-            if (out.size() >= limit) {
-                out.add("... (" + (all.size() - limit) + " more)");
-                break;
-            }
-            out.add(f);
+        List<String> out = new ArrayList<>(all.stream().limit(limit).toList());
+        if (all.size() > limit) {
+            out.add("... (" + (all.size() - limit) + " more)");
         }
         return out;
     }
@@ -222,11 +213,6 @@ public final class WorkingCopy implements AutoCloseable {
 
         Plan(ResetPlan plan) {
             this.plan = plan;
-        }
-
-        /** Why the fast path will not do this reset, or null when it can. */
-        public String notFast() {
-            return plan.notFast;
         }
     }
 
@@ -346,26 +332,7 @@ public final class WorkingCopy implements AutoCloseable {
      * so that a damaged or switched HEAD is reported as such before anything else is tried.
      */
     public void checkCheckedOut() throws GitException {
-        Repository r = open.get();
-        String full;
-        try {
-            full = r.getFullBranch();
-        } catch (IOException | RuntimeException e) {
-            full = null;
-        }
-        if (full == null || !(full.startsWith(Constants.R_HEADS) || ObjectId.isId(full))) {
-            open.reopenLater();
-            throw new GitException(GitException.Phase.CHECK, "the working copy's HEAD cannot be read (is "
-                    + r.getDirectory().toPath().resolve(Constants.HEAD) + " damaged?)", null);
-        }
-        if (!full.equals(Constants.R_HEADS + branch)) {
-            throw new GitException(GitException.Phase.CHECK, "the working copy has " + GitRepoCheck.describeHead(full)
-                    + " checked out, not \"" + branch + "\"; refusing to move another branch", null);
-        }
-        String sparse = GitRepoCheck.sparseCheckout(r);
-        if (sparse != null) {
-            throw new GitException(GitException.Phase.CHECK, sparse, null);
-        }
+        reset.checkCheckedOut(open.get());
     }
 
     /**
@@ -407,64 +374,6 @@ public final class WorkingCopy implements AutoCloseable {
             }
         }
         return problem;
-    }
-
-    /**
-     * Writes the tree of {@code commit} into {@code release}, an empty folder of its own ({@link ReleaseCheckout}):
-     * the same checks as a reset (every name through {@link PathRules}, no two entries of one name, no
-     * attribute pullhook cannot honour as git does) before anything is written, files written as checkout
-     * writes them (eol, smudge filters), links made and never followed, no {@code .git} in the release.
-     *
-     * @throws GitException (phase CHECK) when the tree is refused, (RESET) when writing fails
-     */
-    public int checkoutRelease(ObjectId commit, Path release) throws GitException {
-        Repository store = open.get();
-        try {
-            return ReleaseCheckout.write(store, commit, release);
-        } catch (ResetPlan.Refused e) {
-            throw new GitException(GitException.Phase.CHECK, e.getMessage(), null);
-        } catch (IOException | RuntimeException e) {
-            throw new GitException(GitException.Phase.RESET, "cannot write the release " + release.getFileName()
-                    + ": " + rootMessage(e), e);
-        }
-    }
-
-    /**
-     * Tracked files of {@code release} (checked out from {@code commit}) that were edited or deleted since:
-     * at most {@code limit}, sorted. Files the tree does not have (what {@code deploy.command} built) do not count.
-     */
-    public List<String> releaseEdits(ObjectId commit, Path release, int limit) throws GitException {
-        try {
-            return ReleaseCheckout.edits(open.get(), commit, release, limit);
-        } catch (IOException | RuntimeException e) {
-            throw new GitException(GitException.Phase.CHECK, "cannot compare the release "
-                    + release.getFileName() + " with its commit: " + rootMessage(e), e);
-        }
-    }
-
-    /** Points the release store's branch (and HEAD, at it) to {@code commit}: the one {@code current} now holds. */
-    public void moveBranch(ObjectId commit) throws GitException {
-        Repository r = open.get();
-        try {
-            org.eclipse.jgit.lib.RefUpdate head = r.updateRef(Constants.HEAD);
-            if (!(Constants.R_HEADS + branch).equals(r.getFullBranch())) {
-                head.link(Constants.R_HEADS + branch);
-            }
-            org.eclipse.jgit.lib.RefUpdate u = r.updateRef(Constants.R_HEADS + branch);
-            u.setNewObjectId(commit);
-            u.setForceUpdate(true);
-            u.setRefLogMessage("pullhook: current release", false);
-            org.eclipse.jgit.lib.RefUpdate.Result result = u.update();
-            if (result == org.eclipse.jgit.lib.RefUpdate.Result.LOCK_FAILURE
-                    || result == org.eclipse.jgit.lib.RefUpdate.Result.IO_FAILURE
-                    || result == org.eclipse.jgit.lib.RefUpdate.Result.REJECTED) {
-                throw new IOException("cannot update " + Constants.R_HEADS + branch + ": " + result);
-            }
-        } catch (IOException | RuntimeException e) {
-            open.reopenLater();
-            throw new GitException(GitException.Phase.RESET, "cannot record the current release's commit: "
-                    + rootMessage(e), e);
-        }
     }
 
     /** Whether the next local-changes check takes the tree watch's word (tests). */

@@ -8,7 +8,6 @@ import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
-import org.eclipse.jetty.util.thread.Invocable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -97,7 +96,7 @@ final class BodyBudget extends Handler.Wrapper {
         }
         Body body = new Body(request, response, callback, length);
         if (reserve(body)) {
-            body.read();
+            body.start();
         } else {
             request.getComponents().getScheduler().schedule(() -> expire(body), WAIT_MS, TimeUnit.MILLISECONDS);
         }
@@ -142,7 +141,7 @@ final class BodyBudget extends Handler.Wrapper {
             }
         }
         for (Body next : admitted) {
-            next.read();
+            next.start();
         }
     }
 
@@ -157,8 +156,7 @@ final class BodyBudget extends Handler.Wrapper {
     }
 
     /** One body on its way in: reserved room, the bytes read so far, and the request to hand on once read. */
-    private final class Body implements Invocable.Task {
-        final Request request;
+    private final class Body extends BodyReader {
         final Response response;
         final Callback done;
         /** Content-Length, or -1. */
@@ -171,7 +169,7 @@ final class BodyBudget extends Handler.Wrapper {
         private volatile boolean admitted;
 
         Body(Request request, Response response, Callback callback, long length) {
-            this.request = request;
+            super(request);
             this.response = response;
             this.length = length;
             this.room = length >= 0 ? length : Math.min(budget, maxBody + PIECE);
@@ -196,61 +194,44 @@ final class BodyBudget extends Handler.Wrapper {
             };
         }
 
-        /** Called by Jetty when more of the body has come. */
-        @Override
-        public void run() {
+        /** The body holds its room now: reading begins. */
+        void start() {
+            admitted = true;
             read();
         }
 
         @Override
-        public InvocationType getInvocationType() {
-            return InvocationType.NON_BLOCKING;
+        void failedHere(Throwable t) {
+            // a bug, not the client: as the routes would, log it and answer 500
+            log.error("request body read failed path={} error=\"{}\"", HttpApi.safe(request.getHttpURI().getPath()),
+                    t.toString(), t);
+            Response.writeError(request, response, done, 500, "internal error");
         }
 
-        void read() {
-            admitted = true;
-            try {
-                readSome();
-            } catch (Throwable t) {
-                // a bug, not the client: as the routes would, log it and answer 500
-                log.error("request body read failed path={} error=\"{}\"", HttpApi.safe(request.getHttpURI().getPath()),
-                        t.toString(), t);
-                Response.writeError(request, response, done, 500, "internal error");
+        @Override
+        void failed(Content.Chunk failure) {
+            if (ConnectionGuard.isCutOff(failure.getFailure())) {
+                // too slow: logged once a minute by the guard, not once per request; nobody to answer
+                done.failed(failure.getFailure());
+            } else {
+                handOn(failure.getFailure());  // the client hung up: the route logs it, as it always did
             }
         }
 
-        private void readSome() {
-            while (true) {
-                Content.Chunk chunk = request.read();
-                if (chunk == null) {
-                    request.demand(this);
-                    return;
-                }
-                if (Content.Chunk.isFailure(chunk)) {
-                    if (ConnectionGuard.isCutOff(chunk.getFailure())) {
-                        // too slow: logged once a minute by the guard, not once per request; nobody to answer
-                        done.failed(chunk.getFailure());
-                    } else {
-                        handOn(chunk.getFailure());  // the client hung up: the route logs it, as it always did
-                    }
-                    return;
-                }
-                boolean last = chunk.isLast();
-                boolean kept = keep(chunk.getByteBuffer());
-                chunk.release();
-                if (!kept) {
-                    handOn(new Refused(413, "body larger than " + maxBody + " bytes (webhook.max.body.bytes)"));
-                    return;
-                }
-                if (last) {
-                    handOn(whole());
-                    return;
-                }
-            }
+        @Override
+        void tooLarge(Content.Chunk chunk, boolean last) {
+            chunk.release();
+            handOn(new Refused(413, "body larger than " + maxBody + " bytes (webhook.max.body.bytes)"));
+        }
+
+        @Override
+        void complete() {
+            handOn(whole());
         }
 
         /** Copies {@code data} in; false when the body would pass its limit. */
-        private boolean keep(ByteBuffer data) {
+        @Override
+        boolean keep(ByteBuffer data) {
             int n = data.remaining();
             if (length >= 0) {
                 if (size + n > length) {

@@ -1,5 +1,7 @@
 package dev.pullhook.http;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pullhook.deploy.DeployLog;
 import dev.pullhook.deploy.Deployment;
 import dev.pullhook.deploy.LiveLog;
@@ -33,6 +35,7 @@ final class DeployLogRoute {
     private static final Logger log = LoggerFactory.getLogger(DeployLogRoute.class);
     /** Events written per flush at most. */
     private static final int BATCH = 256;
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     private final Map<String, SiteEndpoint> sites = new LinkedHashMap<>();
     private final int max;
@@ -85,7 +88,7 @@ final class DeployLogRoute {
         }
         if (!followers.tryAcquire()) {
             ctx.header("Retry-After", "5");
-            ctx.status(503).json(HttpApi.errorBody(503, max == 0 ? "deploy logs are switched off"
+            ctx.status(503).json(Answer.error(503, max == 0 ? "deploy logs are switched off"
                     + " (server.deploy.log.followers.max=0)" : max + " deploy log readers already"
                     + " (server.deploy.log.followers.max); try again later"));
             return;
@@ -103,7 +106,7 @@ final class DeployLogRoute {
     }
 
     private static void notFound(Context ctx, String message) {
-        ctx.status(404).json(HttpApi.errorBody(404, message));
+        ctx.status(404).json(Answer.error(404, message));
     }
 
     /** Writes the log from the start (or after {@code Last-Event-ID}) until its end, the reader is cut, or it hangs up. */
@@ -112,11 +115,7 @@ final class DeployLogRoute {
         boolean sse = accept != null && accept.contains("text/event-stream");
         long from = sse ? after(ctx.header("Last-Event-ID")) : 0;
         HttpServletResponse res = ctx.res();
-        res.setStatus(200);
-        res.setContentType(sse ? "text/event-stream;charset=utf-8" : "text/plain;charset=utf-8");
-        res.setHeader("Cache-Control", "no-store");
-        res.setHeader("X-Content-Type-Options", "nosniff");
-        res.setHeader("X-Accel-Buffering", "no");  // a proxy in front passes each event on at once
+        head(res, sse);
         Format format = sse ? Format.SSE : Format.TEXT;
         boolean started = false;
         try {
@@ -127,13 +126,7 @@ final class DeployLogRoute {
                 StringBuilder text = new StringBuilder();
                 if (batch.missed() > 0) {
                     if (started) {
-                        // this reader fell so far behind that the deploy's newest lines pushed out the ones
-                        // it had yet to read: it is cut, never the deploy
-                        text.append(format.event("cut", null, "{\"reason\":\"this reader fell behind: " + batch.missed()
-                                + " events were no longer kept\"}"));
-                        write(out, text);
-                        log.info("deploy log reader cut deploy={} client={} missed={}", deployLog.id(), ctx.ip(),
-                                batch.missed());
+                        cutBehind(out, format, text, deployLog, ctx.ip(), batch.missed());
                         return;
                     }
                     text.append(format.event("skipped", null, Long.toString(batch.missed())));
@@ -146,7 +139,7 @@ final class DeployLogRoute {
                 if (batch.finished()) {
                     String closed = deployLog.closedBecause();
                     if (closed != null) {
-                        text.append(format.event("cut", null, "{\"reason\":\"" + closed + "\"}"));
+                        text.append(format.event("cut", null, cut(closed)));
                     }
                     write(out, text);
                     return;
@@ -161,6 +154,38 @@ final class DeployLogRoute {
             log.debug("deploy log reader gone deploy={} client={} error=\"{}\"", deployLog.id(), ctx.ip(), e.toString());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * This reader fell so far behind that the deploy's newest lines pushed out the {@code missed} ones it had
+     * yet to read: it is cut, never the deploy.
+     */
+    private static void cutBehind(OutputStream out, Format format, StringBuilder text, DeployLog deployLog,
+                                  String client, long missed) throws IOException {
+        text.append(format.event("cut", null, cut("this reader fell behind: " + missed
+                + " events were no longer kept")));
+        write(out, text);
+        log.info("deploy log reader cut deploy={} client={} missed={}", deployLog.id(), client, missed);
+    }
+
+    private static void head(HttpServletResponse res, boolean sse) {
+        res.setStatus(200);
+        res.setContentType(sse ? "text/event-stream;charset=utf-8" : "text/plain;charset=utf-8");
+        res.setHeader("Cache-Control", "no-store");
+        res.setHeader("X-Content-Type-Options", "nosniff");
+        res.setHeader("X-Accel-Buffering", "no");  // a proxy in front passes each event on at once
+    }
+
+    /** The data of a {@code cut} event: why the reader gets no more, {@code {"reason":"..."}}. */
+    record Cut(String reason) {
+    }
+
+    static String cut(String reason) {
+        try {
+            return JSON.writeValueAsString(new Cut(reason));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
         }
     }
 

@@ -20,9 +20,9 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The HTTP surface: the server's handlers and limits, the routes, the JSON of errors, and the one log line
- * per request. It holds no business logic: a site's routes ({@link SiteRoutes}) read the body (bounded),
- * hand it to {@link WebhookReceiver} and map the receipt to a status code and JSON (and tell
+ * The HTTP surface: the server's handlers and limits, the routes, every error as JSON ({@link Answer}), and
+ * the one log line per request. It holds no business logic: a site's routes ({@link SiteRoutes}) read the
+ * body (bounded), hand it to {@link WebhookReceiver} and map the receipt to a status code and JSON (and tell
  * {@link Metrics}, whose registry is served at {@code /metrics}). Forged webhooks never reach the routes:
  * {@link WebhookGate}, in front of Javalin, answers them. Builds the app; the command line starts it.
  */
@@ -121,7 +121,7 @@ public final class HttpApi {
         cfg.routes.post("/pull-repo/{site}", ctx -> site.pullRepo(ctx, ctx.pathParam("site")));
         cfg.routes.post("/rollback", ctx -> site.rollback(ctx, ""));
         cfg.routes.post("/rollback/{site}", ctx -> site.rollback(ctx, ctx.pathParam("site")));
-        cfg.routes.get("/health", ctx -> ctx.json(answer("status", "ok")));
+        cfg.routes.get("/health", ctx -> ctx.json(Answer.OK));
         cfg.routes.get("/status", this::status);
         DeployLogRoute logs = new DeployLogRoute(sites.values(), config.limits().logFollowersMax(),
                 config.limits().idleTimeout());
@@ -179,35 +179,7 @@ public final class HttpApi {
     }
 
     static void error(Context ctx, int status, String message) {
-        ctx.status(status).json(errorBody(status, message));
-    }
-
-    /** A JSON answer's fields in the order given ({@code status} first), the same in every run. */
-    static Map<String, Object> answer(Object... keysAndValues) {
-        Map<String, Object> fields = new LinkedHashMap<>();
-        for (int i = 0; i < keysAndValues.length; i += 2) {
-            fields.put((String) keysAndValues[i], keysAndValues[i + 1]);
-        }
-        return fields;
-    }
-
-    /** The body of every error answer, the routes' and Jetty's own ({@link JsonErrorHandler}). */
-    static Map<String, Object> errorBody(int status, String message) {
-        String word = statusWord(status);
-        return answer("status", word, "error", message == null || message.isBlank() ? word : message);
-    }
-
-    private static String statusWord(int status) {
-        return switch (status) {
-            case 400 -> "bad request";
-            case 403 -> "forbidden";
-            case 404 -> "not found";
-            case 405 -> "method not allowed";
-            case 413 -> "too large";
-            case 414, 431 -> "too long";
-            case 503 -> "unavailable";
-            default -> "error";
-        };
+        ctx.status(status).json(Answer.error(status, message));
     }
 
     private static boolean clientWentAway(Throwable e) {

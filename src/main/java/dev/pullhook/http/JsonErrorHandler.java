@@ -14,7 +14,8 @@ import java.nio.charset.StandardCharsets;
 /**
  * The answers Jetty gives by itself, before any route (a malformed request line or header, a bad
  * Content-Length, header fields or a target over 8 KiB), in the same short JSON as pullhook's own errors,
- * {@code {"status":"bad request","error":"..."}}, instead of Jetty's HTML page. No stack trace, ever.
+ * {@code {"status":"bad request","error":"..."}} ({@link Answer#error}), instead of Jetty's HTML page. No stack
+ * trace, ever.
  */
 final class JsonErrorHandler extends ErrorHandler {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -28,7 +29,7 @@ final class JsonErrorHandler extends ErrorHandler {
                                     Callback callback) {
         byte[] bytes;
         try {
-            bytes = JSON.writeValueAsBytes(HttpApi.errorBody(code, message));
+            bytes = JSON.writeValueAsBytes(Answer.error(code, message));
         } catch (JsonProcessingException e) {
             bytes = "{\"status\":\"error\",\"error\":\"error\"}".getBytes(StandardCharsets.UTF_8);
         }

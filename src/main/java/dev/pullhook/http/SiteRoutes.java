@@ -19,7 +19,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
-import static dev.pullhook.http.HttpApi.answer;
 import static dev.pullhook.http.HttpApi.error;
 import static dev.pullhook.http.HttpApi.safe;
 
@@ -64,7 +63,7 @@ final class SiteRoutes {
                 ctx.ip(), delivery, ctx.path());
         if (receipt instanceof WebhookReceiver.WarmUp) {
             ctx.attribute(HttpApi.QUIET, Boolean.TRUE);  // not a client's request: no request line, not counted
-            ctx.status(200).json(answer("status", "pong"));
+            ctx.status(200).json(Answer.PONG);
             return;
         }
         metrics.webhook(site.name(), WebhookOutcome.of(receipt));
@@ -79,13 +78,13 @@ final class SiteRoutes {
         } else if (receipt instanceof WebhookReceiver.Invalid r) {
             error(ctx, 400, r.event().reason());
         } else if (receipt instanceof WebhookReceiver.Ignored r) {
-            ctx.status(200).json(answer("status", "ignored", "reason", r.event().reason()));
+            ctx.status(200).json(new Answer.Ignored(r.event().reason()));
         } else if (receipt instanceof WebhookReceiver.Pong) {
-            ctx.status(200).json(answer("status", "pong"));
+            ctx.status(200).json(Answer.PONG);
         } else if (receipt instanceof WebhookReceiver.Duplicate r) {
-            ctx.status(200).json(answer("status", "duplicate", "first", r.first().at().toString()));
+            ctx.status(200).json(new Answer.Duplicate(r.first().at().toString()));
         } else if (receipt instanceof WebhookReceiver.UpToDate r) {
-            ctx.status(200).json(answer("status", "up-to-date", "head", r.commit()));
+            ctx.status(200).json(new Answer.UpToDate(r.commit()));
         } else if (receipt instanceof WebhookReceiver.Queued r) {
             answerQueued(ctx, r.ticket());
         } else {
@@ -167,7 +166,7 @@ final class SiteRoutes {
             log.warn("client refused client={} path={} reason=\"not in webhook.allow.from\"", ctx.ip(), safe(ctx.path()));
         }
         quietUnless(ctx, logged);
-        ctx.status(403).json(answer("status", "forbidden", "error", "client address not allowed"));
+        ctx.status(403).json(Answer.error(403, "client address not allowed"));
         return false;
     }
 

@@ -97,21 +97,7 @@ final class StatusPage {
         if (deploys.isEmpty()) {
             h.append("<p>none yet</p>\n");
         } else {
-            h.append("<table>\n<tr><th>id</th><th>started</th><th>trigger</th><th>outcome</th><th>duration</th>"
-                    + "<th>from</th><th>to</th><th>error</th></tr>\n");
-            for (Deployment d : deploys.subList(0, Math.min(DEPLOYS_SHOWN, deploys.size()))) {
-                String outcome = d.outcome().toString();
-                h.append("<tr><td>").append(d.id())
-                        .append("</td><td>").append(esc(d.started().truncatedTo(ChronoUnit.SECONDS).toString()))
-                        .append("</td><td>").append(esc(d.trigger().toString()))
-                        .append("</td><td class=\"").append(esc(outcome)).append("\">").append(esc(outcome))
-                        .append("</td><td>").append(d.ms()).append(" ms")
-                        .append("</td><td><code>").append(esc(abbrev(d.from())))
-                        .append("</code></td><td><code>").append(esc(abbrev(d.to())))
-                        .append("</code></td><td>").append(esc(d.error()))
-                        .append("</td></tr>\n");
-            }
-            h.append("</table>\n");
+            deploys(h, deploys.subList(0, Math.min(DEPLOYS_SHOWN, deploys.size())));
         }
         h.append("<h3>Last command output</h3>\n");
         Deployment withCommand = deploys.stream().filter(d -> d.command() != null).findFirst().orElse(null);
@@ -128,6 +114,25 @@ final class StatusPage {
             h.append("</pre>\n");
         }
         h.append("</section>\n");
+    }
+
+    /** The table of the last deploys, newest first. */
+    private static void deploys(StringBuilder h, List<Deployment> shown) {
+        h.append("<table>\n<tr><th>id</th><th>started</th><th>trigger</th><th>outcome</th><th>duration</th>"
+                + "<th>from</th><th>to</th><th>error</th></tr>\n");
+        for (Deployment d : shown) {
+            String outcome = d.outcome().toString();
+            h.append("<tr><td>").append(d.id())
+                    .append("</td><td>").append(esc(d.started().truncatedTo(ChronoUnit.SECONDS).toString()))
+                    .append("</td><td>").append(esc(d.trigger().toString()))
+                    .append("</td><td class=\"").append(esc(outcome)).append("\">").append(esc(outcome))
+                    .append("</td><td>").append(d.ms()).append(" ms")
+                    .append("</td><td><code>").append(esc(abbrev(d.from())))
+                    .append("</code></td><td><code>").append(esc(abbrev(d.to())))
+                    .append("</code></td><td>").append(esc(d.error()))
+                    .append("</td></tr>\n");
+        }
+        h.append("</table>\n");
     }
 
     private static void row(StringBuilder h, String name, String html) {

@@ -13,7 +13,6 @@ import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
-import org.eclipse.jetty.util.thread.Invocable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -116,8 +115,7 @@ final class WebhookGate extends Handler.Wrapper {
     }
 
     /** One request's way through the gate: read the body, then answer 403 or hand it on. */
-    private final class Delivery implements Invocable.Task {
-        private final Request request;
+    private final class Delivery extends BodyReader {
         private final Response response;
         private final Callback callback;
         private final Target target;
@@ -128,67 +126,45 @@ final class WebhookGate extends Handler.Wrapper {
         private int reserved;
 
         Delivery(Request request, Response response, Callback callback, Target target, String client) {
-            this.request = request;
+            super(request);
             this.response = response;
             this.callback = callback;
             this.target = target;
             this.client = client;
         }
 
-        /** Called by Jetty when more of the body has come. */
         @Override
-        public void run() {
-            read();
+        void failedHere(Throwable t) {
+            // a bug, not the client: as the routes' exception handler would, log it and answer 500
+            release();
+            log.error("request failed method=POST path={} error=\"{}\"", HttpApi.safe(request.getHttpURI().getPath()),
+                    t.toString(), t);
+            Response.writeError(request, response, callback, 500, "internal error");
         }
 
         @Override
-        public InvocationType getInvocationType() {
-            return InvocationType.NON_BLOCKING;
+        void failed(Content.Chunk failure) {
+            // cut off or timed out: the route reads the same failure and answers it
+            handOn(false, failure);
         }
 
-        void read() {
-            try {
-                readSome();
-            } catch (Throwable t) {
-                // a bug, not the client: as the routes' exception handler would, log it and answer 500
-                release();
-                log.error("request failed method=POST path={} error=\"{}\"", HttpApi.safe(request.getHttpURI().getPath()),
-                        t.toString(), t);
-                Response.writeError(request, response, callback, 500, "internal error");
-            }
+        @Override
+        void tooLarge(Content.Chunk chunk, boolean last) {
+            // too large for the gate: the route gets this chunk too, reads on and decides
+            ByteBuffer data = chunk.getByteBuffer();
+            Content.Chunk copy = Content.Chunk.from(ByteBuffer.allocate(data.remaining()).put(data).flip(), last);
+            chunk.release();
+            handOn(last, copy);
         }
 
-        private void readSome() {
-            while (true) {
-                Content.Chunk chunk = request.read();
-                if (chunk == null) {
-                    request.demand(this);
-                    return;
-                }
-                if (Content.Chunk.isFailure(chunk)) {
-                    // cut off or timed out: the route reads the same failure and answers it
-                    handOn(false, chunk);
-                    return;
-                }
-                boolean last = chunk.isLast();
-                ByteBuffer data = chunk.getByteBuffer();
-                if (!keep(data)) {
-                    // too large for the gate: the route gets this chunk too, reads on and decides
-                    Content.Chunk copy = Content.Chunk.from(ByteBuffer.allocate(data.remaining()).put(data).flip(), last);
-                    chunk.release();
-                    handOn(last, copy);
-                    return;
-                }
-                chunk.release();
-                if (last) {
-                    decide();
-                    return;
-                }
-            }
+        @Override
+        void complete() {
+            decide();
         }
 
         /** Appends {@code data} to the body; false when that would pass the gate's limits (then it is not appended). */
-        private boolean keep(ByteBuffer data) {
+        @Override
+        boolean keep(ByteBuffer data) {
             int n = data.remaining();
             if (size + n > body.length) {
                 if (size + n > maxBodyBytes) {

@@ -59,24 +59,13 @@ public final class Metrics {
     }
 
     public Metrics() {
-        webhooks = Counter.builder()
-                .name("pullhook_webhook_requests_total")
-                .help("Requests to a site's webhook (POST /pull-repo), by outcome")
-                .labelNames("site", "outcome")
-                .withoutExemplars()
-                .register(registry);
-        rollbacks = Counter.builder()
-                .name("pullhook_rollback_requests_total")
-                .help("Requests to a site's POST /rollback, by outcome: accepted, forbidden, too_large, unavailable")
-                .labelNames("site", "outcome")
-                .withoutExemplars()
-                .register(registry);
-        deploys = Counter.builder()
-                .name("pullhook_deploys_total")
-                .help("Deploys (rollbacks included) that ended, by outcome: deployed, failed, cancelled")
-                .labelNames("site", "outcome")
-                .withoutExemplars()
-                .register(registry);
+        webhooks = counter("pullhook_webhook_requests_total",
+                "Requests to a site's webhook (POST /pull-repo), by outcome", "site", "outcome");
+        rollbacks = counter("pullhook_rollback_requests_total",
+                "Requests to a site's POST /rollback, by outcome: accepted, forbidden, too_large, unavailable",
+                "site", "outcome");
+        deploys = counter("pullhook_deploys_total",
+                "Deploys (rollbacks included) that ended, by outcome: deployed, failed, cancelled", "site", "outcome");
         duration = Histogram.builder()
                 .name("pullhook_deploy_duration_seconds")
                 .help("How long deploys that ran took (deployed or failed), from the lock to the end of deploy.command")
@@ -93,21 +82,15 @@ public final class Metrics {
                 .labelNames("site")
                 .withoutExemplars()
                 .register(registry);
-        reports = Counter.builder()
-                .name("pullhook_report_requests_total")
-                .help("Commit statuses posted to the git host (report.*), by outcome: sent; failed (refused, or no"
-                        + " 2xx in 3 tries); dropped (queue full, or the daemon stopped first)")
-                .labelNames("site", "host", "outcome")
-                .withoutExemplars()
-                .register(registry);
-        checkFailures = Counter.builder()
-                .name("pullhook_deploy_check_failures_total")
-                .help("Deploys whose health check (deploy.check.command or deploy.check.url) failed, by check and"
+        reports = counter("pullhook_report_requests_total",
+                "Commit statuses posted to the git host (report.*), by outcome: sent; failed (refused, or no"
+                        + " 2xx in 3 tries); dropped (queue full, or the daemon stopped first)",
+                "site", "host", "outcome");
+        checkFailures = counter("pullhook_deploy_check_failures_total",
+                "Deploys whose health check (deploy.check.command or deploy.check.url) failed, by check and"
                         + " by what became of the working copy: restored (deploy.rollback.on.failure), kept (the"
-                        + " new commit stays), restore_failed; atomic: not_switched")
-                .labelNames("site", "check", "result")
-                .withoutExemplars()
-                .register(registry);
+                        + " new commit stays), restore_failed; atomic: not_switched",
+                "site", "check", "result");
         GaugeWithCallback.builder()
                 .name("pullhook_deploy_queue")
                 .help("A site's deploy queue: 1 for its current state (idle, running, queued), 0 for the others")
@@ -121,6 +104,10 @@ public final class Metrics {
                     }
                 })
                 .register(registry);
+    }
+
+    private Counter counter(String name, String help, String... labels) {
+        return Counter.builder().name(name).help(help).labelNames(labels).withoutExemplars().register(registry);
     }
 
     /** The {@code site} label of a site: its name, or {@value #DEFAULT_SITE} for the unnamed one. */

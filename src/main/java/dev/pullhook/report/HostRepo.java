@@ -32,33 +32,12 @@ final class HostRepo {
      *            ({@code https://example.com/gitlab}) has that path in front of its project paths
      */
     static String fromRemoteUrl(Host host, String remoteUrl, URI api) {
-        if (remoteUrl == null) {
+        Location at = remoteUrl == null ? null : locate(remoteUrl);
+        if (at == null) {
             return null;
         }
-        String path;
-        boolean web;
-        if (SCHEME.matcher(remoteUrl).matches()) {
-            URI uri;
-            try {
-                uri = URI.create(remoteUrl);
-            } catch (IllegalArgumentException e) {
-                return null;
-            }
-            String scheme = uri.getScheme().toLowerCase(java.util.Locale.ROOT);
-            if (!List.of("https", "http", "ssh", "git+ssh", "ssh+git", "git").contains(scheme) || uri.getPath() == null) {
-                return null;
-            }
-            path = uri.getPath();
-            web = scheme.startsWith("http");
-        } else {
-            Matcher m = SCP_LIKE.matcher(remoteUrl);
-            if (!m.matches() || remoteUrl.startsWith("/") || remoteUrl.startsWith(".")) {
-                return null;
-            }
-            path = m.group(2);
-            web = false;
-        }
-        List<String> parts = new ArrayList<>(Arrays.asList(path.split("/")));
+        boolean web = at.web();
+        List<String> parts = new ArrayList<>(Arrays.asList(at.path().split("/")));
         parts.removeIf(String::isEmpty);
         if (!parts.isEmpty()) {
             String last = parts.get(parts.size() - 1);
@@ -76,6 +55,32 @@ final class HostRepo {
         }
         String name = String.join("/", repo);
         return ReportOptions.repoProblem(host, name) == null ? name : null;
+    }
+
+    /** The path part of a remote URL, and whether it is a web address (http, https). */
+    private record Location(String path, boolean web) {
+    }
+
+    /** Where {@code remoteUrl} points on its host; null for a local path or a URL of another shape. */
+    private static Location locate(String remoteUrl) {
+        if (SCHEME.matcher(remoteUrl).matches()) {
+            URI uri;
+            try {
+                uri = URI.create(remoteUrl);
+            } catch (IllegalArgumentException e) {
+                return null;
+            }
+            String scheme = uri.getScheme().toLowerCase(java.util.Locale.ROOT);
+            if (!List.of("https", "http", "ssh", "git+ssh", "ssh+git", "git").contains(scheme) || uri.getPath() == null) {
+                return null;
+            }
+            return new Location(uri.getPath(), scheme.startsWith("http"));
+        }
+        Matcher m = SCP_LIKE.matcher(remoteUrl);
+        if (!m.matches() || remoteUrl.startsWith("/") || remoteUrl.startsWith(".")) {
+            return null;
+        }
+        return new Location(m.group(2), false);
     }
 
     private static List<String> lastTwo(List<String> parts) {

@@ -129,6 +129,11 @@ public final class WebhookReceiver {
                 return new Duplicate(seen);
             }
         }
+        return act(event, key, delivery, what, auth);
+    }
+
+    /** A verified delivery seen for the first time: a ping, an event to ignore, or a push to deploy. */
+    private Receipt act(PushEvent event, String key, String delivery, String what, AuthResult auth) {
         switch (event.action()) {
             case PONG -> {
                 log.info("webhook ping {}", what);

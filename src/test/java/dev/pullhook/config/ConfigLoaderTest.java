@@ -8,13 +8,11 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -28,16 +26,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Loading and validating a config file plus the environment, against real repositories on disk. The
  * environment is always a map given by the test, never the machine's.
  */
-class ConfigLoaderTest {
-    private static final String SECRET = "s3cr3t-value-that-must-never-show-0123456789";
-
+class ConfigLoaderTest extends ConfigFixture {
     @TempDir
     static Path shared;
     private static TestRepos repos;
-
-    @TempDir
-    Path dir;
-    private final List<String> warnings = new ArrayList<>();
 
     @BeforeAll
     static void createRepositories() {
@@ -49,38 +41,9 @@ class ConfigLoaderTest {
         repos.close();
     }
 
-    private Path file(String name, String content) throws IOException {
-        Path f = dir.resolve(name);
-        Files.writeString(f, content, StandardCharsets.UTF_8);
-        return f;
-    }
-
-    private Path configFile(String... lines) throws IOException {
-        return file("config.properties", String.join("\n", lines) + "\n");
-    }
-
-    private String repoLine() {
-        return "repo.path=" + repos.site.toString().replace("\\", "\\\\");
-    }
-
-    private Config load(Map<String, String> env, Path config) throws ConfigException {
-        return new ConfigLoader(env, warnings::add).load(config);
-    }
-
-    private List<String> problems(Map<String, String> env, Path config) {
-        ConfigException e = assertThrows(ConfigException.class, () -> load(env, config));
-        return e.problems();
-    }
-
-    private static Map<String, String> secretEnv() {
-        return Map.of("PULLHOOK_SECRET", SECRET);
-    }
-
-    /** Exactly one problem names {@code key}, and it says {@code words}. */
-    private static void assertProblem(List<String> problems, String key, String words) {
-        List<String> forKey = problems.stream().filter(p -> p.startsWith(key + ": ")).toList();
-        assertEquals(1, forKey.size(), () -> "expected one problem for " + key + " in " + problems);
-        assertTrue(forKey.get(0).contains(words), () -> "expected \"" + words + "\" in " + forKey.get(0));
+    @Override
+    Path workingCopy() {
+        return repos.site;
     }
 
     @Test

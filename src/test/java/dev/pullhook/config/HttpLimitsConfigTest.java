@@ -14,6 +14,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
+import static dev.pullhook.config.ConfigFixture.assertProblem;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -46,13 +47,6 @@ class HttpLimitsConfigTest {
 
     private static List<String> problems(String... keyValues) {
         return assertThrows(ConfigException.class, () -> load(keyValues)).problems();
-    }
-
-    /** Exactly one problem names {@code key}, and it says {@code words}. */
-    private static void assertProblem(List<String> problems, String key, String words) {
-        List<String> forKey = problems.stream().filter(p -> p.startsWith(key + ": ")).toList();
-        assertEquals(1, forKey.size(), () -> "expected one problem for " + key + " in " + problems);
-        assertTrue(forKey.get(0).contains(words), () -> "expected \"" + words + "\" in " + forKey.get(0));
     }
 
     @Test

@@ -7,32 +7,25 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The {@code report.*} keys: what they accept, what they refuse (naming the key), where the token comes from. */
-class ReportConfigTest {
-    private static final String SECRET = "s3cr3t-value-that-must-never-show-0123456789";
+class ReportConfigTest extends ConfigFixture {
     private static final String TOKEN = "ghp_reportTokenThatMustNeverShow0123";
 
     @TempDir
     static Path shared;
     private static TestRepos repos;
-
-    @TempDir
-    Path dir;
-    private final List<String> warnings = new ArrayList<>();
 
     @BeforeAll
     static void createRepositories() {
@@ -44,47 +37,38 @@ class ReportConfigTest {
         repos.close();
     }
 
-    private Path tokenFile(String name, String content) throws IOException {
-        Path f = dir.resolve(name);
-        Files.writeString(f, content, StandardCharsets.UTF_8);
-        Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rw-------"));
-        return f;
+    @Override
+    Path workingCopy() {
+        return repos.site;
+    }
+
+    /** A config of the test's repository and {@code lines}. */
+    private Path config(String... lines) {
+        try {
+            return configFile(repoLine() + "\n" + String.join("\n", lines));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     private Config load(Map<String, String> env, String... lines) throws ConfigException {
-        Path config = dir.resolve("config.properties");
-        try {
-            Files.writeString(config, "repo.path=" + repos.site + "\n" + String.join("\n", lines) + "\n");
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-        return new ConfigLoader(env, warnings::add).load(config);
+        return load(env, config(lines));
     }
 
     private List<String> problems(Map<String, String> env, String... lines) {
-        return assertThrows(ConfigException.class, () -> load(env, lines)).problems();
-    }
-
-    private static Map<String, String> env() {
-        return Map.of("PULLHOOK_SECRET", SECRET);
-    }
-
-    private static void assertProblem(List<String> problems, String key, String words) {
-        List<String> forKey = problems.stream().filter(p -> p.startsWith(key + ": ")).toList();
-        assertEquals(1, forKey.size(), () -> "expected one problem for " + key + " in " + problems);
-        assertTrue(forKey.get(0).contains(words), () -> "expected \"" + words + "\" in " + forKey.get(0));
+        return problems(env, config(lines));
     }
 
     @Test
     void withoutReportHostNothingIsReported() throws Exception {
-        assertNull(load(env()).site().report());
+        assertNull(load(secretEnv()).site().report());
         assertTrue(warnings.isEmpty(), warnings::toString);
     }
 
     @Test
     void aGithubReportTakesTheCloudsApiAndTheDefaultName() throws Exception {
-        Path token = tokenFile("token", TOKEN + "\n");
-        ReportOptions r = load(env(), "report.host=github", "report.repo=octo/site", "report.token.file=" + token).site().report();
+        Path token = privateFile("token", TOKEN + "\n");
+        ReportOptions r = load(secretEnv(), "report.host=github", "report.repo=octo/site", "report.token.file=" + token).site().report();
         assertEquals(ReportOptions.Host.GITHUB, r.host());
         assertEquals("https://api.github.com", r.api().toString());
         assertEquals("octo/site", r.repo());
@@ -95,8 +79,8 @@ class ReportConfigTest {
 
     @Test
     void theTokenIsMaskedInTheConfigLineAndMaskedInCommandOutput() throws Exception {
-        Path token = tokenFile("token", TOKEN);
-        Config config = load(env(), "report.host=gitlab", "report.repo=42", "report.token.file=" + token);
+        Path token = privateFile("token", TOKEN);
+        Config config = load(secretEnv(), "report.host=gitlab", "report.repo=42", "report.token.file=" + token);
         String line = config.toString();
         assertFalse(line.contains(TOKEN), line);
         assertTrue(line.contains("report.host=gitlab report.url=\"https://gitlab.com\" report.repo=\"42\" report.token=**** (file "
@@ -107,7 +91,7 @@ class ReportConfigTest {
 
     @Test
     void aTokenWrittenInTheConfigFileIsRefused() {
-        List<String> problems = problems(env(), "report.host=github", "report.repo=octo/site", "report.token=" + TOKEN);
+        List<String> problems = problems(secretEnv(), "report.host=github", "report.repo=octo/site", "report.token=" + TOKEN);
         assertProblem(problems, "report.token", "may not be written in the config file; put it in a file named by report.token.file");
         assertFalse(String.join("\n", problems).contains(TOKEN));
     }
@@ -116,7 +100,7 @@ class ReportConfigTest {
     void theSystemdCredentialWinsOverTheFile() throws Exception {
         Path credentials = Files.createDirectories(dir.resolve("credentials"));
         Files.writeString(credentials.resolve("report-token"), "from-the-credential\n");
-        Path token = tokenFile("token", TOKEN);
+        Path token = privateFile("token", TOKEN);
         ReportOptions r = load(Map.of("PULLHOOK_SECRET", SECRET, "CREDENTIALS_DIRECTORY", credentials.toString()),
                 "report.host=gitea", "report.url=https://git.example.com", "report.repo=octo/site",
                 "report.token.file=" + token).site().report();
@@ -146,59 +130,59 @@ class ReportConfigTest {
 
     @Test
     void aMissingTokenIsAProblemNamingBothPlaces() {
-        List<String> problems = problems(env(), "report.host=github", "report.repo=octo/site");
+        List<String> problems = problems(secretEnv(), "report.host=github", "report.repo=octo/site");
         assertProblem(problems, "report.token.file", "the systemd credential report-token");
     }
 
     @Test
     void everyBadValueIsNamedAtOnce() throws Exception {
-        Path token = tokenFile("token", TOKEN);
-        List<String> problems = problems(env(), "report.host=gitea", "report.repo=octo/../x",
+        Path token = privateFile("token", TOKEN);
+        List<String> problems = problems(secretEnv(), "report.host=gitea", "report.repo=octo/../x",
                 "report.context=../../etc", "report.link.url=ftp://x", "report.token.file=" + token);
         assertProblem(problems, "report.url", "required with report.host=gitea");
         assertProblem(problems, "report.repo", "is not a repository name");
         assertProblem(problems, "report.context", "must be 1 to 40 letters");
         assertProblem(problems, "report.link.url", "is not an http:// or https:// URL");
-        assertProblem(problems(env(), "report.host=gitbucket"), "report.host", "is not one of bitbucket-cloud,"
+        assertProblem(problems(secretEnv(), "report.host=gitbucket"), "report.host", "is not one of bitbucket-cloud,"
                 + " bitbucket-dc, github, gitlab, gitea");
-        assertProblem(problems(env(), "report.host=github", "report.repo=octo", "report.token.file=" + token),
+        assertProblem(problems(secretEnv(), "report.host=github", "report.repo=octo", "report.token.file=" + token),
                 "report.repo", "is not owner/name");
-        assertProblem(problems(env(), "report.host=github", "report.url=https://bot:pw@ghe.example.com/api/v3",
+        assertProblem(problems(secretEnv(), "report.host=github", "report.url=https://bot:pw@ghe.example.com/api/v3",
                 "report.token.file=" + token), "report.url", "has a user name or password in it");
     }
 
     @Test
     void bitbucketNeedsALinkBecauseItRefusesAStatusWithout() throws Exception {
-        Path token = tokenFile("token", TOKEN);
-        assertProblem(problems(env(), "report.host=bitbucket-cloud", "report.token.file=" + token), "report.link.url",
+        Path token = privateFile("token", TOKEN);
+        assertProblem(problems(secretEnv(), "report.host=bitbucket-cloud", "report.token.file=" + token), "report.link.url",
                 "required with report.host=bitbucket-cloud");
-        assertProblem(problems(env(), "report.host=bitbucket-dc", "report.url=https://bitbucket.example.com",
+        assertProblem(problems(secretEnv(), "report.host=bitbucket-dc", "report.url=https://bitbucket.example.com",
                 "report.token.file=" + token), "report.link.url", "required with report.host=bitbucket-dc");
     }
 
     @Test
     void aGitlabProjectIsAnIdOrAPath() throws Exception {
-        Path token = tokenFile("token", TOKEN);
-        assertEquals("group/sub/site", load(env(), "report.host=gitlab", "report.repo=group/sub/site",
+        Path token = privateFile("token", TOKEN);
+        assertEquals("group/sub/site", load(secretEnv(), "report.host=gitlab", "report.repo=group/sub/site",
                 "report.token.file=" + token).site().report().repo());
-        assertProblem(problems(env(), "report.host=gitlab", "report.repo=site", "report.token.file=" + token),
+        assertProblem(problems(secretEnv(), "report.host=gitlab", "report.repo=site", "report.token.file=" + token),
                 "report.repo", "is neither a project id nor a path");
     }
 
     @Test
     void plainHttpToAnotherMachineIsWarnedAbout() throws Exception {
-        Path token = tokenFile("token", TOKEN);
-        load(env(), "report.host=gitea", "report.url=http://git.example.com", "report.repo=o/r", "report.token.file=" + token);
+        Path token = privateFile("token", TOKEN);
+        load(secretEnv(), "report.host=gitea", "report.url=http://git.example.com", "report.repo=o/r", "report.token.file=" + token);
         assertEquals(1, warnings.stream().filter(w -> w.startsWith("report.url: http://git.example.com is plain http")).count(),
                 warnings::toString);
         warnings.clear();
-        load(env(), "report.host=gitea", "report.url=http://127.0.0.1:3000", "report.repo=o/r", "report.token.file=" + token);
+        load(secretEnv(), "report.host=gitea", "report.url=http://127.0.0.1:3000", "report.repo=o/r", "report.token.file=" + token);
         assertTrue(warnings.isEmpty(), warnings::toString);
     }
 
     @Test
     void reportKeysWithoutAHostAreWarnedAbout() throws Exception {
-        load(env(), "report.repo=octo/site");
+        load(secretEnv(), "report.repo=octo/site");
         assertEquals(List.of("report.host: not set, so the other report.* keys do nothing (no deploy is reported)"), warnings);
     }
 

@@ -30,6 +30,33 @@ class LiveLogTest {
         live.end(deployed(id));
     }
 
+    /**
+     * The events' data, as {@code GET /deploys/<id>/log} sends it: a phase's name and a line of output as plain
+     * text, the outcome as the history's JSON (DeploymentViewTest) without the output already streamed.
+     */
+    @Test
+    void phasesAndOutputArePlainTextAndTheEndIsTheDeploysJsonWithoutItsOutput() throws Exception {
+        LiveLog live = new LiveLog();
+        live.queued(4);
+        live.begin(4);
+        live.phase(Phase.LOCAL_CHANGES);
+        live.output().accept("built {\"ok\": true}");
+        live.end(new Deployment(4, Trigger.WEBHOOK, List.of("d-1"), Instant.parse("2026-11-30T10:01:00Z"), 35,
+                null, "b".repeat(40), Deployment.Outcome.DEPLOYED, null, null,
+                new CommandResult(0, false, 3, List.of("built {\"ok\": true}"))));
+        List<DeployLog.Event> events = live.get(4).orElseThrow().read(0, 10, 0).events();
+        assertEquals(List.of(
+                new DeployLog.Event(0, DeployLog.Kind.PHASE, "queued"),
+                new DeployLog.Event(1, DeployLog.Kind.PHASE, "local-changes"),
+                new DeployLog.Event(2, DeployLog.Kind.OUTPUT, "built {\"ok\": true}"),
+                new DeployLog.Event(3, DeployLog.Kind.END, "{\"id\":4,\"trigger\":\"webhook\",\"deliveries\":[\"d-1\"],"
+                        + "\"started\":\"2026-11-30T10:01:00Z\",\"ms\":35,\"from\":null,\"to\":\"" + "b".repeat(40) + "\","
+                        + "\"outcome\":\"deployed\",\"error\":null,\"saved\":null,"
+                        + "\"command\":{\"exit\":0,\"timedOut\":false,\"ms\":3}}")), events);
+        assertEquals(List.of("phase", "output", "end"),
+                List.of(DeployLog.Kind.PHASE.word(), DeployLog.Kind.OUTPUT.word(), DeployLog.Kind.END.word()));
+    }
+
     @Test
     void theLogsOfTheLastTwentyFinishedDeploysAreKept() {
         LiveLog live = new LiveLog();
