@@ -56,7 +56,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * permissions tightened} (SecretHygieneIT), {@code tree watch off} (WatchedLocalChangesTest), the rejection
  * budget (RejectionLogIT), {@code http warm-up answered} (HttpWarmUpIT), the JDK-replaced warning
  * (JavaRuntimeWatchTest), and {@code reset=changed-paths|full}, the only outward sign of which reset ran
- * (ChangedPathsResetIT). See docs/architecture.md, "Tests".
+ * (ChangedPathsResetIT). See docs/architecture.md, "Tests and log lines".
  *
  * <p>The tests share the daemon and run in order: the first ones count lines, so nothing may come before them.
  */
