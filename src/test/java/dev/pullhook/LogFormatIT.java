@@ -329,7 +329,8 @@ class LogFormatIT {
 
     /**
      * A rejected request says why in its line (the answer never does), whether the gate answers it (bodies
-     * up to 64 KiB) or the routes do: signature mismatch, no credential header, a replayed manual proof.
+     * up to 64 KiB) or the routes do: signature mismatch, no credential header (and a replayed manual proof,
+     * in the next test, which has one).
      */
     @Test
     @Order(4)
@@ -355,22 +356,14 @@ class LogFormatIT {
         theLine("\\[WARN\\] WebhookReceiver - webhook rejected client=127\\.0\\.0\\.1 delivery=reject-3"
                 + " header=X-Hub-Signature-256 reason=\"signature does not match");
         theLine(REQUEST_LINE + "403 ms=\\d+ client=127\\.0\\.0\\.1 delivery=reject-3$");
-
-        String proof = Signatures.manual(SECRET, "/pull-repo", new byte[0]);
-        HttpResponse<String> once = manual("/pull-repo", proof);
-        assertEquals(200, once.statusCode(), once::body);
-        theLine("\\[INFO\\] WebhookReceiver - webhook accepted client=127\\.0\\.0\\.1 delivery=- host=manual event=\"-\""
-                + " header=X-Pullhook-Auth deploy=" + json(once).path("id").asLong() + " queued$");
-        assertEquals(403, manual("/pull-repo", proof).statusCode());
-        theLine("\\[WARN\\] WebhookReceiver - webhook rejected client=127\\.0\\.0\\.1 delivery=- header=X-Pullhook-Auth"
-                + " reason=\"replayed: this request was accepted at " + INSTANT + " already\"$");
     }
 
     // ---- deploys -----------------------------------------------------------------------------------
 
     /**
      * What pullhook did with local work is a WARN each, and the deploy's line says what it saved and why the
-     * reset was a full one (docs/deploys.md, "Keep local work safe, then reset").
+     * reset was a full one (docs/deploys.md, "Keep local work safe, then reset"). A manual request's lines
+     * too: accepted, and replayed (docs/hosts.md, "A deploy by hand: the manual proof").
      */
     @Test
     @Order(5)
@@ -379,9 +372,12 @@ class LogFormatIT {
         Files.writeString(repos.site.resolve("README.md"), "edited on the server\n");
         Files.writeString(repos.site.resolve("in-the-way.txt"), "an upload\n");
         ObjectId pushed = repos.commitAndPush("in-the-way.txt", "from the repository\n", "a file the site has too");
-        HttpResponse<String> r = manual("/pull-repo", Signatures.manual(SECRET, "/pull-repo", new byte[0]));
+        String proof = Signatures.manual(SECRET, "/pull-repo", new byte[0]);
+        HttpResponse<String> r = manual("/pull-repo", proof);
         assertEquals(200, r.statusCode(), r::body);
         long id = json(r).path("id").asLong();
+        theLine("\\[INFO\\] WebhookReceiver - webhook accepted client=127\\.0\\.0\\.1 delivery=- host=manual event=\"-\""
+                + " header=X-Pullhook-Auth deploy=" + id + " queued$");
         ObjectId stash;
         try (Git git = Git.open(repos.site.toFile())) {
             stash = git.stashList().call().iterator().next().getId();
@@ -397,36 +393,15 @@ class LogFormatIT {
                 + abbrev(from) + " to=" + abbrev(pushed) + " ms=\\d+ fetch_ms=\\d+ check_ms=\\d+ reset_ms=\\d+"
                 + " reset=full git_ms=\\d+ saved=\"stash " + stash.name() + ", untracked files on "
                 + Pattern.quote(ref.group(1)) + "\" full_because=\"local changes were found\"$");
-    }
 
-    /** docs/deploys.md, "Health check": each failed try, the restore, and the deploy's failed line. */
-    @Test
-    @Order(6)
-    void aFailedHealthCheckLogsEachTryTheRestoreAndTheFailedDeploy() {
-        ObjectId good = repos.siteHead();
-        ObjectId bad = repos.commitAndPush("health.txt", "broken\n", "a commit the check refuses");
-        HttpResponse<String> r = manual("/pull-repo", Signatures.manual(SECRET, "/pull-repo", new byte[0]));
-        assertEquals(500, r.statusCode(), r::body);
-        long id = json(r).path("id").asLong();
-
-        theLine("\\[deploy\\] \\[WARN\\] Deployer - deploy id=" + id + " health check try 1 of 1 failed:"
-                + " exited with status 1$");
-        theLine("\\[deploy\\] \\[WARN\\] Deployer - deploy id=" + id + " restoring " + abbrev(good)
-                + " after the failed health check of " + abbrev(bad) + " \\(deploy\\.rollback\\.on\\.failure\\)$");
-        assertEquals(2, matching("Deployer - deploy id=" + id + " command exit=0 ms=\\d+$").size(),
-                "the command ran for the new commit and again for the restored one");
-        theLine("\\[deploy\\] \\[WARN\\] Deployer - deploy failed id=" + id + " trigger=manual deliveries=\\[\\]"
-                + " phase=health-check from=" + abbrev(good) + " ms=\\d+ error=\"health check failed:"
-                + " deploy\\.check\\.command exited with status 1; restored " + abbrev(good) + "\"$");
-
-        ObjectId healed = repos.commitAndPush("health.txt", "ok\n", "healthy again");
-        assertEquals(200, manual("/pull-repo", Signatures.manual(SECRET, "/pull-repo", new byte[0])).statusCode());
-        assertEquals(healed, repos.siteHead());
+        assertEquals(403, manual("/pull-repo", proof).statusCode());
+        theLine("\\[WARN\\] WebhookReceiver - webhook rejected client=127\\.0\\.0\\.1 delivery=- header=X-Pullhook-Auth"
+                + " reason=\"replayed: this request was accepted at " + INSTANT + " already\"$");
     }
 
     /** docs/operations.md, "Rolling back": accepted with the deploy it queued, and that deploy's line. */
     @Test
-    @Order(7)
+    @Order(6)
     void aRollbackIsAcceptedOrRejectedOnOneLineAndItsDeployIsARollback() {
         ObjectId current = repos.siteHead();
         String proof = Signatures.manual(SECRET, "/rollback", new byte[0]);
@@ -443,6 +418,30 @@ class LogFormatIT {
         assertEquals(403, manual("/rollback", proof).statusCode());
         theLine("\\[WARN\\] WebhookReceiver - rollback rejected client=127\\.0\\.0\\.1 header=X-Pullhook-Auth"
                 + " reason=\"replayed: this request was accepted at " + INSTANT + " already\"$");
+    }
+
+    /**
+     * docs/deploys.md, "Health check": each failed try, the restore, and the deploy's failed line. Last of the
+     * deploys: origin's tip fails the check from now on.
+     */
+    @Test
+    @Order(7)
+    void aFailedHealthCheckLogsEachTryTheRestoreAndTheFailedDeploy() {
+        ObjectId good = repos.siteHead();
+        ObjectId bad = repos.commitAndPush("health.txt", "broken\n", "a commit the check refuses");
+        HttpResponse<String> r = manual("/pull-repo", Signatures.manual(SECRET, "/pull-repo", new byte[0]));
+        assertEquals(500, r.statusCode(), r::body);
+        long id = json(r).path("id").asLong();
+
+        theLine("\\[deploy\\] \\[WARN\\] Deployer - deploy id=" + id + " health check try 1 of 1 failed:"
+                + " exited with status 1$");
+        theLine("\\[deploy\\] \\[WARN\\] Deployer - deploy id=" + id + " restoring " + abbrev(good)
+                + " after the failed health check of " + abbrev(bad) + " \\(deploy\\.rollback\\.on\\.failure\\)$");
+        assertEquals(2, matching("Deployer - deploy id=" + id + " command exit=0 ms=\\d+$").size(),
+                "the command ran for the new commit and again for the restored one");
+        theLine("\\[deploy\\] \\[WARN\\] Deployer - deploy failed id=" + id + " trigger=manual deliveries=\\[\\]"
+                + " phase=health-check from=" + abbrev(good) + " ms=\\d+ error=\"health check failed:"
+                + " deploy\\.check\\.command exited with status 1; restored " + abbrev(good) + "\"$");
     }
 
     // ---- stop --------------------------------------------------------------------------------------
