@@ -175,7 +175,7 @@ class DebianPackageIT {
             ObjectId second;
             Process daemon = startAsTheUnit(credentials, "daemon-1.log");
             try {
-                waitUntilServing("daemon-1.log");
+                waitUntilServing(port, "daemon-1.log");
                 first = repos.pushNewCommit();
                 HttpResponse<String> r = signedDeploy(port, secret.strip());
                 assertEquals(200, r.statusCode(), r.body());
@@ -214,7 +214,7 @@ class DebianPackageIT {
             step("upgrade");
             daemon = startAsTheUnit(credentials, "daemon-2.log");
             try {
-                waitUntilServing("daemon-2.log");
+                waitUntilServing(port, "daemon-2.log");
                 JsonNode status = new ObjectMapper().readTree(get(port, "/status"));
                 List<String> deployed = new ArrayList<>();
                 status.path("deploys").forEach(d -> deployed.add(d.path("to").asText()));
@@ -342,13 +342,13 @@ class DebianPackageIT {
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();
     }
 
-    private void waitUntilServing(String logName) {
-        Path log = tmp.resolve(logName);
-        Poll.until("warm-up done in " + logName, () -> {
+    /** Answering, and idle: the start-up check (deploy.on.start) waits behind the warm-up on the deploy worker. */
+    private void waitUntilServing(int port, String logName) {
+        Poll.until("pullhook idle after its warm-up and start-up check (its log: " + logName + ")", () -> {
             try {
-                return Files.readString(log).contains("warm-up done");
-            } catch (IOException e) {
-                return false;
+                return get(port, "/status").contains("\"state\":\"idle\"");
+            } catch (Exception e) {
+                return false;  // not listening yet
             }
         });
     }

@@ -138,7 +138,7 @@ class DeliveryTrustJarIT {
         assertEquals(older, repos.siteHead(), "a fresh proof rolls back");
         HttpResponse<String> again = manual("/rollback?wait=true", proof);
         assertEquals(403, again.statusCode(), again.body());
-        assertTrue(log().contains("replayed"), "the log says why: " + log());
+        assertEquals(older, repos.siteHead(), "a replayed proof rolls back no further");
     }
 
     @Test
@@ -282,7 +282,6 @@ class DeliveryTrustJarIT {
         assertEquals(200, ok.statusCode(), ok.body() + "\n" + log());
         assertTrue(ok.body().contains("\"status\":\"deployed\""), ok.body());
         assertEquals(repos.originTip(), repos.siteHead());
-        assertTrue(log().contains("webhook accepted"), log());
         assertFalse(log().contains(SIGNING_TOKEN) || log().contains("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
                 "the signing key is never logged");
     }
@@ -340,7 +339,6 @@ class DeliveryTrustJarIT {
         assertEquals(200, r.statusCode(), r.body());
         assertEquals("{\"status\":\"ignored\",\"reason\":\"the push names no commit (a test delivery on an empty"
                 + " repository?)\"}", r.body());
-        assertFalse(log().contains("was deleted"), log());
     }
 
     /** The same situation, sent by each host in its own shape, gets the same words. */

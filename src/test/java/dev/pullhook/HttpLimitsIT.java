@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.pullhook.testing.Fixtures;
 import dev.pullhook.testing.LogFile;
-import dev.pullhook.testing.Poll;
 import dev.pullhook.testing.PrometheusText;
 import dev.pullhook.testing.RawHttp;
 import dev.pullhook.testing.Signatures;
@@ -73,13 +72,9 @@ class HttpLimitsIT {
     private TestDaemon start(String name, Map<String, String> keys) {
         Map<String, String> all = new HashMap<>(keys);
         all.put("deploy.on.start", "false");
-        int warmUps = log.linesWith("http warm-up answered").size();
-        TestDaemon daemon = TestDaemon.start(repos(name), all);
-        if (!keys.containsKey("webhook.allow.from")) {
-            // the daemon's own warm-up request must be done: its connection would count too
-            Poll.until("the warm-up request", () -> log.linesWith("http warm-up answered").size() > warmUps);
-        }
-        return daemon;
+        // the daemon's own warm-up request may still be open: only the connection cap counts it, and that
+        // test allows no webhook from 127.0.0.1, so there is none
+        return TestDaemon.start(repos(name), all);
     }
 
     private TestRepos repos(String name) {
@@ -210,7 +205,6 @@ class HttpLimitsIT {
     void aBodyTricklingInIsCutOffByTheMinimumRate(int length) throws Exception {
         try (TestDaemon daemon = start("rate-" + length, Map.of())) {
             int port = daemon.daemon.port();
-            int before = log.linesWith("request body too slow").size();
             long t0 = System.nanoTime();
             try (RawHttp c = RawHttp.connect(port)) {
                 c.send(head(port, "/pull-repo", length, BAD_SIGNATURE));
@@ -221,7 +215,6 @@ class HttpLimitsIT {
                 assertTrue(ms >= 2_900 && ms < 9_000, "cut off after " + ms + " ms");
                 assertTrue(sent.get(10, TimeUnit.SECONDS) < 100, "sent " + sent.join());
             }
-            Poll.until("the log line", () -> log.linesWith("request body too slow").size() > before);
             healthAnswersWithin(port, Duration.ofSeconds(5));
         }
     }
@@ -238,7 +231,6 @@ class HttpLimitsIT {
                 long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
                 assertTrue(ms >= 1_900 && ms < 8_000, "cut off after " + ms + " ms");
             }
-            Poll.until("the log line", () -> !log.linesWith("request head too slow").isEmpty());
         }
     }
 
@@ -255,6 +247,7 @@ class HttpLimitsIT {
                 long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
                 assertTrue(ms >= 1_900, "closed after " + ms + " ms");
             }
+            // the one log check here: the warnings of the cases above must not cry wolf at an ordinary client
             assertEquals(warnings, log.linesWith("[WARN] ConnectionGuard").size(), "an idle client is not abuse");
         }
     }
@@ -276,7 +269,6 @@ class HttpLimitsIT {
                 // the one closed to make room was closed before the 17th was read: its end is there already
                 long closed = open.stream().filter(c -> c.closedByServer(Duration.ofMillis(50))).count();
                 assertEquals(1, closed, "connections closed to make room for one");
-                Poll.until("the log line", () -> !log.linesWith("connections over server.connections.max=16").isEmpty());
             } finally {
                 open.forEach(RawHttp::close);
             }

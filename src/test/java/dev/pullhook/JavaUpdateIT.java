@@ -23,7 +23,6 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
-import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
@@ -129,11 +128,9 @@ class JavaUpdateIT {
             assertTrue(r.body().contains("\"status\":\"deployed\""), () -> r.body() + "\n" + read(log));
             assertEquals(pushed.name(), Files.readString(ran).strip(), "deploy.command ran after the update");
 
-            String warning = "[WARN] JavaRuntimeWatch - the Java runtime under " + copy + " changed on disk since start";
-            Poll.until("the warning that the runtime changed", () -> read(log).contains(warning));
-            assertTrue(read(log).contains("restart pullhook to run on the new one (systemctl restart pullhook)"), () -> read(log));
-            assertEquals(1, List.of(read(log).split("\n")).stream().filter(l -> l.contains("changed on disk")).count(),
-                    () -> read(log));
+            // the warning is the only sign of it; its words are JavaRuntimeWatchTest's to pin, here it comes once
+            Poll.until("the warning that the runtime changed", () -> warnings(log, copy) > 0);
+            assertEquals(1, warnings(log, copy), () -> read(log));
         } finally {
             daemon.destroy();
             if (!daemon.waitFor(30, TimeUnit.SECONDS)) {
@@ -141,6 +138,11 @@ class JavaUpdateIT {
             }
             repos.close();
         }
+    }
+
+    /** JavaRuntimeWatch's WARN lines about the runtime under {@code jdk}. */
+    private static long warnings(Path log, Path jdk) {
+        return read(log).lines().filter(l -> l.contains("[WARN] JavaRuntimeWatch - ") && l.contains(jdk.toString())).count();
     }
 
     private static String read(Path log) {

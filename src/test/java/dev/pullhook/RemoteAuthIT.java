@@ -110,8 +110,6 @@ class RemoteAuthIT {
                 assertTrue(r.body().toLowerCase().contains("host key"), "the error names the host key: " + r.body());
                 assertTrue(r.body().contains(knownHosts.toString()), "the error names the known_hosts file: " + r.body());
                 assertEquals(before, repos.siteHead(), "nothing deployed");
-                assertTrue(log.lines().stream().anyMatch(l -> l.contains("deploy failed") && l.contains("phase=fetch")
-                        && l.toLowerCase().contains("host key")), log.text());
                 assertFalse(sshd.log().contains("Accepted publickey"), "no login to a host that is not the known one");
                 assertNoPrivateKey(sshd.clientKey, log.text() + daemon.get("/status").body());
             }
@@ -360,8 +358,7 @@ class RemoteAuthIT {
     @Test
     void noCredentialsConfiguredFailsClearly() throws Exception {
         try (TestRepos repos = TestRepos.create(tmp.resolve("repos"));
-             GitHttpServer server = GitHttpServer.start(repos.origin, HTTP_USER, "pw-" + UUID.randomUUID());
-             LogCapture log = new LogCapture()) {
+             GitHttpServer server = GitHttpServer.start(repos.origin, HTTP_USER, "pw-" + UUID.randomUUID())) {
             repos.setSiteRemoteUrl(server.url());
             repos.pushNewCommit();
             try (TestDaemon daemon = TestDaemon.start(repos, Map.of())) {
@@ -402,8 +399,7 @@ class RemoteAuthIT {
     @Test
     void anUntrustedTlsCertificateFailsTheDeployWithAHint() throws Exception {
         try (TestRepos repos = TestRepos.create(tmp.resolve("repos"));
-             TlsServer server = TlsServer.start(tmp.resolve("tls"));
-             LogCapture log = new LogCapture()) {
+             TlsServer server = TlsServer.start(tmp.resolve("tls"))) {
             repos.setSiteRemoteUrl("https://127.0.0.1:" + server.port() + "/origin.git");
             ObjectId before = repos.siteHead();
             repos.pushNewCommit();

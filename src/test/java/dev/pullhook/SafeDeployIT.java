@@ -2,6 +2,7 @@ package dev.pullhook;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pullhook.testing.GatedGitServer;
 import dev.pullhook.testing.GitCli;
 import dev.pullhook.testing.LogCapture;
 import dev.pullhook.testing.Poll;
@@ -182,10 +183,6 @@ class SafeDeployIT {
         }
     }
 
-    private String warnLines() {
-        return String.join("\n", log.linesWith("WARN"));
-    }
-
     // ---- local changes to tracked files ---------------------------------------------------------------
 
     @Test
@@ -207,7 +204,6 @@ class SafeDeployIT {
             String saved = newestDeploy(d).get("saved").asText();
             assertTrue(saved.contains("stash") && saved.contains(stash.name()), saved);
             assertTrue(json(response).get("saved").asText().contains(stash.name()), response::body);
-            assertFalse(log.linesWith("WARN", "stash " + abbrev(stash)).isEmpty(), this::warnLines);
         }
     }
 
@@ -400,7 +396,6 @@ class SafeDeployIT {
             Ref backup = backups.get(0);
             assertEquals(local.getId(), backup.getObjectId(), "the backup ref points at the local commit");
             assertTrue(json(response).get("saved").asText().contains(backup.getName()), response::body);
-            assertFalse(log.linesWith("WARN", backup.getName()).isEmpty(), this::warnLines);
         }
     }
 
@@ -491,14 +486,13 @@ class SafeDeployIT {
             assertEquals("ignored\n", repos.siteFile("x.log"), "the ignored file stays");
             assertNull(repos.siteFile("y.txt"), "the untracked file is removed");
             assertFalse(Files.exists(repos.site.resolve("stray")), "the untracked folder is removed");
-            assertFalse(log.linesWith("(deploy.clean)").isEmpty(), log::text);
         }
     }
 
     // ---- git lock files --------------------------------------------------------------------------------
 
     @Test
-    void staleIndexLockIsRemovedWithAWarningNamingItAndTheDeployGoesAhead() throws Exception {
+    void staleIndexLockIsRemovedAndTheDeployGoesAhead() throws Exception {
         try (TestDaemon d = startDaemon()) {
             Path lock = repos.site.resolve(".git").resolve("index.lock");
             Files.createFile(lock);
@@ -508,7 +502,7 @@ class SafeDeployIT {
             assertDeployed(deploy(d), pushed);
 
             assertNotNull(repos.siteFile("change-1.txt"));
-            assertFalse(log.linesWith("WARN", "stale", lock.toString()).isEmpty(), this::warnLines);
+            assertFalse(Files.exists(lock), "the stale lock is gone");
         }
     }
 
@@ -555,8 +549,6 @@ class SafeDeployIT {
             List<String> output = new ArrayList<>();
             ran.get("output").forEach(line -> output.add(line.asText()));
             assertEquals(List.of(fromTo, pwd), output);
-            assertFalse(log.linesWith("command output: " + fromTo).isEmpty(), log::text);
-            assertFalse(log.linesWith("command output: " + pwd).isEmpty(), log::text);
         }
     }
 
@@ -719,7 +711,9 @@ class SafeDeployIT {
     @Test
     void pushWhileTheDaemonWasDownIsDeployedAtStart() {
         try (TestDaemon d = startDaemon("deploy.on.start", "true")) {
-            Poll.until("the start-up check", () -> !log.linesWith("deploy check trigger=start").isEmpty());
+            // the start-up check was queued before start returned: idle, it is done
+            Poll.until("the start-up check", () -> "idle".equals(status(d).get("state").asText()));
+            assertEquals(0, newestDeployId(d), "nothing new: the check is no deploy");
         }
         ObjectId pushed = repos.pushNewCommit();
 
@@ -734,7 +728,14 @@ class SafeDeployIT {
     }
 
     @Test
-    void pollDeploysAPushWithoutWebhookAndOtherwiseDeploysNothing() {
+    void pollDeploysAPushWithoutWebhookAndOtherwiseDeploysNothing() throws InterruptedException {
+        try (GatedGitServer git = GatedGitServer.serve(repos.origin)) {
+            repos.setSiteRemoteUrl(git.url());
+            pollDeploysAPushAndThenNothing(git);
+        }
+    }
+
+    private void pollDeploysAPushAndThenNothing(GatedGitServer git) throws InterruptedException {
         try (TestDaemon d = startDaemon("deploy.poll.seconds", "5")) {
             ObjectId pushed = repos.pushNewCommit();
 
@@ -746,8 +747,13 @@ class SafeDeployIT {
 
             // the next poll finds nothing new: no deploy, no new id
             long id = newestDeployId(d);
-            int checks = log.linesWith("deploy check trigger=poll up-to-date").size();
-            Poll.until("the next poll", () -> log.linesWith("deploy check trigger=poll up-to-date").size() > checks);
+            git.hold();
+            try {
+                assertTrue(git.awaitHeldFetch(), "the next poll asks the remote");
+            } finally {
+                git.release();
+            }
+            Poll.until("the poll done", () -> "idle".equals(status(d).get("state").asText()));
             assertEquals(id, newestDeployId(d));
             assertEquals(pushed, repos.siteHead());
         }

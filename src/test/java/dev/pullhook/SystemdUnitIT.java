@@ -169,7 +169,8 @@ class SystemdUnitIT {
         pb.environment().put("XDG_CONFIG_HOME", tmp.resolve("xdg").toString());
         Process daemon = pb.start();
         try {
-            Poll.until("warm-up done in the log", () -> logHas(log, "warm-up done"));
+            // the start-up check (deploy.on.start) waits behind the warm-up on the deploy worker: idle, both are done
+            Poll.until("the daemon idle after its warm-up and start-up check", () -> idle(port));
             try (Stream<Path> left = Files.list(javaTmp)) {
                 assertEquals(List.of(), left.toList(), "the rehearsal's scratch folder is removed");
             }
@@ -196,6 +197,21 @@ class SystemdUnitIT {
             daemon.destroyForcibly();
             repos.close();
             System.out.println("--- daemon log ---\n" + Files.readString(log));
+        }
+    }
+
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+    private static boolean idle(int port) {
+        try {
+            return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/status"))
+                    .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString()).body()
+                    .contains("\"state\":\"idle\"");
+        } catch (IOException e) {
+            return false;  // not listening yet
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
         }
     }
 

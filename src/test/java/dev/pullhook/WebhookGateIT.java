@@ -2,7 +2,6 @@ package dev.pullhook;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.pullhook.testing.LogCapture;
 import dev.pullhook.testing.Poll;
 import dev.pullhook.testing.Ports;
 import dev.pullhook.testing.PrometheusText;
@@ -70,11 +69,12 @@ class WebhookGateIT {
         }
     }
 
+    /** Its log lines, written by the gate as the routes would write them, are pinned in LogFormatIT. */
     @Test
-    void forgedBodyThatArrivesInPiecesIsRefusedCountedAndLogged() throws Exception {
+    void forgedBodyThatArrivesInPiecesIsRefusedAndCounted() throws Exception {
         byte[] body = "{\"ref\":\"refs/heads/main\",\"after\":\"0123456789abcdef0123456789abcdef01234567\"}"
                 .getBytes(StandardCharsets.UTF_8);
-        try (TestRepos repos = TestRepos.create(tmp); LogCapture log = new LogCapture();
+        try (TestRepos repos = TestRepos.create(tmp);
              TestDaemon daemon = TestDaemon.start(repos, Map.of("deploy.on.start", "false"))) {
             int port = daemon.daemon.port();
             RawHttp.Response r;
@@ -87,11 +87,6 @@ class WebhookGateIT {
             assertEquals("forbidden", json(r).path("status").asText());
             assertEquals("missing or invalid signature", json(r).path("error").asText());
             assertTrue(r.header("Content-Type").startsWith("application/json"), r::toString);
-            Poll.until("the request's log lines", () -> log.linesWith("delivery=gate-forged-1").size() >= 2);
-            assertEquals(1, log.linesWith("webhook rejected client=127.0.0.1 delivery=gate-forged-1",
-                    "reason=\"signature does not match").size(), log::text);
-            assertEquals(1, log.linesWith("http method=POST path=/pull-repo status=403", "delivery=gate-forged-1").size(),
-                    log::text);
             PrometheusText m = PrometheusText.parse(daemon.get("/metrics").body());
             assertEquals(1.0, m.value("pullhook_webhook_requests_total", "site", "default", "outcome", "forbidden"));
             assertEquals(0.0, m.value("pullhook_webhook_requests_total", "site", "default", "outcome", "bad_request"));
@@ -121,7 +116,7 @@ class WebhookGateIT {
     @Test
     void forgedRollbackThatArrivesInPiecesIsRefused() throws Exception {
         byte[] body = "{}".repeat(30).getBytes(StandardCharsets.UTF_8);
-        try (TestRepos repos = TestRepos.create(tmp); LogCapture log = new LogCapture();
+        try (TestRepos repos = TestRepos.create(tmp);
              TestDaemon daemon = TestDaemon.start(repos, Map.of("deploy.on.start", "false"))) {
             int port = daemon.daemon.port();
             try (RawHttp c = RawHttp.connect(port)) {
@@ -130,8 +125,15 @@ class WebhookGateIT {
                 assertEquals(403, r.status(), r::toString);
                 assertEquals("missing or invalid signature", json(r).path("error").asText());
             }
-            Poll.until("the rejection's log line", () -> !log.linesWith("rollback rejected client=127.0.0.1").isEmpty());
+            assertEquals(1.0, forbidden(daemon, "pullhook_rollback_requests_total"), "counted as a forbidden rollback");
+            assertEquals(0.0, forbidden(daemon, "pullhook_webhook_requests_total"), "not as a webhook");
         }
+    }
+
+    private static double forbidden(TestDaemon daemon, String counter) {
+        Double v = PrometheusText.parse(daemon.get("/metrics").body()).value(counter, "site", "default",
+                "outcome", "forbidden");
+        return v == null ? -1 : v;
     }
 
     /** A push payload for {@code commit}, padded with a JSON field to {@code size} bytes. */
@@ -157,7 +159,7 @@ class WebhookGateIT {
     /** Bodies over the 64 KiB the gate reads itself go on to the routes, which answer them as before. */
     @Test
     void bodiesLargerThanTheGateReadsAreAnsweredByTheRoutes() {
-        try (TestRepos repos = TestRepos.create(tmp); LogCapture log = new LogCapture();
+        try (TestRepos repos = TestRepos.create(tmp);
              TestDaemon daemon = TestDaemon.start(repos, Map.of("deploy.on.start", "false"))) {
             int port = daemon.daemon.port();
             ObjectId pushed = repos.pushNewCommit();
@@ -175,7 +177,7 @@ class WebhookGateIT {
             r = RawHttp.exchange(port, concat(RawHttp.latin1(chunkedHead(port, "/pull-repo", github[0], github[1],
                     "X-GitHub-Delivery: gate-large-2", forged)), chunked(body, 10_000)), false);
             assertEquals(403, r.status(), r::toString);
-            Poll.until("both rejections logged", () -> log.linesWith("webhook rejected", "delivery=gate-large-").size() == 2);
+            assertEquals(2.0, forbidden(daemon, "pullhook_webhook_requests_total"), "both counted as forbidden");
             assertNotEquals(pushed, repos.siteHead(), "nothing deployed");
 
             // signed and chunked: the route gets every byte in order, so the HMAC verifies and it deploys
@@ -214,7 +216,7 @@ class WebhookGateIT {
         byte[] body = new byte[62 * 1024];
         Arrays.fill(body, (byte) ' ');
         int first = 60 * 1024;
-        try (TestRepos repos = TestRepos.create(tmp); LogCapture log = new LogCapture();
+        try (TestRepos repos = TestRepos.create(tmp);
              TestDaemon daemon = TestDaemon.start(repos, Map.of("deploy.on.start", "false"))) {
             int port = daemon.daemon.port();
             List<RawHttp> waiting = new ArrayList<>();
@@ -238,9 +240,8 @@ class WebhookGateIT {
             } finally {
                 waiting.forEach(RawHttp::close);
             }
-            Poll.until("every rejection logged", () -> log.linesWith("webhook rejected", "delivery=gate-held-").size() == clients);
-            PrometheusText m = PrometheusText.parse(daemon.get("/metrics").body());
-            assertEquals((double) clients, m.value("pullhook_webhook_requests_total", "site", "default", "outcome", "forbidden"));
+            // every client has its answer: each was counted before it was sent
+            assertEquals((double) clients, forbidden(daemon, "pullhook_webhook_requests_total"));
         }
     }
 
