@@ -31,7 +31,7 @@ public final class TestDaemon implements AutoCloseable {
         Map<String, String> values = new HashMap<>();
         values.put("repo.path", repos.site.toString());
         values.put("server.port", "0");
-        // tests assert on the log line of every rejected request; RejectionLogIT checks the real budget
+        // LogFormatIT counts rejection lines, HostileInputIT needs each delivery's; RejectionLogIT checks the budget
         values.put("server.log.rejections.per.minute", "1000000");
         // the start-up deploy rehearsal costs ~0.3 s CPU, and the first deploy waits for it: the suite starts
         // ~160 daemons; WarmUpTest covers the rehearsal (a test may still set it to true)
