@@ -44,8 +44,8 @@ class StatusPageBrowserIT {
         gate = dir.resolve("gate");
         repos = TestRepos.create(dir.resolve("repos"));
         daemon = TestDaemon.start(repos, Map.of("deploy.on.start", "false",
-                // one line, then the build waits for the test, which has seen that line on the page
-                "deploy.command", "echo 'compiling assets'; while [ ! -e '" + gate + "' ]; do sleep 0.05; done;"
+                // two lines, then the build waits for the test, which has seen them on the page
+                "deploy.command", "echo 'compiling assets'; echo 'bundling 3 files'; while [ ! -e '" + gate + "' ]; do sleep 0.05; done;"
                         + " echo 'assets built'"));
     }
 
@@ -89,9 +89,9 @@ class StatusPageBrowserIT {
             // the page asks /status every few seconds, sees the deploy run, and follows its log
             Poll.until(Poll.PATIENCE, () -> "the running deploy's output on the page: " + seen(page), () -> {
                 String now = seen(page);
-                return now.contains("Deploy 1 now") && now.contains("compiling assets");
+                return now.contains("Deploy 1 now") && now.contains("compiling assets\nbundling 3 files");
             });
-            assertFalse(seen(page).contains("assets built"), "the deploy still runs: its first line came live");
+            assertFalse(seen(page).contains("assets built"), "the deploy still runs: its first lines came live");
 
             Files.createFile(gate);
             Poll.until(Poll.PATIENCE, () -> "the outcome on the page: " + seen(page), () -> {
