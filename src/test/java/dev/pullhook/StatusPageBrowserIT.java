@@ -45,8 +45,8 @@ class StatusPageBrowserIT {
         repos = TestRepos.create(dir.resolve("repos"));
         daemon = TestDaemon.start(repos, Map.of("deploy.on.start", "false",
                 // two lines, then the build waits for the test, which has seen them on the page
-                "deploy.command", "echo 'compiling assets'; echo 'bundling 3 files'; while [ ! -e '" + gate + "' ]; do sleep 0.05; done;"
-                        + " echo 'assets built'"));
+                "deploy.command", "echo 'compiling assets'; echo 'bundling 3 files';"
+                        + " while [ ! -e '" + gate + "' ]; do sleep 0.05; done; echo 'assets built'"));
     }
 
     @AfterAll
@@ -106,7 +106,8 @@ class StatusPageBrowserIT {
             assertTrue(done.contains("deploy 1: exit 0"), done);
             assertEquals(pushed, repos.siteHead());
 
-            assertEquals("1", page.text("String(window.__noReload)"), "the mark set on the page survived: it was never reloaded");
+            assertEquals("1", page.text("String(window.__noReload)"),
+                    "the mark set on the page survived: it was never reloaded");
             assertEquals(List.of(), page.errors(), "the page reported no error");
         }
     }

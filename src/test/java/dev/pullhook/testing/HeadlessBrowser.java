@@ -214,8 +214,9 @@ public final class HeadlessBrowser implements AutoCloseable {
         JsonNode exception = details.path("exception");
         String text = exception.hasNonNull("description") ? exception.get("description").asText()
                 : details.path("text").asText();
-        return text + " (line " + details.path("lineNumber").asInt() + ", column " + details.path("columnNumber").asInt()
-                + (details.hasNonNull("url") ? ", " + details.get("url").asText() : "") + ")";
+        String url = details.hasNonNull("url") ? ", " + details.get("url").asText() : "";
+        return text + " (line " + details.path("lineNumber").asInt() + ", column "
+                + details.path("columnNumber").asInt() + url + ")";
     }
 
     /** Sends {@code method} with {@code params} (name, value, ...) to the browser or a tab's session; its result. */
