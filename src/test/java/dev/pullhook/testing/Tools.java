@@ -52,6 +52,15 @@ public final class Tools {
     }
 
     /**
+     * Headless Chromium, for the status page in a real browser ({@link HeadlessBrowser}): the binary itself, not
+     * Debian's {@code /usr/bin} wrapper script, so that the PID the test holds is the browser's.
+     */
+    public static Path chromium() {
+        return require("chromium", "chromium-headless-shell", "/usr/lib/chromium/chromium-headless-shell",
+                "/usr/lib/chromium/chromium");
+    }
+
+    /**
      * The first of {@code candidates} that is an executable file; when there is none, skips the test (or,
      * under {@code CI=true}, fails it), naming the program and its Debian package.
      */
