@@ -46,7 +46,7 @@ class StatusPageBrowserIT {
         daemon = TestDaemon.start(repos, Map.of("deploy.on.start", "false",
                 // two lines, then the build waits for the test, which has seen them on the page
                 "deploy.command", "echo 'compiling assets'; echo 'bundling 3 files';"
-                        + " while [ ! -e '" + gate + "' ]; do sleep 0.05; done; echo 'assets built'"));
+                        + " while [ ! -e '" + gate + "' ] && [ -d '" + dir + "' ]; do sleep 0.05; done; echo 'assets built'"));
     }
 
     @AfterAll
