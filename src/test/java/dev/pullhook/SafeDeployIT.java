@@ -727,6 +727,45 @@ class SafeDeployIT {
         }
     }
 
+    /**
+     * A kill between a file's write and its rename leaves the reset's temporary file beside it (seen in
+     * CrashRecoveryIT under load): git would list it as untracked, so the recovery removes it, and only it.
+     */
+    @Test
+    void temporaryFilesOfAResetKilledMidWriteAreRemovedByTheRecovery() throws IOException {
+        ObjectId pushed = repos.pushNewCommit();
+        // what the killed daemon left: the marker of a deploy in its reset, a temporary file at the top and one
+        // in a folder; beside them files of the admin's that only look alike
+        Files.createDirectories(repos.site.resolve(".git/pullhook"));
+        Files.writeString(repos.site.resolve(".git/pullhook/deploy.running"),
+                "deploy=1 trigger=webhook phase=reset pid=1 at=" + Instant.now() + "\n");
+        Files.createDirectories(repos.site.resolve("docs"));
+        List<Path> leftovers = List.of(repos.site.resolve(".README.md.0123456789abcdef.pullhook-tmp"),
+                repos.site.resolve("docs/.guide.txt.fedcba9876543210.pullhook-tmp"));
+        for (Path p : leftovers) {
+            Files.writeString(p, "half written");
+        }
+        List<Path> alike = List.of(repos.site.resolve("notes.pullhook-tmp"),
+                repos.site.resolve(".README.md.0123.pullhook-tmp"));
+        for (Path p : alike) {
+            Files.writeString(p, "the admin's");
+        }
+
+        try (TestDaemon d = startDaemon("deploy.on.start", "false")) {
+            Poll.until("the recovery deploy", () -> pushed.equals(repos.siteHead())
+                    && "idle".equals(status(d).get("state").asText()));
+            assertEquals("recovery", newestDeploy(d).get("trigger").asText(), () -> newestDeploy(d).toString());
+        }
+        for (Path p : leftovers) {
+            assertFalse(Files.exists(p), p + " is removed");
+        }
+        for (Path p : alike) {
+            assertEquals("the admin's", Files.readString(p), p + " is kept");
+        }
+        assertEquals("?? .README.md.0123.pullhook-tmp\n?? notes.pullhook-tmp\n",
+                GitCli.run(repos.site, "status", "--porcelain", "--untracked-files=all"));
+    }
+
     @Test
     void pollDeploysAPushWithoutWebhookAndOtherwiseDeploysNothing() throws InterruptedException {
         try (GatedGitServer git = GatedGitServer.serve(repos.origin)) {

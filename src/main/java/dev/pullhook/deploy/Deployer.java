@@ -245,6 +245,12 @@ final class Deployer {
     private LocalWork keepLocalWork(DeployRun run, ObjectId tip) throws GitException, StepFailed {
         long id = run.id;
         List<String> saved = new ArrayList<>();
+        if (run.crash != null && run.crash.halfReset()) {
+            List<String> leftovers = workingCopy.removeInterruptedWrites();
+            if (!leftovers.isEmpty()) {
+                log.warn("deploy id={}{} removed temporary files of the interrupted reset: {}", id, label, leftovers);
+            }
+        }
         // one look at the working tree in every mode: it also tells whether the fast reset may be used
         Set<String> edited = workingCopy.localChanges();
         // everything the reset will write is checked before anything changes, the stash included

@@ -31,7 +31,6 @@ import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -276,10 +275,7 @@ final class TreeSwitch {
                     throw new IOException("the folder " + path + " is still in the way of a file the push brings", e);
                 }
             }
-            String name = file.getFileName().toString();
-            Path tmp = file.resolveSibling("." + (name.length() > 40 ? name.substring(0, 40) : name) + "."
-                    + HexFormat.of().formatHex(randomBytes())
-                    + ".pullhook-tmp");
+            Path tmp = InterruptedWrites.tempFor(file, randomBytes());
             try (var channel = Files.newByteChannel(tmp, EnumSet.of(StandardOpenOption.CREATE_NEW,
                     StandardOpenOption.WRITE), executable ? EXECUTABLE : REGULAR);
                  OutputStream out = Channels.newOutputStream(channel)) {

@@ -176,6 +176,16 @@ public final class WorkingCopy implements AutoCloseable {
         return out;
     }
 
+    /** Removes the temporary files of a reset killed mid-write ({@link InterruptedWrites}); returns their paths. */
+    public List<String> removeInterruptedWrites() throws GitException {
+        try {
+            return InterruptedWrites.removeBelow(path);
+        } catch (IOException | RuntimeException e) {
+            throw new GitException(GitException.Phase.CHECK, "cannot remove what the interrupted reset left: "
+                    + rootMessage(e), e);
+        }
+    }
+
     /** Every tracked file whose content differs from HEAD, sorted ({@link LocalChanges}). */
     public TreeSet<String> localChanges() throws GitException {
         Repository r = open.get();
