@@ -91,7 +91,7 @@ public final class Daemon implements AutoCloseable {
         for (SiteEndpoint site : daemon.sites) {
             log.info("pullhook listening on http://{}:{}{} repo={} branch={}", hostForUrl(config.host()),
                     daemon.app.port(), site.config().webhookPath(), site.config().repoPath(), site.config().branch());
-            site.deploys().start(site.config().deploy().onStart());
+            site.deploys().start(site.config().deploy().onStart(), config.warmUp());
         }
         daemon.api.warmUp(daemon.app.port());
         return daemon;

@@ -26,10 +26,12 @@ import java.util.Optional;
  *                       counted in one line ({@code server.log.rejections.per.minute})
  * @param limits         the HTTP server's other limits: connections, timeouts, request bodies ({@code server.*})
  * @param sites          the deployed working copies, the unnamed one (if any) first
+ * @param warmUp         each site rehearses a deploy at start, so the first real one is not the slow one
+ *                       ({@code server.warmup})
  */
 public record Config(String host, int port, long maxBodyBytes, Duration waitTimeout, Duration drainTimeout,
                      List<String> trustedProxies, int connectionsPerClient, int rejectionsLoggedPerMinute,
-                     HttpLimits limits, List<SiteConfig> sites) {
+                     HttpLimits limits, List<SiteConfig> sites, boolean warmUp) {
 
     /** The unnamed site, or the first one. */
     public SiteConfig site() {
@@ -84,6 +86,7 @@ public record Config(String host, int port, long maxBodyBytes, Duration waitTime
                 + " server.trusted.proxies=\"" + String.join(", ", trustedProxies) + "\""
                 + " server.connections.per.client=" + connectionsPerClient
                 + " server.log.rejections.per.minute=" + rejectionsLoggedPerMinute
+                + " server.warmup=" + warmUp
                 + " " + limits
                 + " webhook.max.body.bytes=" + maxBodyBytes
                 + " webhook.wait.timeout.seconds=" + waitTimeout.toSeconds()

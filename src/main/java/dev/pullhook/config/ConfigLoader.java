@@ -107,6 +107,7 @@ public final class ConfigLoader {
         d.put("server.body.min.bytes.per.second", "1024");
         d.put("server.body.budget.bytes", Long.toString(16L * 1024 * 1024));
         d.put("server.deploy.log.followers.max", Integer.toString(HttpLimits.LOG_FOLLOWERS_DEFAULT));
+        d.put("server.warmup", "true");
         d.put("sites", null);
         d.put("repo.path", null);
         d.put("repo.remote", "origin");
@@ -230,6 +231,7 @@ public final class ConfigLoader {
         List<String> trustedProxies = IpRange.list("server.trusted.proxies", v.get("server.trusted.proxies"), problems);
         long perClient = values.number("server.connections.per.client", 1, 10_000);
         long rejectionsLogged = values.number("server.log.rejections.per.minute", 1, 1_000_000);
+        boolean warmUp = values.bool("server.warmup");
         HttpLimits limits = limits(values, maxBody, perClient, problems);
         List<String> names = siteNames(v.get("sites"), perSite.keySet(), problems);
         List<SiteConfig> sites = sites(v, perSite, names, baseDir, problems);
@@ -237,7 +239,7 @@ public final class ConfigLoader {
             throw new ConfigException(problems);
         }
         return new Config(host, port, maxBody, Duration.ofSeconds(wait), Duration.ofSeconds(drain), trustedProxies,
-                (int) perClient, (int) rejectionsLogged, limits, List.copyOf(sites));
+                (int) perClient, (int) rejectionsLogged, limits, List.copyOf(sites), warmUp);
     }
 
     /**

@@ -129,13 +129,15 @@ public final class DeployService {
      * Queues what is due at start: a recovery deploy when the previous process died mid-deploy (whatever
      * {@code deploy.on.start} says: the working copy may be half reset), else a check that deploys only if
      * the remote tip moved while the daemon was down. Before them, on the worker (the server already answers),
-     * the warm-up ({@link WarmUp}).
+     * the warm-up ({@link WarmUp}) unless {@code warmUp} is false ({@code server.warmup}).
      */
-    public void start(boolean deployOnStart) {
-        worker.execute(() -> {
-            WarmUp.run(workingCopy, label);
-            idleGc.afterJob(true);
-        });
+    public void start(boolean deployOnStart, boolean warmUp) {
+        if (warmUp) {
+            worker.execute(() -> {
+                WarmUp.run(workingCopy, label);
+                idleGc.afterJob(true);
+            });
+        }
         if (interrupted != null) {
             log.warn("deploy interrupted last time{} ({}); recovering the working copy", label, interrupted.text());
             submitCheck(Trigger.RECOVERY);

@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -106,5 +107,17 @@ class HttpLimitsConfigTest {
     void perClientCapAboveTheOverallCapIsAProblem() {
         assertProblem(problems("server.connections.max", "20", "server.connections.per.client", "21"),
                 "server.connections.per.client", "more than server.connections.max (20)");
+    }
+
+    @Test
+    void warmUpIsOnByDefaultAndOffWithServerWarmupFalse() throws Exception {
+        assertTrue(load().warmUp());
+        Config off = load("server.warmup", "false");
+        assertFalse(off.warmUp());
+        assertTrue(off.toString().contains(" server.warmup=false "), off::toString);
+        Config fromEnv = new ConfigLoader(Map.of("PULLHOOK_SECRET", "a-secret-long-enough-0123456789",
+                "PULLHOOK_SERVER_WARMUP", "FALSE"), w -> { }).fromMap(Map.of("repo.path", repos.site.toString()));
+        assertFalse(fromEnv.warmUp(), "PULLHOOK_SERVER_WARMUP");
+        assertProblem(problems("server.warmup", "off"), "server.warmup", "\"off\" is not true or false");
     }
 }
