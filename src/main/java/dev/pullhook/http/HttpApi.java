@@ -61,6 +61,9 @@ public final class HttpApi {
      * daemon's own address ({@code webhook.allow.from}).
      */
     public void warmUp(int port) {
+        if (!WarmUpRequest.ENABLED) {
+            return;
+        }
         InetAddress address = WarmUpRequest.target(config.host());
         for (SiteEndpoint site : sites.values()) {
             if (addresses.allowed(site.name(), address.getHostAddress())) {
@@ -103,7 +106,9 @@ public final class HttpApi {
         WebhookGate gate = new WebhookGate(sites.values(), addresses, metrics, config.maxBodyBytes());
         cfg.jetty.modifyServer(server -> {
             // forged webhooks are answered in front of the servlet layer; the rest pass on to the routes
-            server.insertHandler(gate);
+            if (WebhookGate.ENABLED) {
+                server.insertHandler(gate);
+            }
             // in front of the gate: the header timeout and the minimum body rate see every request
             server.insertHandler(limits.guard());
             // let in-flight requests finish on SIGTERM (Javalin's default handler chain is not graceful);
