@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Speed tricks, each on vs off: bench/tricks.sh [a] [b] [c] [d]      (default: all four; ~12 minutes)
+# Speed tricks, each on vs off: bench/tricks.sh [a] [b] [d]      (default: all three; ~8 minutes quiet)
 #
 # Each of pullhook's speed tricks measured with the trick on and off, in the same run, interleaved (the
 # order alternates every round), ROUNDS times, on run.sh's small repository, with the real jar and the
@@ -8,18 +8,17 @@
 #      gain: the first webhook after a start; cost: CPU and time at start
 #   b  the start-up self-ping (http/WarmUpRequest)                             off: -Dpullhook.http.warmup=false
 #      gain: the first webhook after a start, outside the deploy
-#   c  the full GC once idle after work (deploy/IdleCollector)                off: -Dpullhook.gc.when.idle=false
-#      gain: RSS after the warm-up and after DEPLOYS deploys
+#   (c, a full GC when idle after work, deploy/IdleCollector, gave no RSS back and was removed: bench/README.md)
 #   d  forged webhooks answered on the selector thread (http/WebhookGate)    off: -Dpullhook.webhook.gate=false
 #      gain: daemon CPU per rejected request, /health and a deploy under a flood of forged requests
 # a and b share their starts: each round starts the daemon with everything on, with a off and with b off.
 # Prints one table (median [min-max] on, off; off/on as the ratio of the medians and the median of the
 # per-round ratios) and writes it with the machine's details and the load average to
-# bench/work/tricks/results.md; raw samples and daemon logs stay in bench/work/tricks/.
+# bench/work/tricks/SIZE-TRICKS/results.md (e.g. small-abd), with the raw samples and the daemons' logs.
 #
-# Knobs (environment): ROUNDS (9), SIZE (run.sh's repository: small, medium or large; small), JAR / JAR_SOURCE (as run.sh), DEPLOYS (c: deploys before the RSS, 5),
-# SETTLE (c: seconds idle before each RSS, 6: the idle GC waits 1 s, the unit's native trim runs every 5 s),
-# FLOOD_RATE (d: forged requests per second, 1000), FLOOD_SECONDS (d: measured window, 6).
+# Knobs (environment): ROUNDS (9), SIZE (run.sh's repository: small, medium or large; small),
+# JAR / JAR_SOURCE (as run.sh), FLOOD_RATE (d: forged requests per second, 1000), FLOOD_SECONDS (d: the
+# measured window, 6).
 # Needs java, git, curl, bc and /usr/bin/python3. Only 127.0.0.1; every process it starts is stopped by PID.
 set -euo pipefail
 
@@ -27,15 +26,12 @@ ROUNDS=${ROUNDS:-9}
 # shellcheck source=run.sh
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/run.sh"   # helpers, settings, the cleanup trap
 
-DEPLOYS=${DEPLOYS:-5}
-SETTLE=${SETTLE:-6}
 FLOOD_RATE=${FLOOD_RATE:-1000}
 FLOOD_SECONDS=${FLOOD_SECONDS:-6}
 SIZE=${SIZE:-small}
-TW=$WORK/tricks                  # this script's files
+TW=                             # this script's files: bench/work/tricks/SIZE-TRICKS/, set in main_tricks
 ATTACK_PY=$LIB/attack.py
 TICK=$(getconf CLK_TCK)
-TABLE=$TW/table.tsv
 
 # -------------------------------------------------------------------------------------------- contenders
 
@@ -43,7 +39,6 @@ declare -A CONF=() OPTS=() LABEL=()
 CONF[on]="";                      OPTS[on]="";                               LABEL[on]="on (defaults, unit options)"
 CONF[a_off]="server.warmup = false"; OPTS[a_off]="";                         LABEL[a_off]="a off: server.warmup = false"
 CONF[b_off]="";                   OPTS[b_off]="-Dpullhook.http.warmup=false"; LABEL[b_off]="b off: -Dpullhook.http.warmup=false"
-CONF[c_off]="";                   OPTS[c_off]="-Dpullhook.gc.when.idle=false"; LABEL[c_off]="c off: -Dpullhook.gc.when.idle=false"
 CONF[d_off]="";                   OPTS[d_off]="-Dpullhook.webhook.gate=false"; LABEL[d_off]="d off: -Dpullhook.webhook.gate=false"
 
 # start_trick NAME CONTENDER: the daemon with the unit's options plus the contender's; sets DPID, DPORT, DLOG,
@@ -111,7 +106,7 @@ measure_start() {
             wait_idle   # the warm-up and the start-up check (deploy.on.start) are done
             sample "$who" idle_ms "$IDLE_MS"
             sample "$who" up_ms "$START_MS"
-            sleep 2     # the self-ping is answered, the idle GC after the warm-up has run
+            sleep 2     # the self-ping has been answered
             sample "$who" cpu_ms "$(cpu_ms "$DPID")"
             first_webhook
             sample "$who" first_ms "$FW_TOTAL"
@@ -121,30 +116,6 @@ measure_start() {
             stop_pid "$DPID"
         done
         log "a/b: round $r of $ROUNDS done"
-    done
-}
-
-# c: RSS once idle after the start (the warm-up is work), and once idle after DEPLOYS deploys
-measure_gc() {
-    local who r k t
-    for r in $(seq 1 "$ROUNDS"); do
-        for who in $(rotate "$r" on c_off); do
-            start_trick "gc-$who-$r" "$who"
-            wait_idle
-            sleep "$SETTLE"
-            sample "$who" rss_start "$(rss_mib "$DPID")"
-            : > "$TW/tmp.deploys"
-            for k in $(seq 1 "$DEPLOYS"); do
-                first_webhook
-                echo "$FW_TOTAL" >> "$TW/tmp.deploys"
-            done
-            sample "$who" deploy_ms "$(median "$TW/tmp.deploys")"
-            sleep "$SETTLE"
-            sample "$who" rss_after "$(rss_mib "$DPID")"
-            sample "$who" cpu_total_ms "$(cpu_ms "$DPID")"
-            stop_pid "$DPID"
-        done
-        log "c: round $r of $ROUNDS done"
     done
 }
 
@@ -213,10 +184,12 @@ render() {
 
 main_tricks() {
     local tricks=("$@") t starts=()
-    [ ${#tricks[@]} -gt 0 ] || tricks=(a b c d)
+    [ ${#tricks[@]} -gt 0 ] || tricks=(a b d)
     for t in "${tricks[@]}"; do
-        case "$t" in a | b | c | d) ;; *) echo "usage: bench/tricks.sh [a] [b] [c] [d]" >&2; exit 2 ;; esac
+        case "$t" in a | b | d) ;; *) echo "usage: bench/tricks.sh [a] [b] [d]" >&2; exit 2 ;; esac
     done
+    TW=$WORK/tricks/$SIZE-$(printf '%s' "${tricks[@]}")
+    TABLE=$TW/table.tsv
     mkdir -p "$WORK"
     ensure_jar
     setup_git_env
@@ -247,16 +220,6 @@ main_tricks() {
             row_of b "  outside its deploy (HTTP, queue, JSON), ms" on b_off first_outside_ms
             row_of b "cost: CPU from launch to 2 s after an idle queue, ms" on b_off cpu_ms
         fi
-    fi
-    if [[ " ${tricks[*]} " == *" c "* ]]; then
-        load0=$(cut -d' ' -f1 /proc/loadavg)
-        log "c: $ROUNDS rounds: on c_off, $DEPLOYS deploys each"
-        measure_gc
-        loads+=("c $load0 -> $(cut -d' ' -f1 /proc/loadavg)")
-        row_of c "RSS ${SETTLE} s after the start-up work, MiB" on c_off rss_start
-        row_of c "RSS ${SETTLE} s after $DEPLOYS deploys, MiB" on c_off rss_after
-        row_of c "cost: warm deploy (median of $DEPLOYS), ms" on c_off deploy_ms
-        row_of c "cost: CPU of the whole run, ms" on c_off cpu_total_ms
     fi
     if [[ " ${tricks[*]} " == *" d "* ]]; then
         load0=$(cut -d' ' -f1 /proc/loadavg)
