@@ -19,6 +19,10 @@
         sends N GitHub-shaped push webhooks for TIP at once (one thread each, released together), then
         polls GET /status every 50 ms until the deploy queue is idle and a deploy to TIP is done. Prints one JSON
         object: status codes, time of the last answer, time until TIP is deployed, deploys run.
+    probe.py push PORT SECRET_FILE TIP TIMEOUT_S
+        sends one signed GitHub push webhook for TIP to /pull-repo?wait=true on a new connection and prints
+        "STATUS TOTAL_MS DEPLOY_MS": the answer's status, the time from connecting to the end of the answer,
+        and the deploy's own "ms" from the answer (bench/tricks.sh: the first webhook after a start).
 
 Only talks to 127.0.0.1. The secret is read from its file, never taken from the command line.
 """
@@ -177,6 +181,29 @@ def burst(port, n, secret_file, tip, timeout_s):
     return 0
 
 
+def push(port, secret_file, tip, timeout_s):
+    secret = read_secret(secret_file)
+    body = json.dumps({"ref": "refs/heads/main", "before": "0" * 39 + "1", "after": tip,
+                       "deleted": False}).encode()
+    headers = {"Content-Type": "application/json", "X-GitHub-Event": "push", "X-GitHub-Delivery": str(uuid.uuid4()),
+               "X-Hub-Signature-256": "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()}
+    conn = http.client.HTTPConnection(HOST, port, timeout=timeout_s)
+    t0 = time.monotonic()
+    try:
+        conn.request("POST", "/pull-repo?wait=true", body=body, headers=headers)
+        resp = conn.getresponse()
+        answer = resp.read()
+    finally:
+        conn.close()
+    total_ms = (time.monotonic() - t0) * 1000
+    try:
+        deploy_ms = json.loads(answer).get("ms", 0)
+    except ValueError:
+        deploy_ms = 0
+    print("%d %.1f %s" % (resp.status, total_ms, deploy_ms))
+    return 0
+
+
 def main(argv):
     if len(argv) >= 4 and argv[1] == "health":
         return health(int(argv[2]), float(argv[3]), int(argv[4]) if len(argv) > 4 else None)
@@ -192,6 +219,8 @@ def main(argv):
         return 0
     if len(argv) >= 7 and argv[1] == "burst":
         return burst(int(argv[2]), int(argv[3]), argv[4], argv[5], float(argv[6]))
+    if len(argv) >= 6 and argv[1] == "push":
+        return push(int(argv[2]), argv[3], argv[4], float(argv[5]))
     print(__doc__, file=sys.stderr)
     return 2
 

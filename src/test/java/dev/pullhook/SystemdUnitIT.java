@@ -124,9 +124,8 @@ class SystemdUnitIT {
         List<String> options = jvmOptions(execStart(Files.readString(UNIT)));
         assertTrue(options.contains("-XX:+UseSerialGC") && options.contains("-Xmx64m")
                 && options.contains("-XX:TieredStopAtLevel=1") && options.contains("-Xshare:auto"), options.toString());
-        // the full GC pullhook runs when idle only gives memory back together with these
-        assertTrue(options.contains("-Dpullhook.gc.when.idle=true") && options.contains("-XX:MaxHeapFreeRatio=40")
-                && options.contains("-XX:-ShrinkHeapInSteps"), options.toString());
+        assertTrue(options.contains("-XX:MaxHeapFreeRatio=40") && options.contains("-XX:-ShrinkHeapInSteps"),
+                options.toString());
         assertTrue(options.stream().anyMatch(o -> o.startsWith("-XX:SharedArchiveFile=/var/lib/pullhook/")), options.toString());
         List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElseThrow());

@@ -75,7 +75,6 @@ public final class DeployService {
     private boolean closed;
     /** The marker the previous process left when it died mid-deploy, until a deploy repaired the working copy. */
     private CrashMarker interrupted;
-    private final IdleCollector idleGc;
 
     public DeployService(WorkingCopy workingCopy, SiteConfig config, StateDir state) {
         this.workingCopy = workingCopy;
@@ -98,11 +97,6 @@ public final class DeployService {
             t.setDaemon(true);
             return t;
         });
-        this.idleGc = new IdleCollector(label, worker, poller, () -> {
-            synchronized (lock) {
-                return !closed && queue.isEmpty();
-            }
-        });
         Duration poll = config.deploy().poll();
         if (!poll.isZero()) {
             poller.scheduleWithFixedDelay(() -> submitCheck(Trigger.POLL), poll.toMillis(), poll.toMillis(),
@@ -118,10 +112,7 @@ public final class DeployService {
      */
     public void start(boolean deployOnStart, boolean warmUp) {
         if (warmUp) {
-            worker.execute(() -> {
-                WarmUp.run(workingCopy, label);
-                idleGc.afterJob(true);
-            });
+            worker.execute(() -> WarmUp.run(workingCopy, label));
         }
         if (interrupted != null) {
             log.warn("deploy interrupted last time{} ({}); recovering the working copy", label, interrupted.text());
@@ -289,7 +280,6 @@ public final class DeployService {
             // never runs beside a deploy
             deployer.housekeeping(result.id());
         }
-        idleGc.afterJob(result != null);
     }
 
     /** Runs one job; null when a start or poll check found nothing to do. */

@@ -33,7 +33,7 @@ import java.util.stream.Stream;
  * fetch took 3-5x a warm one). It never touches the real working copy or its remote, and the scratch folder
  * is removed afterwards. The remote's own transport (SSH, HTTPS) is not rehearsed: the start-up check's fetch
  * warms that. With a remote on a local path JGit also runs the sending side in this process, from a
- * repacked origin (pack bitmaps): then the scratch origin is repacked too.
+ * repacked origin (pack bitmaps): then the scratch origin is repacked too. Its gain, measured: {@code deploy.WarmUp}.
  */
 final class DeployRehearsal {
     private static final String BRANCH = "main";

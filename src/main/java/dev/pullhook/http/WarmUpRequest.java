@@ -12,9 +12,11 @@ import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
 
-/** The signed ping the daemon sends itself once it listens ({@link HttpApi#warmUp}). */
+/** The signed ping the daemon sends itself once it listens ({@link HttpApi#warmUp}, which has its measured gain). */
 final class WarmUpRequest {
     private static final Logger log = LoggerFactory.getLogger(WarmUpRequest.class);
+    /** {@code -Dpullhook.http.warmup=false} leaves the ping out: for bench/tricks.sh, which measures it. */
+    static final boolean ENABLED = !"false".equals(System.getProperty("pullhook.http.warmup"));
     private static final int TIMEOUT_MS = 5_000;
     private static final byte[] BODY = "{\"zen\":\"pullhook warm-up\",\"hook_id\":0}".getBytes(StandardCharsets.UTF_8);
 
