@@ -6,12 +6,15 @@ import dev.pullhook.testing.Ports;
 import dev.pullhook.testing.TestDaemon;
 import dev.pullhook.testing.TestRepos;
 import org.eclipse.jgit.lib.ObjectId;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,16 +33,20 @@ import static org.junit.jupiter.api.Assertions.fail;
  * through the daemon and says "up to date" when nothing moved, and a user who may not read the secret
  * still gets {@code status}, while every command that cannot use a file says which permission that user
  * lacks. The other user is {@code nobody} (through {@code setpriv}) when the tests run as root, else the
- * test's own user, kept out by the files' modes.
+ * test's own user, kept out by the files' modes. Each command runs with the JVM options of the package's
+ * {@code /usr/bin/pullhook}; one daemon serves both tests (the second deploys nothing).
  */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class CliJarIT {
     private static final String SECRET = TestDaemon.SECRET;
     private static final boolean ROOT = "root".equals(System.getProperty("user.name"));
     /** The user the denied commands run as. */
     private static final String OTHER = ROOT ? "nobody" : System.getProperty("user.name");
 
-    @TempDir
-    Path dir;
+    /** The JVM options {@code /usr/bin/pullhook} runs a command with, read from the script the package installs. */
+    private static final List<String> LAUNCHER_OPTIONS = launcherOptions();
+
+    private Path dir;
     private TestRepos repos;
     private Path secret;
     private int port;
@@ -52,8 +59,9 @@ class CliJarIT {
         }
     }
 
-    @BeforeEach
-    void startTheDaemon() throws Exception {
+    @BeforeAll
+    void startTheDaemon(@TempDir Path tmp) throws Exception {
+        dir = tmp;
         // the other user must reach the working copy and the config, as the service user reaches them
         Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
         repos = TestRepos.create(dir.resolve("repos"));
@@ -64,7 +72,13 @@ class CliJarIT {
         daemon = ChildDaemon.startJar(config, port, dir.resolve("daemon.log"));
     }
 
+    /** The secret readable by this user again: a test that takes it away (when not root) leaves the daemon's config as it was. */
     @AfterEach
+    void secretReadableAgain() throws IOException {
+        Files.setPosixFilePermissions(secret, PosixFilePermissions.fromString("rw-------"));
+    }
+
+    @AfterAll
     void stopTheDaemon() throws Exception {
         daemon.close();
         repos.close();
@@ -88,7 +102,9 @@ class CliJarIT {
         if (asOther && ROOT) {
             command.addAll(List.of("setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"));
         }
-        command.addAll(List.of(java, "-Duser.home=" + home, "-jar", ChildDaemon.JAR.toAbsolutePath().toString()));
+        command.add(java);
+        command.addAll(LAUNCHER_OPTIONS);
+        command.addAll(List.of("-Duser.home=" + home, "-jar", ChildDaemon.JAR.toAbsolutePath().toString()));
         command.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(command).directory(home.toFile());
         pb.environment().keySet().removeIf(k -> k.startsWith("PULLHOOK_") || k.equals("CREDENTIALS_DIRECTORY"));
@@ -104,6 +120,23 @@ class CliJarIT {
         Run r = new Run(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8), Files.readString(err, StandardCharsets.UTF_8));
         assertFalse(r.all().contains(SECRET), "the secret is never printed");
         return r;
+    }
+
+    /** The options between {@code java} and {@code -jar} on the last {@code exec} line of packaging/deb/pullhook. */
+    private static List<String> launcherOptions() {
+        try {
+            List<String> lines = Files.readAllLines(Path.of("packaging", "deb", "pullhook"));
+            for (int i = lines.size() - 1; i >= 0; i--) {
+                List<String> words = List.of(lines.get(i).strip().split("\\s+"));
+                if (words.size() > 2 && words.get(0).equals("exec") && words.get(1).endsWith("/java")
+                        && words.contains("-jar")) {
+                    return words.subList(2, words.indexOf("-jar"));
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        throw new IllegalStateException("no 'exec /usr/bin/java ... -jar' line in packaging/deb/pullhook");
     }
 
     @Test

@@ -1,6 +1,7 @@
 package dev.pullhook;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.sun.net.httpserver.HttpServer;
 import dev.pullhook.testing.LogCapture;
 import dev.pullhook.testing.Poll;
 import dev.pullhook.testing.PrometheusText;
@@ -20,6 +21,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -33,6 +36,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -265,7 +270,7 @@ class CommitStatusIT {
     }
 
     @Test
-    void aHostThatIsDownCostsTheDeployNothing() throws IOException {
+    void aHostThatIsDownCostsTheDeployNothing() throws Exception {
         int closedPort;
         try (ServerSocket s = new ServerSocket(0)) {
             closedPort = s.getLocalPort();
@@ -278,6 +283,37 @@ class CommitStatusIT {
             assertEquals(pushed, repos.siteHead());
             Poll.until("the pending counted as failed", () -> reports(d, "failed", "gitea") >= 1);
             assertEquals(0, reports(d, "sent", "gitea"));
+            // the host comes back: the success, queued behind the pending's tries, goes out at its next try,
+            // so the stop has nothing left to wait for (else its 5 s for queued statuses)
+            try (HostBack back = HostBack.on(closedPort)) {
+                back.awaitRequest();
+                Poll.until("the success sent", () -> reports(d, "sent", "gitea") == 1);
+            }
+        }
+    }
+
+    /** A host's API back on the port it was down on: it answers every request 201. */
+    private record HostBack(HttpServer server, CountDownLatch requested) implements AutoCloseable {
+        static HostBack on(int port) throws IOException {
+            HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 0);
+            CountDownLatch requested = new CountDownLatch(1);
+            server.createContext("/", exchange -> {
+                exchange.getRequestBody().readAllBytes();
+                exchange.sendResponseHeaders(201, -1);
+                exchange.close();
+                requested.countDown();
+            });
+            server.start();
+            return new HostBack(server, requested);
+        }
+
+        void awaitRequest() throws InterruptedException {
+            assertTrue(requested.await(30, TimeUnit.SECONDS), "no status came once the host was back");
+        }
+
+        @Override
+        public void close() {
+            server.stop(0);
         }
     }
 

@@ -200,7 +200,7 @@ class DeployLogIT {
     @Test
     void aQuietDeployIsKeptAlivePastTheIdleTimeout() throws Exception {
         try (TestRepos repos = TestRepos.create(dir.resolve("repos"));
-             TestDaemon d = start(repos, "echo before; sleep 3; echo after", "server.idle.timeout.seconds", "1")) {
+             TestDaemon d = start(repos, "echo before; sleep 2; echo after", "server.idle.timeout.seconds", "1")) {
             repos.pushNewCommit();
             long id = queueDeploy(d);
             try (EventStream log = EventStream.open(d.uri("/deploys/" + id + "/log"))) {
@@ -219,8 +219,9 @@ class DeployLogIT {
     @Test
     void readersAreBoundedAndOneThatCannotKeepUpIsCutWhileTheDeployGoesOn() throws Exception {
         Path gate = dir.resolve("gate");
-        // 50,000 lines of 400 characters: 20 MB of events, far more than the socket buffers hold
-        String command = "while [ ! -e '" + gate + "' ]; do sleep 0.05; done; yes \"$(printf '%0400d' 0)\" | head -n 50000;"
+        // 20,000 lines of 400 characters: 8 MB of events, twice what the largest socket buffers could hold (4 MiB,
+        // tcp_wmem's maximum) and 30 times what the deploy's log keeps (256 KiB)
+        String command = "while [ ! -e '" + gate + "' ]; do sleep 0.05; done; yes \"$(printf '%0400d' 0)\" | head -n 20000;"
                 + " echo last";
         try (TestRepos repos = TestRepos.create(dir.resolve("repos"));
              TestDaemon d = start(repos, command, "server.deploy.log.followers.max", "2",
@@ -244,7 +245,7 @@ class DeployLogIT {
                 assertEquals(503, third.statusCode(), third.body());
                 assertTrue(third.body().contains("server.deploy.log.followers.max"), third.body());
 
-                // the stalled reader reads nothing more while the command prints 20 MB: the deploy still ends
+                // the stalled reader reads nothing more while the command prints 8 MB: the deploy still ends
                 Files.createFile(gate);
                 Poll.until("the deploy's end in /status", () -> d.get("/status").body().contains("\"outcome\":\"deployed\""));
 

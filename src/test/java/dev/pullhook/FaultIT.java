@@ -148,7 +148,7 @@ class FaultIT {
     void diskFullDuringTheFetchLeavesTheWorkingCopyConsistent() throws Exception {
         Path mount = tmp.resolve("small");
         Files.createDirectories(mount);
-        Assumptions.assumeTrue(run("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", mount.toString()) == 0,
+        Assumptions.assumeTrue(run("mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mount.toString()) == 0,
                 "cannot mount a small tmpfs here (needs root): disk-full case not run");
         try (TestRepos repos = TestRepos.create(tmp.resolve("repos"))) {
             Path site = mount.resolve("site");
@@ -158,7 +158,7 @@ class FaultIT {
             try (Git git = Git.open(site.toFile())) {
                 before = git.getRepository().resolve("HEAD");
             }
-            byte[] big = new byte[8 * 1024 * 1024];
+            byte[] big = new byte[2 * 1024 * 1024];  // twice the file system
             new Random(42).nextBytes(big);  // incompressible: the pack is as big as the file
             Files.write(repos.dev.resolve("big.bin"), big);
             try (Git dev = Git.open(repos.dev.toFile())) {

@@ -11,11 +11,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Map;
-import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -141,8 +141,9 @@ class LocalRemoteIT {
     @Test
     void aPushTooBigToCopyIsFetchedWithThePackProtocol() throws Exception {
         try (TestDaemon d = TestDaemon.start(repos, Map.of("deploy.on.start", "false"))) {
-            byte[] big = new byte[17 << 20];  // over DirectFetch.MAX_BYTES
-            new Random(7).nextBytes(big);
+            // over DirectFetch.MAX_BYTES, which counts bytes as stored (uncompressed); lines of text, which
+            // git and JGit compress at a fraction of the cost of random bytes
+            byte[] big = bigText(17 << 20);
             Files.write(repos.dev.resolve("big.bin"), big);
             for (int i = 0; i < 2_050; i++) {  // and over DirectFetch.MAX_OBJECTS
                 Path file = repos.dev.resolve("many/" + (i % 40) + "/" + i + ".txt");
@@ -295,6 +296,16 @@ class LocalRemoteIT {
             assertEquals(next + "\n", GitCli.run(repos.site, "rev-parse", "HEAD"));
             GitCli.run(repos.site, "fsck", "--strict", "--no-dangling");
         }
+    }
+
+    /** {@code size} bytes of numbered lines, each line different. */
+    private static byte[] bigText(int size) {
+        StringBuilder text = new StringBuilder(size + 64);
+        for (int i = 0; text.length() < size; i++) {
+            text.append("line ").append(i).append(" of a file too big to copy object by object\n");
+        }
+        text.setLength(size);
+        return text.toString().getBytes(StandardCharsets.US_ASCII);
     }
 
     /** git in the developer clone, with an identity. */

@@ -9,6 +9,7 @@ import dev.pullhook.testing.Tools;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import org.eclipse.jgit.lib.ObjectId;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -25,6 +26,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -56,6 +58,26 @@ class RemoteAuthIT {
 
     @TempDir
     Path tmp;
+    /** The sshd's folder: its keys, config and log, for the whole class. */
+    @TempDir
+    static Path sshdDir;
+    private static Sshd sshd;
+
+    /** The class's sshd, started by the first test that needs it; its log from here on is this test's. */
+    private static Sshd sshd() throws Exception {
+        if (sshd == null) {
+            sshd = Sshd.start(sshdDir);
+        }
+        sshd.mark();
+        return sshd;
+    }
+
+    @AfterAll
+    static void stopSshd() {
+        if (sshd != null) {
+            sshd.close();
+        }
+    }
 
     // --- SSH ------------------------------------------------------------------------------------------
 
@@ -67,36 +89,31 @@ class RemoteAuthIT {
     @ParameterizedTest
     @ValueSource(strings = {"ed25519", "rsa", "rsa-pem", "ecdsa"})
     void deployKeyAndKnownHostsDeployOverSsh(String kind) throws Exception {
-        List<String> keyType = switch (kind) {
-            case "ed25519" -> List.of("-t", "ed25519");
-            case "rsa" -> List.of("-t", "rsa", "-b", "3072");
-            case "rsa-pem" -> List.of("-t", "rsa", "-b", "3072", "-m", "PEM");
-            default -> List.of("-t", "ecdsa", "-b", "256");
-        };
-        try (Sshd sshd = Sshd.start(tmp.resolve("sshd"), keyType);
-             TestRepos repos = TestRepos.create(tmp.resolve("repos"));
+        Sshd sshd = sshd();
+        Path clientKey = sshd.clientKey(kind);
+        try (TestRepos repos = TestRepos.create(tmp.resolve("repos"));
              LogCapture log = new LogCapture()) {
             if (kind.equals("rsa-pem")) {
-                assertTrue(Files.readString(sshd.clientKey).startsWith("-----BEGIN RSA PRIVATE KEY-----"));
+                assertTrue(Files.readString(clientKey).startsWith("-----BEGIN RSA PRIVATE KEY-----"));
             }
             repos.setSiteRemoteUrl(sshd.url(repos.origin));
-            Path knownHosts = writeKnownHosts(sshd.port, sshd.hostKeyPub);
+            Path knownHosts = writeKnownHosts(sshd.port, sshd.hostKeyPub(kind));
             ObjectId pushed = repos.pushNewCommit();
-            try (TestDaemon daemon = sshDaemon(repos, sshd.clientKey, knownHosts)) {
+            try (TestDaemon daemon = sshDaemon(repos, clientKey, knownHosts)) {
                 HttpResponse<String> r = daemon.postSigned("/pull-repo?wait=true", "{}");
                 assertEquals(200, r.statusCode(), r.body());
                 assertTrue(r.body().contains("\"status\":\"deployed\""), r.body());
                 assertEquals(pushed, repos.siteHead());
                 assertTrue(sshd.log().contains("Accepted publickey for " + USER), "fetched through sshd:\n" + sshd.log());
-                assertNoPrivateKey(sshd.clientKey, log.text() + daemon.get("/status").body());
+                assertNoPrivateKey(clientKey, log.text() + daemon.get("/status").body());
             }
         }
     }
 
     @Test
     void aHostKeyThatIsNotTheKnownOneFailsTheDeploy() throws Exception {
-        try (Sshd sshd = Sshd.start(tmp.resolve("sshd"));
-             TestRepos repos = TestRepos.create(tmp.resolve("repos"));
+        Sshd sshd = sshd();
+        try (TestRepos repos = TestRepos.create(tmp.resolve("repos"));
              LogCapture log = new LogCapture()) {
             repos.setSiteRemoteUrl(sshd.url(repos.origin));
             Path otherHostKey = sshKeygen(tmp.resolve("other_host_key"));
@@ -118,8 +135,8 @@ class RemoteAuthIT {
 
     @Test
     void aKeyTheServerDoesNotKnowFailsTheDeployWithAHint() throws Exception {
-        try (Sshd sshd = Sshd.start(tmp.resolve("sshd"));
-             TestRepos repos = TestRepos.create(tmp.resolve("repos"));
+        Sshd sshd = sshd();
+        try (TestRepos repos = TestRepos.create(tmp.resolve("repos"));
              LogCapture log = new LogCapture()) {
             repos.setSiteRemoteUrl(sshd.url(repos.origin));
             Path knownHosts = writeKnownHosts(sshd.port, sshd.hostKeyPub);
@@ -141,8 +158,8 @@ class RemoteAuthIT {
      */
     @Test
     void aRefusedSshKeyIsLoggedOnOneLine() throws Exception {
-        try (Sshd sshd = Sshd.start(tmp.resolve("sshd"));
-             TestRepos repos = TestRepos.create(tmp.resolve("repos"));
+        Sshd sshd = sshd();
+        try (TestRepos repos = TestRepos.create(tmp.resolve("repos"));
              LogCapture log = new LogCapture()) {
             repos.setSiteRemoteUrl(sshd.url(repos.origin));
             Path knownHosts = writeKnownHosts(sshd.port, sshd.hostKeyPub);
@@ -200,49 +217,82 @@ class RemoteAuthIT {
     }
 
     /**
-     * A real OpenSSH server on a free port of 127.0.0.1, as a child process: its own config, host key,
-     * authorized_keys and pid file in a temporary folder, password login off. The login user is the one
-     * running the tests; {@code git-upload-pack} runs on the server side as for any git host.
+     * A real OpenSSH server on a free port of 127.0.0.1, as a child process: its own config, host keys,
+     * authorized_keys and pid file in a temporary folder, password login off. It offers a host key of each
+     * kind (as GitHub and Bitbucket do) and accepts a deploy key of each kind; what a client trusts is only
+     * what its known_hosts names. The login user is the one running the tests; {@code git-upload-pack} runs
+     * on the server side as for any git host. One for the whole class ({@link #sshd()}): the keys are what
+     * costs, and every test uses its own repositories and client settings.
      */
     static final class Sshd implements AutoCloseable {
+        /** Each kind's {@code ssh-keygen} options; the PEM one is the RSA key rewritten in the old format. */
+        private static final Map<String, List<String>> KINDS = Map.of(
+                "ed25519", List.of("-t", "ed25519"),
+                "rsa", List.of("-t", "rsa", "-b", "3072"),
+                "ecdsa", List.of("-t", "ecdsa", "-b", "256"));
+
         final Path dir;
         final int port;
+        /** The ed25519 deploy key and host key, for the tests of refusals. */
         final Path clientKey;
         final String hostKeyPub;
+        private final Map<String, Path> clientKeys;
+        private final Map<String, String> hostKeyPubs;
         private final Process process;
+        /** Where this test's part of the log starts. */
+        private long mark;
 
-        private Sshd(Path dir, int port, Path clientKey, String hostKeyPub, Process process) {
+        private Sshd(Path dir, int port, Map<String, Path> clientKeys, Map<String, String> hostKeyPubs, Process process) {
             this.dir = dir;
             this.port = port;
-            this.clientKey = clientKey;
-            this.hostKeyPub = hostKeyPub;
+            this.clientKeys = clientKeys;
+            this.hostKeyPubs = hostKeyPubs;
+            this.clientKey = clientKeys.get("ed25519");
+            this.hostKeyPub = hostKeyPubs.get("ed25519");
             this.process = process;
         }
 
-        static Sshd start(Path dir) throws Exception {
-            return start(dir, List.of("-t", "ed25519"));
+        /** The deploy key of {@code kind} (ed25519, rsa, rsa-pem, ecdsa); the server accepts each. */
+        Path clientKey(String kind) {
+            return clientKeys.get(kind);
         }
 
-        /** With a host key and a client key of the type {@code ssh-keygen} options name. */
-        static Sshd start(Path dir, List<String> keyType) throws Exception {
+        /** The server's public host key of {@code kind}'s type, as a known_hosts line would name it. */
+        String hostKeyPub(String kind) {
+            return hostKeyPubs.get(kind.equals("rsa-pem") ? "rsa" : kind);
+        }
+
+        static Sshd start(Path dir) throws Exception {
             Path server = Tools.sshd();  // skipped with the reason when sshd is missing (failed under CI=true)
             Tools.git();  // git-upload-pack, on the server side
             Files.createDirectories(dir);
-            Path hostKey = sshKeygen(dir.resolve("ssh_host_key"), keyType);
-            Path clientKey = sshKeygen(dir.resolve("id_deploy"), keyType);
-            Path authorized = dir.resolve("authorized_keys");
-            Files.copy(pub(clientKey), authorized);
+            Map<String, Path> clientKeys = new HashMap<>();
+            Map<String, String> hostKeyPubs = new HashMap<>();
+            List<String> config = new ArrayList<>(List.of("Port PORT", "ListenAddress 127.0.0.1"));
+            StringBuilder authorized = new StringBuilder();
+            for (Map.Entry<String, List<String>> kind : KINDS.entrySet()) {
+                Path hostKey = sshKeygen(dir.resolve("ssh_host_" + kind.getKey() + "_key"), kind.getValue());
+                config.add("HostKey " + hostKey);
+                hostKeyPubs.put(kind.getKey(), Files.readString(pub(hostKey)));
+                Path clientKey = sshKeygen(dir.resolve("id_" + kind.getKey()), kind.getValue());
+                clientKeys.put(kind.getKey(), clientKey);
+                authorized.append(Files.readString(pub(clientKey)));
+            }
+            // the same RSA key in the PEM format many servers still have (-----BEGIN RSA PRIVATE KEY-----)
+            Path pem = Files.copy(clientKeys.get("rsa"), dir.resolve("id_rsa_pem"));
+            Output converted = run(List.of(Tools.sshKeygen().toString(), "-q", "-p", "-N", "", "-m", "PEM", "-f",
+                    pem.toString()));
+            assertEquals(0, converted.exit, converted.text);
+            clientKeys.put("rsa-pem", pem);
+            Path authorizedKeys = Files.writeString(dir.resolve("authorized_keys"), authorized);
             if ("root".equals(USER)) {
                 // sshd started by root insists on its privilege separation directory
                 Files.createDirectories(Path.of("/run/sshd"));
             }
             int port = Ports.free();
-            Path config = dir.resolve("sshd_config");
-            Files.writeString(config, String.join("\n",
-                    "Port " + port,
-                    "ListenAddress 127.0.0.1",
-                    "HostKey " + hostKey,
-                    "AuthorizedKeysFile " + authorized,
+            config.set(0, "Port " + port);
+            config.addAll(List.of(
+                    "AuthorizedKeysFile " + authorizedKeys,
                     "AllowUsers " + USER,
                     "PubkeyAuthentication yes",
                     "PasswordAuthentication no",
@@ -253,12 +303,13 @@ class RemoteAuthIT {
                     "PidFile " + dir.resolve("sshd.pid"),
                     "LogLevel VERBOSE",
                     ""));
-            Output check = run(List.of(server.toString(), "-t", "-f", config.toString()));
+            Path configFile = Files.writeString(dir.resolve("sshd_config"), String.join("\n", config));
+            Output check = run(List.of(server.toString(), "-t", "-f", configFile.toString()));
             assertEquals(0, check.exit, "sshd -t: " + check.text);
             // -D: stay in the foreground (our child), -e: log to stderr (the file below); absolute path required
-            Process p = new ProcessBuilder(server.toString(), "-D", "-e", "-f", config.toString())
+            Process p = new ProcessBuilder(server.toString(), "-D", "-e", "-f", configFile.toString())
                     .redirectErrorStream(true).redirectOutput(dir.resolve("sshd.log").toFile()).start();
-            Sshd sshd = new Sshd(dir, port, clientKey, Files.readString(pub(hostKey)), p);
+            Sshd sshd = new Sshd(dir, port, clientKeys, hostKeyPubs, p);
             if (!Poll.within(PATIENCE, () -> !p.isAlive() || Ports.listening(port)) || !p.isAlive()) {
                 sshd.close();
                 fail("sshd did not start:\n" + sshd.log());
@@ -271,11 +322,23 @@ class RemoteAuthIT {
             return "ssh://" + USER + "@127.0.0.1:" + port + bareRepo.toAbsolutePath();
         }
 
+        /** What it logged since the current test began (its per-connection processes log there too). */
         String log() {
             try {
-                return Files.readString(dir.resolve("sshd.log"));
+                byte[] all = Files.readAllBytes(dir.resolve("sshd.log"));
+                int from = (int) Math.min(mark, all.length);
+                return new String(all, from, all.length - from, StandardCharsets.UTF_8);
             } catch (IOException e) {
                 return "(no sshd log: " + e + ")";
+            }
+        }
+
+        /** A test begins: {@link #log()} shows only what comes next. */
+        void mark() {
+            try {
+                mark = Files.size(dir.resolve("sshd.log"));
+            } catch (IOException e) {
+                mark = 0;
             }
         }
 
@@ -423,7 +486,8 @@ class RemoteAuthIT {
             Files.createDirectories(dir);
             Path store = dir.resolve("server.p12");
             String keytool = Path.of(System.getProperty("java.home"), "bin", "keytool").toString();
-            Output out = run(List.of(keytool, "-genkeypair", "-alias", "server", "-keyalg", "EC", "-groupname",
+            // a JVM of its own for a second: C1 and the serial GC, as the package's command line runs
+            Output out = run(List.of(keytool, "-J-XX:TieredStopAtLevel=1", "-J-XX:+UseSerialGC", "-genkeypair", "-alias", "server", "-keyalg", "EC", "-groupname",
                     "secp256r1", "-dname", "CN=127.0.0.1", "-ext", "san=ip:127.0.0.1", "-validity", "2",
                     "-storetype", "PKCS12", "-keystore", store.toString(), "-storepass", "changeit"));
             assertEquals(0, out.exit, out.text);
