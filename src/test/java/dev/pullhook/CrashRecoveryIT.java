@@ -132,13 +132,14 @@ class CrashRecoveryIT {
 
     private static Process startDaemon(Path config, Path log) throws IOException {
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        ProcessBuilder pb = new ProcessBuilder(java.toString(), "-Xmx128m",
+        ProcessBuilder pb = new ProcessBuilder(java.toString(), "-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
                 "-Duser.home=" + System.getProperty("user.home"),
                 "-cp", System.getProperty("java.class.path"), "dev.pullhook.Main", "--config", config.toString())
                 .redirectErrorStream(true).redirectOutput(log.toFile());
         Map<String, String> env = pb.environment();
         env.keySet().removeIf(k -> k.startsWith("PULLHOOK_"));
         env.put("GIT_CONFIG_NOSYSTEM", "1");
+        env.put("PULLHOOK_SERVER_WARMUP", "false");  // as ChildDaemon: no start-up rehearsal
         return pb.start();
     }
 

@@ -41,7 +41,7 @@ class DeployLogJarIT {
 
         Cli(Path dir, String... args) throws Exception {
             String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            List<String> command = new ArrayList<>(List.of(java, "-Duser.home=" + dir, "-jar",
+            List<String> command = new ArrayList<>(List.of(java, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Duser.home=" + dir, "-jar",
                     ChildDaemon.JAR.toAbsolutePath().toString()));
             command.addAll(List.of(args));
             ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);

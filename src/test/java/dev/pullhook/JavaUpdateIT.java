@@ -92,12 +92,13 @@ class JavaUpdateIT {
                 "repo.path = " + repos.site, "webhook.secret.file = " + secret, "server.port = " + port,
                 "deploy.on.start = false", "deploy.command = echo \"$PULLHOOK_TO\" > " + ran, ""));
         Path log = dir.resolve("daemon.log");
-        ProcessBuilder pb = new ProcessBuilder(copy.resolve("bin/java").toString(), "-Xmx64m",
+        ProcessBuilder pb = new ProcessBuilder(copy.resolve("bin/java").toString(), "-Xmx64m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
                 "-Duser.home=" + System.getProperty("user.home"), "-cp", System.getProperty("java.class.path"),
                 "dev.pullhook.Main", "--config", config.toString())
                 .redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().keySet().removeIf(k -> k.startsWith("PULLHOOK_"));
         pb.environment().put("GIT_CONFIG_NOSYSTEM", "1");
+        pb.environment().put("PULLHOOK_SERVER_WARMUP", "false");  // as ChildDaemon: no start-up rehearsal
         Process daemon = pb.start();
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         try {

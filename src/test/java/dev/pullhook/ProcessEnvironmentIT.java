@@ -117,12 +117,13 @@ class ProcessEnvironmentIT {
         Files.writeString(config, c.toString());
         Path log = Files.createTempFile(tmp, "daemon", ".log");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> command = new ArrayList<>(List.of("sh", "-c", setup + "; exec \"$0\" \"$@\"", java, "-Xmx128m",
+        List<String> command = new ArrayList<>(List.of("sh", "-c", setup + "; exec \"$0\" \"$@\"", java, "-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
                 "-Duser.home=" + System.getProperty("user.home"), "-cp", System.getProperty("java.class.path"),
                 "dev.pullhook.Main", "--config", config.toString()));
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().keySet().removeIf(k -> k.startsWith("PULLHOOK_"));
         pb.environment().put("GIT_CONFIG_NOSYSTEM", "1");
+        pb.environment().put("PULLHOOK_SERVER_WARMUP", "false");  // as ChildDaemon: no start-up rehearsal
         Daemon d = new Daemon(pb.start(), port, log);
         d.awaitIdle();
         return d;

@@ -51,7 +51,7 @@ public final class ChildDaemon implements AutoCloseable {
     /** The shipped jar, built by {@code mvn package} before the *JarIT tests run (failsafe). */
     public static final Path JAR = Path.of("target", "pullhook.jar");
 
-    /** {@link #start}, but of the shipped jar: {@code java -Xmx64m -jar target/pullhook.jar --config <config>}. */
+    /** {@link #start}, but of the shipped jar: {@code java <the unit's options> -jar target/pullhook.jar --config <config>}. */
     public static ChildDaemon startJar(Path config, int port, Path log) throws IOException, InterruptedException {
         if (!Files.isRegularFile(JAR)) {
             fail(JAR.toAbsolutePath() + " is missing: the *JarIT tests run after mvn package (mvn verify)");
@@ -62,13 +62,19 @@ public final class ChildDaemon implements AutoCloseable {
     private static ChildDaemon launch(List<String> what, Path config, int port, Path log, String setup,
                                       Map<String, String> env) throws IOException, InterruptedException {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        // the unit's collector, compiler and heap (systemd/pullhook.service): what the daemon runs with, and
+        // much cheaper for a short-lived JVM than C2 and G1 (the suite starts dozens of them)
         List<String> command = new ArrayList<>(List.of("sh", "-c", (setup.isBlank() ? ":" : setup)
-                + "; exec \"$0\" \"$@\"", java, "-Xmx64m", "-Duser.home=" + System.getProperty("user.home")));
+                + "; exec \"$0\" \"$@\"", java, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xmx64m",
+                "-XX:-UsePerfData", "-Duser.home=" + System.getProperty("user.home")));
         command.addAll(what);
         command.addAll(List.of("--config", config.toString()));
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().keySet().removeIf(k -> k.startsWith("PULLHOOK_"));
         pb.environment().put("GIT_CONFIG_NOSYSTEM", "1");
+        // no start-up deploy rehearsal (~1 s CPU a start) unless the test asks: SystemdUnitIT and DebianPackageIT,
+        // which start the daemon their own way, see it run
+        pb.environment().put("PULLHOOK_SERVER_WARMUP", "false");
         pb.environment().putAll(env);
         ChildDaemon d = new ChildDaemon(pb.start(), port, log);
         try {
