@@ -50,9 +50,20 @@ class ProcessEnvironmentIT {
 
     @Test
     void filesAreWrittenUnderTheDaemonsUmaskAsGitWritesThemByBothEngines() throws Exception {
-        for (String engine : List.of("fast", "jgit")) {
-            TestRepos repos = TestRepos.create(tmp.resolve(engine));
-            try (Daemon d = start(repos, "umask 027", Map.of("git.engine", engine))) {
+        // one daemon, a site for each engine
+        List<String> engines = List.of("fast", "jgit");
+        Map<String, TestRepos> sites = new HashMap<>();
+        Map<String, String> keys = new HashMap<>(Map.of("sites", String.join(", ", engines)));
+        for (String engine : engines) {
+            TestRepos site = TestRepos.create(tmp.resolve(engine));
+            sites.put(engine, site);
+            keys.put("site." + engine + ".repo.path", site.site.toString());
+            keys.put("site." + engine + ".webhook.secret.file", secretFile().toString());
+            keys.put("site." + engine + ".git.engine", engine);
+        }
+        try (Daemon d = start("umask 027", keys)) {
+            for (String engine : engines) {
+                TestRepos repos = sites.get(engine);
                 repos.commitAndPush("page.html", "<p>hi</p>\n", "a page");
                 ObjectId pushed = repos.commitAndPush("bin/run.sh", "#!/bin/sh\necho run\n", "a script");
                 GitCli.run(repos.dev, "update-index", "--chmod=+x", "bin/run.sh");
@@ -61,16 +72,16 @@ class ProcessEnvironmentIT {
                 GitCli.run(repos.dev, "push", "-q", "origin", "main");
                 pushed = repos.originTip();
 
-                JsonNode answer = d.deploy();
+                JsonNode answer = d.deploy("/pull-repo/" + engine);
 
                 assertEquals("deployed", answer.get("status").asText(), answer::toString);
                 assertEquals(pushed.name(), answer.get("to").asText());
                 assertEquals("rwxr-x---", perms(repos.site.resolve("bin/run.sh")), engine + ": 0777 less umask 027");
                 assertEquals("rw-r-----", perms(repos.site.resolve("page.html")), engine + ": 0666 less umask 027");
                 assertEquals("rwxr-x---", perms(repos.site.resolve("bin")), engine + ": a new folder, 0777 less the umask");
-            } finally {
-                repos.close();
             }
+        } finally {
+            sites.values().forEach(TestRepos::close);
         }
     }
 
