@@ -2,6 +2,7 @@ package dev.pullhook;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pullhook.testing.ChildJvm;
 import dev.pullhook.testing.Poll;
 import dev.pullhook.testing.Ports;
 import dev.pullhook.testing.Signatures;
@@ -27,6 +28,8 @@ import java.nio.file.WatchEvent;
 import java.nio.file.WatchKey;
 import java.nio.file.WatchService;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -53,7 +56,7 @@ class CrashRecoveryIT {
         int port = Ports.free();
         Path config = tmp.resolve("config.properties");
         Files.writeString(config, "repo.path=" + repos.site + "\nwebhook.secret.file=" + secret
-                + "\nserver.port=" + port + "\n");
+                + "\nserver.port=" + port + "\nserver.warmup=false\n");
         Path marker = repos.site.resolve(".git/pullhook/deploy.running");
 
         boolean killedMidDeploy = false;
@@ -130,17 +133,24 @@ class CrashRecoveryIT {
         repos.commitAndPush("round.txt", "round " + round + "\n", "rewrite many files " + round);
     }
 
+    /** The daemon as a child JVM with the unit's collector and compiler and a class-data archive (ChildJvm). */
     private static Process startDaemon(Path config, Path log) throws IOException {
-        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        ProcessBuilder pb = new ProcessBuilder(java.toString(), "-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-                "-Duser.home=" + System.getProperty("user.home"),
-                "-cp", System.getProperty("java.class.path"), "dev.pullhook.Main", "--config", config.toString())
-                .redirectErrorStream(true).redirectOutput(log.toFile());
+        String classPath = ChildJvm.daemonClassPath();
+        ChildJvm.Launch jvm = ChildJvm.launch(classPath, true);
+        List<String> command = new ArrayList<>(List.of(ChildJvm.java(), "-Xmx128m"));
+        command.addAll(jvm.options());
+        command.addAll(List.of("-Duser.home=" + System.getProperty("user.home"),
+                "-cp", classPath, "dev.pullhook.Main", "--config", config.toString()));
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         Map<String, String> env = pb.environment();
         env.keySet().removeIf(k -> k.startsWith("PULLHOOK_"));
         env.put("GIT_CONFIG_NOSYSTEM", "1");
-        env.put("PULLHOOK_SERVER_WARMUP", "false");  // as ChildDaemon: no start-up rehearsal
-        return pb.start();
+        try {
+            return jvm.started(pb.start());
+        } catch (IOException | RuntimeException e) {
+            jvm.exited();
+            throw e;
+        }
     }
 
     private static void awaitHealth(int port) {

@@ -1,6 +1,7 @@
 package dev.pullhook;
 
 import dev.pullhook.testing.ChildDaemon;
+import dev.pullhook.testing.ChildJvm;
 import dev.pullhook.testing.Poll;
 import dev.pullhook.testing.Ports;
 import dev.pullhook.testing.TestDaemon;
@@ -40,9 +41,11 @@ class DeployLogJarIT {
         private final Thread reader;
 
         Cli(Path dir, String... args) throws Exception {
-            String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            List<String> command = new ArrayList<>(List.of(java, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Duser.home=" + dir, "-jar",
-                    ChildDaemon.JAR.toAbsolutePath().toString()));
+            // the options of /usr/bin/pullhook (serial collector, C1), and the archive of the jar (ChildJvm)
+            String jar = ChildDaemon.JAR.toAbsolutePath().toString();
+            List<String> command = new ArrayList<>(List.of(ChildJvm.java()));
+            command.addAll(ChildJvm.launch(jar, false).options());
+            command.addAll(List.of("-Duser.home=" + dir, "-jar", jar));
             command.addAll(List.of(args));
             ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
             pb.environment().keySet().removeIf(k -> k.startsWith("PULLHOOK_") || k.equals("CREDENTIALS_DIRECTORY"));

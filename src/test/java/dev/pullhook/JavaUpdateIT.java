@@ -1,5 +1,6 @@
 package dev.pullhook;
 
+import dev.pullhook.testing.ChildJvm;
 import dev.pullhook.testing.Poll;
 import dev.pullhook.testing.Ports;
 import dev.pullhook.testing.Signatures;
@@ -23,6 +24,8 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
@@ -90,15 +93,18 @@ class JavaUpdateIT {
         int port = Ports.free();
         Path config = Files.writeString(dir.resolve("config.properties"), String.join("\n",
                 "repo.path = " + repos.site, "webhook.secret.file = " + secret, "server.port = " + port,
-                "deploy.on.start = false", "deploy.command = echo \"$PULLHOOK_TO\" > " + ran, ""));
+                "deploy.on.start = false", "server.warmup = false", "deploy.command = echo \"$PULLHOOK_TO\" > " + ran,
+                ""));
         Path log = dir.resolve("daemon.log");
-        ProcessBuilder pb = new ProcessBuilder(copy.resolve("bin/java").toString(), "-Xmx64m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-                "-Duser.home=" + System.getProperty("user.home"), "-cp", System.getProperty("java.class.path"),
-                "dev.pullhook.Main", "--config", config.toString())
-                .redirectErrorStream(true).redirectOutput(log.toFile());
+        // the unit's collector and compiler, and the class-data archive of this JDK's child daemons (ChildJvm)
+        String classPath = ChildJvm.daemonClassPath();
+        List<String> command = new ArrayList<>(List.of(copy.resolve("bin/java").toString(), "-Xmx64m"));
+        command.addAll(ChildJvm.launch(classPath, false).options());
+        command.addAll(List.of("-Duser.home=" + System.getProperty("user.home"), "-cp", classPath,
+                "dev.pullhook.Main", "--config", config.toString()));
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().keySet().removeIf(k -> k.startsWith("PULLHOOK_"));
         pb.environment().put("GIT_CONFIG_NOSYSTEM", "1");
-        pb.environment().put("PULLHOOK_SERVER_WARMUP", "false");  // as ChildDaemon: no start-up rehearsal
         Process daemon = pb.start();
         HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         try {

@@ -2,6 +2,7 @@ package dev.pullhook;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.pullhook.testing.ChildJvm;
 import dev.pullhook.testing.GitCli;
 import dev.pullhook.testing.Poll;
 import dev.pullhook.testing.Ports;
@@ -24,6 +25,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -48,9 +50,20 @@ class ProcessEnvironmentIT {
 
     @Test
     void filesAreWrittenUnderTheDaemonsUmaskAsGitWritesThemByBothEngines() throws Exception {
-        for (String engine : List.of("fast", "jgit")) {
-            TestRepos repos = TestRepos.create(tmp.resolve(engine));
-            try (Daemon d = start(repos, "umask 027", Map.of("git.engine", engine))) {
+        // one daemon, a site for each engine
+        List<String> engines = List.of("fast", "jgit");
+        Map<String, TestRepos> sites = new HashMap<>();
+        Map<String, String> keys = new HashMap<>(Map.of("sites", String.join(", ", engines)));
+        for (String engine : engines) {
+            TestRepos site = TestRepos.create(tmp.resolve(engine));
+            sites.put(engine, site);
+            keys.put("site." + engine + ".repo.path", site.site.toString());
+            keys.put("site." + engine + ".webhook.secret.file", secretFile().toString());
+            keys.put("site." + engine + ".git.engine", engine);
+        }
+        try (Daemon d = start("umask 027", keys)) {
+            for (String engine : engines) {
+                TestRepos repos = sites.get(engine);
                 repos.commitAndPush("page.html", "<p>hi</p>\n", "a page");
                 ObjectId pushed = repos.commitAndPush("bin/run.sh", "#!/bin/sh\necho run\n", "a script");
                 GitCli.run(repos.dev, "update-index", "--chmod=+x", "bin/run.sh");
@@ -59,16 +72,16 @@ class ProcessEnvironmentIT {
                 GitCli.run(repos.dev, "push", "-q", "origin", "main");
                 pushed = repos.originTip();
 
-                JsonNode answer = d.deploy();
+                JsonNode answer = d.deploy("/pull-repo/" + engine);
 
                 assertEquals("deployed", answer.get("status").asText(), answer::toString);
                 assertEquals(pushed.name(), answer.get("to").asText());
                 assertEquals("rwxr-x---", perms(repos.site.resolve("bin/run.sh")), engine + ": 0777 less umask 027");
                 assertEquals("rw-r-----", perms(repos.site.resolve("page.html")), engine + ": 0666 less umask 027");
                 assertEquals("rwxr-x---", perms(repos.site.resolve("bin")), engine + ": a new folder, 0777 less the umask");
-            } finally {
-                repos.close();
             }
+        } finally {
+            sites.values().forEach(TestRepos::close);
         }
     }
 
@@ -105,36 +118,54 @@ class ProcessEnvironmentIT {
         return PosixFilePermissions.toString(Files.getPosixFilePermissions(p, LinkOption.NOFOLLOW_LINKS));
     }
 
-    /** A daemon child process started by {@code sh -c '<setup>; exec java ...'}. */
-    private Daemon start(TestRepos repos, String setup, Map<String, String> keys) throws Exception {
+    /** The file of {@link TestDaemon#SECRET}. */
+    private Path secretFile() throws IOException {
         Path secret = tmp.resolve("secret");
         Files.writeString(secret, TestDaemon.SECRET + "\n");
+        return secret;
+    }
+
+    /** A daemon of {@code repos} started by {@code sh -c '<setup>; exec java ...'}. */
+    private Daemon start(TestRepos repos, String setup, Map<String, String> keys) throws Exception {
+        Map<String, String> all = new HashMap<>(keys);
+        all.put("repo.path", repos.site.toString());
+        all.put("webhook.secret.file", secretFile().toString());
+        return start(setup, all);
+    }
+
+    /** A daemon child process with the config {@code keys} started by {@code sh -c '<setup>; exec java ...'}. */
+    private Daemon start(String setup, Map<String, String> keys) throws Exception {
         int port = Ports.free();
         Path config = Files.createTempFile(tmp, "config", ".properties");
-        StringBuilder c = new StringBuilder("repo.path=" + repos.site + "\nwebhook.secret.file=" + secret
-                + "\nserver.port=" + port + "\ndeploy.on.start=false\n");
+        StringBuilder c = new StringBuilder("server.port=" + port + "\ndeploy.on.start=false\nserver.warmup=false\n");
         keys.forEach((k, v) -> c.append(k).append('=').append(v).append('\n'));
         Files.writeString(config, c.toString());
         Path log = Files.createTempFile(tmp, "daemon", ".log");
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> command = new ArrayList<>(List.of("sh", "-c", setup + "; exec \"$0\" \"$@\"", java, "-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-                "-Duser.home=" + System.getProperty("user.home"), "-cp", System.getProperty("java.class.path"),
+        String classPath = ChildJvm.daemonClassPath();
+        ChildJvm.Launch jvm = ChildJvm.launch(classPath, true);
+        List<String> command = new ArrayList<>(List.of("sh", "-c", setup + "; exec \"$0\" \"$@\"", ChildJvm.java(),
+                "-Xmx128m"));
+        command.addAll(jvm.options());
+        command.addAll(List.of("-Duser.home=" + System.getProperty("user.home"), "-cp", classPath,
                 "dev.pullhook.Main", "--config", config.toString()));
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().keySet().removeIf(k -> k.startsWith("PULLHOOK_"));
         pb.environment().put("GIT_CONFIG_NOSYSTEM", "1");
-        pb.environment().put("PULLHOOK_SERVER_WARMUP", "false");  // as ChildDaemon: no start-up rehearsal
-        Daemon d = new Daemon(pb.start(), port, log);
+        Daemon d = new Daemon(jvm.started(pb.start()), port, log, jvm);
         d.awaitIdle();
         return d;
     }
 
-    private record Daemon(Process process, int port, Path log) implements AutoCloseable {
+    private record Daemon(Process process, int port, Path log, ChildJvm.Launch jvm) implements AutoCloseable {
         JsonNode deploy() throws IOException, InterruptedException {
+            return deploy("/pull-repo");
+        }
+
+        JsonNode deploy(String path) throws IOException, InterruptedException {
             byte[] body = "{}".getBytes(StandardCharsets.UTF_8);
             HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port
-                            + "/pull-repo?wait=true")).timeout(Duration.ofSeconds(60))
-                    .header("X-Pullhook-Auth", Signatures.manual(TestDaemon.SECRET, "/pull-repo", body))
+                            + path + "?wait=true")).timeout(Duration.ofSeconds(60))
+                    .header("X-Pullhook-Auth", Signatures.manual(TestDaemon.SECRET, path, body))
                     .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());
             return JSON.readTree(r.body());
         }
@@ -172,6 +203,7 @@ class ProcessEnvironmentIT {
                 process.destroyForcibly();
             }
             assertFalse(process.isAlive());
+            jvm.exited();
         }
     }
 }

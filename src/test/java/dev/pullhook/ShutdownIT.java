@@ -137,7 +137,7 @@ class ShutdownIT {
              GatedGitServer git = GatedGitServer.serve(repos.origin)) {
             repos.setSiteRemoteUrl(git.url());
             Set<Thread> otherWorkers = deployThreads();
-            TestDaemon d = TestDaemon.start(repos, Map.of("shutdown.drain.seconds", "1", "deploy.on.start", "false"));
+            TestDaemon d = TestDaemon.start(repos, Map.of("shutdown.drain.seconds", "0", "deploy.on.start", "false"));
             URI health = d.uri("/health");
             try {
                 ObjectId pushed = repos.pushNewCommit();
@@ -176,7 +176,7 @@ class ShutdownIT {
         try (TestRepos repos = TestRepos.create(dir);
              GatedGitServer git = GatedGitServer.serve(repos.origin)) {
             repos.setSiteRemoteUrl(git.url());
-            Map<String, String> keys = Map.of("shutdown.drain.seconds", "1", "deploy.on.start", "false");
+            Map<String, String> keys = Map.of("shutdown.drain.seconds", "0", "deploy.on.start", "false");
             TestDaemon d = TestDaemon.start(repos, keys);
             try {
                 repos.pushNewCommit();

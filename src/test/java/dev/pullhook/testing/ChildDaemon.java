@@ -20,7 +20,9 @@ import static org.junit.jupiter.api.Assertions.fail;
  * The real daemon as a child process of the test's classpath, for what only a process shows: its
  * environment, its umask, what its children inherit. Started through {@code sh -c '<setup>; exec java ...'}
  * with the test JVM's environment less every {@code PULLHOOK_*} variable, plus {@code env}; it logs to a
- * file, and listens on 127.0.0.1 only.
+ * file, and listens on 127.0.0.1 only. Its JVM runs with the unit's collector and compiler and a class-data
+ * archive ({@link ChildJvm}), and without the start-up warm-up ({@code server.warmup=false}, unless the config
+ * or {@code env} sets it): a child daemon's start-up is not what these tests are about.
  */
 public final class ChildDaemon implements AutoCloseable {
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
@@ -28,11 +30,13 @@ public final class ChildDaemon implements AutoCloseable {
     public final Process process;
     public final int port;
     public final Path log;
+    private final ChildJvm.Launch jvm;
 
-    private ChildDaemon(Process process, int port, Path log) {
+    private ChildDaemon(Process process, int port, Path log, ChildJvm.Launch jvm) {
         this.process = process;
         this.port = port;
         this.log = log;
+        this.jvm = jvm;
     }
 
     /**
@@ -44,39 +48,46 @@ public final class ChildDaemon implements AutoCloseable {
      */
     public static ChildDaemon start(Path config, int port, Path log, String setup, Map<String, String> env)
             throws IOException, InterruptedException {
-        return launch(List.of("-cp", System.getProperty("java.class.path"), "dev.pullhook.Main"), config, port, log,
-                setup, env);
+        String classPath = ChildJvm.daemonClassPath();
+        return launch(classPath, List.of("-cp", classPath, "dev.pullhook.Main"), config, port, log, setup, env);
     }
 
     /** The shipped jar, built by {@code mvn package} before the *JarIT tests run (failsafe). */
     public static final Path JAR = Path.of("target", "pullhook.jar");
 
-    /** {@link #start}, but of the shipped jar: {@code java <the unit's options> -jar target/pullhook.jar --config <config>}. */
+    /** {@link #start}, but of the shipped jar: {@code java -Xmx64m ... -jar target/pullhook.jar --config <config>}. */
     public static ChildDaemon startJar(Path config, int port, Path log) throws IOException, InterruptedException {
         if (!Files.isRegularFile(JAR)) {
             fail(JAR.toAbsolutePath() + " is missing: the *JarIT tests run after mvn package (mvn verify)");
         }
-        return launch(List.of("-jar", JAR.toString()), config, port, log, "", Map.of());
+        String jar = JAR.toAbsolutePath().toString();
+        return launch(jar, List.of("-jar", jar), config, port, log, "", Map.of());
     }
 
-    private static ChildDaemon launch(List<String> what, Path config, int port, Path log, String setup,
-                                      Map<String, String> env) throws IOException, InterruptedException {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        // the unit's collector, compiler and heap (systemd/pullhook.service): what the daemon runs with, and
-        // much cheaper for a short-lived JVM than C2 and G1 (the suite starts dozens of them)
+    private static ChildDaemon launch(String classPath, List<String> what, Path config, int port, Path log,
+                                      String setup, Map<String, String> env) throws IOException, InterruptedException {
+        ChildJvm.Launch jvm = ChildJvm.launch(classPath, true);
         List<String> command = new ArrayList<>(List.of("sh", "-c", (setup.isBlank() ? ":" : setup)
-                + "; exec \"$0\" \"$@\"", java, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xmx64m",
-                "-XX:-UsePerfData", "-Duser.home=" + System.getProperty("user.home")));
+                + "; exec \"$0\" \"$@\"", ChildJvm.java(), "-Xmx64m"));
+        command.addAll(jvm.options());
+        command.add("-Duser.home=" + System.getProperty("user.home"));
         command.addAll(what);
         command.addAll(List.of("--config", config.toString()));
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         pb.environment().keySet().removeIf(k -> k.startsWith("PULLHOOK_"));
         pb.environment().put("GIT_CONFIG_NOSYSTEM", "1");
-        // no start-up deploy rehearsal (~1 s CPU a start) unless the test asks: SystemdUnitIT and DebianPackageIT,
-        // which start the daemon their own way, see it run
-        pb.environment().put("PULLHOOK_SERVER_WARMUP", "false");
+        if (!Files.readString(config, StandardCharsets.UTF_8).contains("server.warmup")) {
+            pb.environment().put("PULLHOOK_SERVER_WARMUP", "false");  // ~0.6 s of CPU less a start
+        }
         pb.environment().putAll(env);
-        ChildDaemon d = new ChildDaemon(pb.start(), port, log);
+        Process process;
+        try {
+            process = jvm.started(pb.start());
+        } catch (IOException | RuntimeException e) {
+            jvm.exited();
+            throw e;
+        }
+        ChildDaemon d = new ChildDaemon(process, port, log, jvm);
         try {
             d.awaitIdle();
         } catch (RuntimeException | Error e) {
@@ -157,6 +168,9 @@ public final class ChildDaemon implements AutoCloseable {
         if (!process.waitFor(30, TimeUnit.SECONDS)) {
             process.destroyForcibly();
             process.waitFor(10, TimeUnit.SECONDS);
+        }
+        if (!process.isAlive()) {
+            jvm.exited();  // its class-data archive, if it wrote one, in place for the next child (ChildJvm)
         }
         String text = logText();
         System.out.println("---- the child daemon's log (" + log.getFileName() + ", port " + port + ") ----\n"
