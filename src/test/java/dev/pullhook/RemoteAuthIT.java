@@ -173,9 +173,19 @@ class RemoteAuthIT {
         }
     }
 
+    /**
+     * A daemon for {@code repos} with {@code keys} that deploys only when asked: the one fetch of a test is the
+     * one it asserts on (a start-up deploy would fetch first, as slow as the second over SSH).
+     */
+    private static TestDaemon startDaemon(TestRepos repos, Map<String, String> keys) {
+        Map<String, String> all = new HashMap<>(keys);
+        all.put("deploy.on.start", "false");
+        return TestDaemon.start(repos, all);
+    }
+
     /** A daemon for {@code repos} that fetches over SSH with {@code key}, trusting only {@code knownHosts}. */
     private static TestDaemon sshDaemon(TestRepos repos, Path key, Path knownHosts) {
-        return TestDaemon.start(repos, Map.of("git.ssh.key", key.toString(), "git.ssh.known.hosts", knownHosts.toString()));
+        return startDaemon(repos, Map.of("git.ssh.key", key.toString(), "git.ssh.known.hosts", knownHosts.toString()));
     }
 
     private Path writeKnownHosts(int port, String hostKeyPub) throws IOException {
@@ -373,7 +383,7 @@ class RemoteAuthIT {
             byte[] gitConfig = Files.readAllBytes(repos.site.resolve(".git/config"));
             Path passwordFile = secretFile("git-password", password);
             ObjectId pushed = repos.pushNewCommit();
-            try (TestDaemon daemon = TestDaemon.start(repos, Map.of(
+            try (TestDaemon daemon = startDaemon(repos, Map.of(
                     "git.https.username", HTTP_USER, "git.https.password.file", passwordFile.toString()))) {
                 HttpResponse<String> r = daemon.postSigned("/pull-repo?wait=true", "{}");
                 assertEquals(200, r.statusCode(), r.body());
@@ -402,7 +412,7 @@ class RemoteAuthIT {
             repos.setSiteRemoteUrl(server.url());
             ObjectId before = repos.siteHead();
             repos.pushNewCommit();
-            try (TestDaemon daemon = TestDaemon.start(repos, Map.of(
+            try (TestDaemon daemon = startDaemon(repos, Map.of(
                     "git.https.username", HTTP_USER, "git.https.password.file", secretFile("wrong", wrong).toString()))) {
                 HttpResponse<String> r = daemon.postSigned("/pull-repo?wait=true", "{}");
                 assertEquals(500, r.statusCode(), r.body());
@@ -424,7 +434,7 @@ class RemoteAuthIT {
              GitHttpServer server = GitHttpServer.start(repos.origin, HTTP_USER, "pw-" + UUID.randomUUID())) {
             repos.setSiteRemoteUrl(server.url());
             repos.pushNewCommit();
-            try (TestDaemon daemon = TestDaemon.start(repos, Map.of())) {
+            try (TestDaemon daemon = startDaemon(repos, Map.of())) {
                 HttpResponse<String> r = daemon.postSigned("/pull-repo?wait=true", "{}");
                 assertEquals(500, r.statusCode(), r.body());
                 assertTrue(r.body().contains("Authentication is required") && r.body().contains("git.https.username"),
@@ -442,7 +452,7 @@ class RemoteAuthIT {
              LogCapture log = new LogCapture()) {
             repos.setSiteRemoteUrl(server.url().replace("http://", "http://" + HTTP_USER + ":" + token + "@"));
             repos.pushNewCommit();
-            try (TestDaemon daemon = TestDaemon.start(repos, Map.of())) {
+            try (TestDaemon daemon = startDaemon(repos, Map.of())) {
                 HttpResponse<String> r = daemon.postSigned("/pull-repo?wait=true", "{}");
                 assertEquals(500, r.statusCode(), r.body());
                 String status = daemon.get("/status").body();
@@ -466,7 +476,7 @@ class RemoteAuthIT {
             repos.setSiteRemoteUrl("https://127.0.0.1:" + server.port() + "/origin.git");
             ObjectId before = repos.siteHead();
             repos.pushNewCommit();
-            try (TestDaemon daemon = TestDaemon.start(repos, Map.of())) {
+            try (TestDaemon daemon = startDaemon(repos, Map.of())) {
                 HttpResponse<String> r = daemon.postSigned("/pull-repo?wait=true", "{}");
 
                 assertEquals(500, r.statusCode(), r.body());
