@@ -27,7 +27,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * entry's path, size and time); the later ones map it ({@code -Xshare:auto}: an archive that is missing or
  * does not fit only makes a start slower, and says nothing). Measured on a child daemon (start, warm-up, one
  * deploy, stop): about 7 s of CPU with the JVM's defaults, 3.5 s with the unit's collector and compiler,
- * 2.2 s with the archive as well. Not for a test of the JVM's options (SystemdUnitIT, DebianPackageIT).
+ * 2.3 s with the archive as well (1.6 s without the warm-up); making the archive costs its maker ~2.5 s once.
+ * Not for a test of the JVM's options (SystemdUnitIT, DebianPackageIT).
  */
 public final class ChildJvm {
     private static final Path DIR = Path.of(System.getProperty("user.dir"), "target", "test-cds");
@@ -47,7 +48,7 @@ public final class ChildJvm {
      * The options for a child JVM of this test JVM's {@code java} that runs {@code classPath} (the value of
      * {@code -cp}, or the jar of {@code -jar}).
      *
-     * @param mayMake whether this child may be the one to make the archive: a daemon that warms up and
+     * @param mayMake whether this child may be the one to make the archive: a daemon that deploys and
      *                stops with SIGTERM (it loads what the later children load); not a short command
      */
     public static Launch launch(String classPath, boolean mayMake) {
