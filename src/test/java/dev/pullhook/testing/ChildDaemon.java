@@ -17,12 +17,13 @@ import java.util.concurrent.TimeUnit;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * The real daemon as a child process of the test's classpath, for what only a process shows: its
- * environment, its umask, what its children inherit. Started through {@code sh -c '<setup>; exec java ...'}
- * with the test JVM's environment less every {@code PULLHOOK_*} variable, plus {@code env}; it logs to a
- * file, and listens on 127.0.0.1 only. Its JVM runs with the unit's collector and compiler and a class-data
- * archive ({@link ChildJvm}), and without the start-up warm-up ({@code server.warmup=false}, unless the config
- * or {@code env} sets it): a child daemon's start-up is not what these tests are about.
+ * The real daemon as a child process of the test's classes ({@link ChildJvm#daemonClassPath()}: under
+ * failsafe the packaged jar), for what only a process shows: its environment, its umask, what its children
+ * inherit. Started through {@code sh -c '<setup>; exec java ...'} with the test JVM's environment less every
+ * {@code PULLHOOK_*} variable, plus {@code env}; it logs to a file, and listens on 127.0.0.1 only. Its JVM
+ * runs with the unit's collector and compiler and a class-data archive ({@link ChildJvm}), and without the
+ * start-up warm-up ({@code server.warmup=false}, unless the config or {@code env} sets it): a child daemon's
+ * start-up is not what these tests are about.
  */
 public final class ChildDaemon implements AutoCloseable {
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();

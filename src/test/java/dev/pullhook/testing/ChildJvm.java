@@ -203,24 +203,20 @@ public final class ChildJvm {
     }
 
     /**
-     * This JVM's class path less its folders ({@code target/test-classes}: the tests' own classes, which
-     * a child daemon does not load), so that a child daemon of it can have an archive. Where the main
-     * classes are a folder too (an IDE, {@code mvn test}), the class path as it is.
+     * The class path for a child daemon of this JVM's classes: {@code target/pullhook.jar} alone where it is
+     * on this JVM's class path (failsafe puts the packaged jar there; shaded, it holds pullhook and every
+     * dependency), so that the daemons of the class path and of the jar ({@code -jar}) share one archive;
+     * elsewhere (an IDE, {@code mvn test}: folders of classes, which a JVM does not archive) the class path
+     * as it is.
      */
     public static String daemonClassPath() {
         String all = System.getProperty("java.class.path");
-        List<String> kept = new ArrayList<>();
-        boolean mainIsAJar = false;
         for (String entry : all.split(File.pathSeparator)) {
             Path p = Path.of(entry);
-            if (Files.isDirectory(p) && p.endsWith(Path.of("target", "test-classes"))) {
-                continue;
+            if (p.endsWith(Path.of("target", "pullhook.jar")) && Files.isRegularFile(p)) {
+                return p.toAbsolutePath().toString();
             }
-            if (!Files.isDirectory(p) && p.endsWith(Path.of("target", "pullhook.jar"))) {
-                mainIsAJar = true;
-            }
-            kept.add(entry);
         }
-        return mainIsAJar ? String.join(File.pathSeparator, kept) : all;
+        return all;
     }
 }
