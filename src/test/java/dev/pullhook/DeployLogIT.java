@@ -72,7 +72,7 @@ class DeployLogIT {
     void eachLineArrivesWhileTheDeployStillRunsAndTheEndCarriesTheOutcome() throws Exception {
         Path gate = dir.resolve("gate");
         try (TestRepos repos = TestRepos.create(dir.resolve("repos"));
-             TestDaemon d = start(repos, "echo line 1; while [ ! -e '" + gate + "' ]; do sleep 0.05; done; echo line 2")) {
+             TestDaemon d = start(repos, "echo line 1; while [ ! -e '" + gate + "' ] && [ -d '" + gate.getParent() + "' ]; do sleep 0.05; done; echo line 2")) {
             ObjectId from = repos.siteHead();
             ObjectId to = repos.pushNewCommit();
             long id = queueDeploy(d);
@@ -221,7 +221,7 @@ class DeployLogIT {
         Path gate = dir.resolve("gate");
         // 20,000 lines of 400 characters: 8 MB of events, twice what the largest socket buffers could hold (4 MiB,
         // tcp_wmem's maximum) and 30 times what the deploy's log keeps (256 KiB)
-        String command = "while [ ! -e '" + gate + "' ]; do sleep 0.05; done; yes \"$(printf '%0400d' 0)\" | head -n 20000;"
+        String command = "while [ ! -e '" + gate + "' ] && [ -d '" + gate.getParent() + "' ]; do sleep 0.05; done; yes \"$(printf '%0400d' 0)\" | head -n 20000;"
                 + " echo last";
         try (TestRepos repos = TestRepos.create(dir.resolve("repos"));
              TestDaemon d = start(repos, command, "server.deploy.log.followers.max", "2",

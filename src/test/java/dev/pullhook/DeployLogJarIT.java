@@ -94,7 +94,7 @@ class DeployLogJarIT {
         int port = Ports.free();
         try (TestRepos repos = TestRepos.create(dir.resolve("repos"))) {
             String command = "[ -e '" + broken + "' ] && { echo broken; exit 3; };"
-                    + " echo line 1; while [ ! -e '" + gate + "' ]; do sleep 0.05; done;"
+                    + " echo line 1; while [ ! -e '" + gate + "' ] && [ -d '" + gate.getParent() + "' ]; do sleep 0.05; done;"
                     + " for i in 2 3; do echo line $i; sleep 0.3; done; printf 'token: '; cat '" + secret + "'";
             Path config = Files.writeString(dir.resolve("config.properties"), String.join("\n",
                     "repo.path = " + repos.site, "server.port = " + port, "deploy.on.start = false",

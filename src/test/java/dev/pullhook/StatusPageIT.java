@@ -97,7 +97,7 @@ class StatusPageIT {
         Path gate = dir.resolve("gate");
         try (TestRepos repos = TestRepos.create(dir.resolve("repos"));
              TestDaemon d = TestDaemon.start(repos, Map.of("deploy.on.start", "false",
-                     "deploy.command", "echo building; while [ ! -e '" + gate + "' ]; do sleep 0.05; done"))) {
+                     "deploy.command", "echo building; while [ ! -e '" + gate + "' ] && [ -d '" + gate.getParent() + "' ]; do sleep 0.05; done"))) {
             repos.pushNewCommit();
             HttpResponse<String> queued = d.postSigned("/pull-repo", "");
             assertEquals(202, queued.statusCode(), queued.body());

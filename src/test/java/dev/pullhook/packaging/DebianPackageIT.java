@@ -1,4 +1,4 @@
-package dev.pullhook;
+package dev.pullhook.packaging;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
