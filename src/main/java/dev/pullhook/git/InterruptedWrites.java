@@ -34,7 +34,8 @@ final class InterruptedWrites {
 
     /**
      * Deletes the temporary files left below {@code workTree} (no link followed, no {@code .git} folder
-     * entered); returns their paths, relative to it.
+     * entered), through {@link TreeSwitch.Folders#delete} like any file a reset removes (a folder they leave
+     * empty goes too, as after git's own removal); returns their paths, relative to it.
      */
     static List<String> removeBelow(Path workTree) throws IOException {
         List<String> removed = new ArrayList<>();
@@ -46,9 +47,8 @@ final class InterruptedWrites {
             }
 
             @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
                 if (attrs.isRegularFile() && NAME.matcher(file.getFileName().toString()).matches()) {
-                    Files.deleteIfExists(file);
                     removed.add(workTree.relativize(file).toString());
                 }
                 return FileVisitResult.CONTINUE;
@@ -59,6 +59,11 @@ final class InterruptedWrites {
                 return FileVisitResult.CONTINUE;  // unreadable: nothing of ours can be in it
             }
         });
+        // removed the way a reset removes a file: every folder on the way checked, no link followed
+        TreeSwitch.Folders folders = new TreeSwitch.Folders(workTree);
+        for (String path : removed) {
+            folders.delete(path);
+        }
         return removed;
     }
 }

@@ -1,5 +1,9 @@
 package dev.pullhook.config;
 
+import dev.pullhook.testing.TestRepos;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
@@ -18,10 +22,25 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * What the config tests share: a folder of each test's own for its config and secret files, the loader run
  * on them with an environment the test gives (never the machine's), the warnings it gave, and the check that
- * exactly one problem names a key. The repositories the configs point at are the test class's own
- * ({@link #workingCopy()}), so that no state is shared between test classes.
+ * exactly one problem names a key, and the repositories the configs point at ({@link #workingCopy()}), made
+ * once for each test class (JUnit runs a superclass's static set-up for every subclass; classes run one at a
+ * time).
  */
 abstract class ConfigFixture {
+    @TempDir
+    static Path shared;
+    static TestRepos repos;
+
+    @BeforeAll
+    static void createRepositories() {
+        repos = TestRepos.create(shared);
+    }
+
+    @AfterAll
+    static void closeRepositories() {
+        repos.close();
+    }
+
     static final String SECRET = "s3cr3t-value-that-must-never-show-0123456789";
 
     @TempDir
@@ -30,7 +49,9 @@ abstract class ConfigFixture {
     final List<String> warnings = new ArrayList<>();
 
     /** The working copy {@link #repoLine()} names. */
-    abstract Path workingCopy();
+    Path workingCopy() {
+        return repos.site;
+    }
 
     /** A file in the test's folder. */
     Path file(String name, String content) throws IOException {

@@ -1,10 +1,6 @@
 package dev.pullhook.config;
 
-import dev.pullhook.testing.TestRepos;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -27,25 +23,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * environment is always a map given by the test, never the machine's.
  */
 class ConfigLoaderTest extends ConfigFixture {
-    @TempDir
-    static Path shared;
-    private static TestRepos repos;
-
-    @BeforeAll
-    static void createRepositories() {
-        repos = TestRepos.create(shared);
-    }
-
-    @AfterAll
-    static void closeRepositories() {
-        repos.close();
-    }
-
-    @Override
-    Path workingCopy() {
-        return repos.site;
-    }
-
     @Test
     void goodFileLoadsWithDefaultsApplied() throws Exception {
         Config config = load(secretEnv(), configFile(repoLine()));

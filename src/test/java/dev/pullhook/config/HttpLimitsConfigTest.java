@@ -1,10 +1,6 @@
 package dev.pullhook.config;
 
-import dev.pullhook.testing.TestRepos;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -21,21 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The {@code server.*} limits ({@link HttpLimits}): their defaults, and the problems that name each key. */
-class HttpLimitsConfigTest {
-    @TempDir
-    static Path shared;
-    private static TestRepos repos;
-
-    @BeforeAll
-    static void createRepositories() {
-        repos = TestRepos.create(shared);
-    }
-
-    @AfterAll
-    static void closeRepositories() {
-        repos.close();
-    }
-
+class HttpLimitsConfigTest extends ConfigFixture {
     private static Config load(String... keyValues) throws ConfigException {
         Map<String, String> values = new HashMap<>();
         values.put("repo.path", repos.site.toString());

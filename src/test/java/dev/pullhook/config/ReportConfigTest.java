@@ -1,10 +1,7 @@
 package dev.pullhook.config;
 
 import dev.pullhook.testing.TestRepos;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -22,25 +19,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The {@code report.*} keys: what they accept, what they refuse (naming the key), where the token comes from. */
 class ReportConfigTest extends ConfigFixture {
     private static final String TOKEN = "ghp_reportTokenThatMustNeverShow0123";
-
-    @TempDir
-    static Path shared;
-    private static TestRepos repos;
-
-    @BeforeAll
-    static void createRepositories() {
-        repos = TestRepos.create(shared);
-    }
-
-    @AfterAll
-    static void closeRepositories() {
-        repos.close();
-    }
-
-    @Override
-    Path workingCopy() {
-        return repos.site;
-    }
 
     /** A config of the test's repository and {@code lines}. */
     private Path config(String... lines) {
